@@ -1,0 +1,31 @@
+/**
+ * Errors a user can act on. Front ends print `message` as one line and exit with
+ * `exitCode`; anything that is not a KdiveError is a bug and is reported as one.
+ */
+export class KdiveError extends Error {
+  constructor(message: string, readonly exitCode = 1, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** A file that is not what we expected (truncated ELF, bad DWARF): names the file and offset. */
+export class FormatError extends KdiveError {
+  constructor(readonly file: string, readonly offset: number | bigint, what: string) {
+    super(`${file}: at offset 0x${offset.toString(16)}: ${what}`);
+  }
+}
+
+/** Something the user asked for does not exist (symbol, snapshot, command). Exit code 2, as for usage errors. */
+export class NotFoundError extends KdiveError {
+  constructor(message: string) {
+    super(message, 2);
+  }
+}
+
+/** A required host program or package is missing. */
+export class MissingDependencyError extends KdiveError {
+  constructor(readonly program: string, readonly debianPackage: string) {
+    super(`${program} not found: install the Debian package ${debianPackage} (apt-get install ${debianPackage})`);
+  }
+}

@@ -1,0 +1,93 @@
+/**
+ * One interface for every kernel debug stub (QEMU gdbstub, kgdb, VMware, later KDP).
+ * Front ends and session/ depend on this, never on a backend.
+ */
+
+export type StopReason =
+  | 'breakpoint'   // SIGTRAP with a breakpoint of ours at pc (decided by session/, backends report 'trap')
+  | 'trap'         // SIGTRAP: breakpoint, step or watchpoint; session/ refines it
+  | 'watchpoint'
+  | 'interrupt'    // SIGINT: we (or a new connection) paused the target
+  | 'signal'       // any other signal
+  | 'exited'       // W packet: target process/VM is gone (kgdb W03 on power-off)
+  | 'terminated';  // X packet
+
+export interface StopEvent {
+  reason: StopReason;
+  signal?: number;
+  /** Stub thread id as the stub spells it (QEMU: vCPU "01"; kgdb: pid or shadow CPU). */
+  threadId?: string;
+  exitCode?: number;
+  watch?: { kind: 'watch' | 'rwatch' | 'awatch'; address: bigint };
+  /** The raw stop-reply payload, for logs. */
+  raw: string;
+}
+
+export interface RegisterDescription {
+  name: string;
+  /** The stub's register number (for `p`/`P`). */
+  regnum: number;
+  bitSize: number;
+  /** Byte offset in the `g` reply. */
+  offset: number;
+  type?: string;
+  group?: string;
+}
+
+/** Register values by name; registers up to 64 bits as bigint, wider ones as raw little-endian bytes. */
+export interface RegisterValues {
+  get(name: string): bigint | undefined;
+  raw(name: string): Buffer | undefined;
+  names(): string[];
+}
+
+export interface ThreadInfo {
+  id: string;
+  /** What the stub says of it (qThreadExtraInfo): "CPU#0 [halted ]", a task comm... */
+  description?: string;
+}
+
+export type BreakpointKind = 'software' | 'hardware';
+export type WatchKind = 'write' | 'read' | 'access';
+
+export interface Target {
+  /** Name of the stub profile in use ("qemu", "kgdb", "generic"). */
+  readonly stubName: string;
+  readonly registerLayout: readonly RegisterDescription[];
+
+  readRegisters(threadId?: string): Promise<RegisterValues>;
+  writeRegister(name: string, value: bigint, threadId?: string): Promise<void>;
+
+  /** Reads `length` bytes; throws TargetError (with the address) if any part is unreadable. */
+  readMemory(address: bigint, length: number): Promise<Buffer>;
+  writeMemory(address: bigint, data: Buffer): Promise<void>;
+
+  insertBreakpoint(address: bigint, kind: BreakpointKind): Promise<void>;
+  removeBreakpoint(address: bigint, kind: BreakpointKind): Promise<void>;
+  insertWatchpoint(address: bigint, length: number, kind: WatchKind): Promise<void>;
+  removeWatchpoint(address: bigint, length: number, kind: WatchKind): Promise<void>;
+
+  /** Resumes all CPUs; returns once the stub accepted it. The next stop arrives via waitForStop(). */
+  resume(): Promise<void>;
+  /** Single-steps one thread (the current one by default) and resolves with the stop it causes. */
+  step(threadId?: string): Promise<StopEvent>;
+  /** Asks a running target to stop; resolves with the stop event. */
+  interrupt(): Promise<StopEvent>;
+  /** Resolves with the next stop event (queued ones first). Rejects if the connection closes. */
+  waitForStop(signal?: AbortSignal): Promise<StopEvent>;
+  readonly running: boolean;
+
+  threads(): Promise<ThreadInfo[]>;
+  selectThread(threadId: string): Promise<void>;
+
+  /** Passes a monitor command through (QEMU HMP via qRcmd); returns its output. */
+  monitor(command: string): Promise<string>;
+
+  /** Removes every breakpoint and watchpoint we inserted, then detaches (the target resumes). */
+  detach(): Promise<void>;
+  /** Closes the connection without detaching (after the target is gone). */
+  close(): void;
+}
+
+/** A stub answered with an error, did not answer, or hung up. */
+export { TargetError } from './target-error.js';
