@@ -1,0 +1,120 @@
+import { Command, Option } from 'commander';
+import { KdiveError } from '../../errors.js';
+import { resolveKernel } from '../../kernels/index.js';
+import { Session, type SessionEvent } from '../../session/session.js';
+import { KernelSymbols } from '../../session/kernel-symbols.js';
+import { TerminalProgress } from '../progress/terminal-progress.js';
+import { stopToJson, stopToText } from '../output/stop-report.js';
+
+export const DEFAULT_KERNEL = 'debian:cloud-amd64';
+
+interface RunOptions {
+  kernel: string;
+  vmlinux?: string;
+  break: string[];
+  guest: string;
+  json?: boolean;
+  timeout: string;
+  console?: boolean;
+  append?: string[];
+  memory: string;
+}
+
+export function registerRunCommands(program: Command): void {
+  const run = program
+    .command('run')
+    .description('boot a kernel, stop at breakpoints while the guest runs a command, print each stop with its backtrace')
+    .requiredOption('-b, --break <symbol>', 'break at this function (repeatable)', collect, [])
+    .requiredOption('-g, --guest <command>', "shell command the guest runs, e.g. 'mkdir /tmp/test'");
+  addBootOptions(run).action(async (opts: RunOptions) => {
+    process.exitCode = await runScenario(opts);
+  });
+
+  const demo = program
+    .command('demo')
+    .description("the classic scenario: break at do_mkdirat while the guest runs 'mkdir /tmp/test'");
+  addBootOptions(demo).action(async (opts: Omit<RunOptions, 'break' | 'guest'>) => {
+    process.exitCode = await runScenario({ ...opts, break: ['do_mkdirat'], guest: 'mkdir /tmp/test' });
+  });
+}
+
+function addBootOptions(cmd: Command): Command {
+  return cmd
+    .option('-k, --kernel <spec>', "kernel: 'debian:cloud-amd64' or a bzImage path", DEFAULT_KERNEL)
+    .option('--vmlinux <file>', 'symbols (ELF vmlinux) for a bzImage given with --kernel')
+    .option('--json', 'one JSON object per line on stdout')
+    .option('--timeout <seconds>', 'give up if the guest has not powered off after this long', '300')
+    .option('--console', 'stream the guest console to stderr')
+    .option('--append <words...>', 'extra kernel command-line words')
+    .addOption(new Option('--memory <MiB>', 'guest memory').default('512'));
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+/** `kdive run`: returns the process exit code (the guest command's status when it ran). */
+export async function runScenario(opts: RunOptions): Promise<number> {
+  const timeoutSeconds = Number(opts.timeout);
+  if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0) throw new KdiveError(`--timeout: not a positive number: ${opts.timeout}`, 2);
+  const progress = new TerminalProgress({ quiet: false });
+  const out = (line: string) => process.stdout.write(`${line}\n`);
+  const emit = (obj: Record<string, unknown>) => out(JSON.stringify(obj));
+
+  const kernel = await resolveKernel(opts.kernel, { vmlinux: opts.vmlinux, progress });
+  // Check every breakpoint against the symbols before booting, so a typo costs no boot and leaves no QEMU.
+  if (!kernel.vmlinux) throw new KdiveError(`no symbols for ${kernel.bzImage}: pass --vmlinux FILE`, 2);
+  const check = await KernelSymbols.open(kernel.vmlinux);
+  try {
+    for (const location of opts.break) check.resolveLocation(location);
+  } finally {
+    await check.close();
+  }
+
+  const session = await Session.boot({
+    kernel,
+    guestCommand: opts.guest,
+    append: opts.append,
+    memoryMiB: Number(opts.memory),
+    progress,
+    onConsole: opts.console ? (text) => process.stderr.write(text) : undefined,
+  });
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    void session.close();
+  }, timeoutSeconds * 1000);
+  try {
+    for (const location of opts.break) {
+      const bp = await session.addBreakpoint(location);
+      if (!opts.json) out(`Breakpoint ${bp.id} at 0x${bp.address.toString(16)}: ${location}`);
+    }
+    if (!opts.json) out(`Booting ${kernel.version}; guest runs: ${opts.guest}`);
+    for (;;) {
+      let event: SessionEvent;
+      try {
+        event = await session.resume();
+      } catch (err) {
+        if (timedOut) throw new KdiveError(`the guest did not power off within ${timeoutSeconds} s (--timeout); QEMU was stopped`, 124);
+        throw err;
+      }
+      if (event.kind === 'exit') {
+        if (opts.json) emit({ event: 'exit', guestStatus: event.guestStatus ?? null, qemuExitCode: event.qemuExitCode });
+        else out(event.guestStatus === undefined
+          ? `Guest powered off without reporting a status (console log: ${session.vm?.consoleLogPath})`
+          : `Guest command exited with status ${event.guestStatus}; the guest powered off.`);
+        return event.guestStatus ?? 1;
+      }
+      const report = {
+        event,
+        args: await session.argumentRegisters(event.threadId),
+        backtrace: await session.backtrace(event.threadId),
+      };
+      if (opts.json) emit(stopToJson(report));
+      else out(`\n${stopToText(report)}\n`);
+    }
+  } finally {
+    clearTimeout(timer);
+    await session.close();
+  }
+}

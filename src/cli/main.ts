@@ -1,0 +1,52 @@
+#!/usr/bin/env node
+/**
+ * The `kdive` command. Each command lives in its own file under commands/ and is
+ * registered here; this file only owns the program and the one-line error policy.
+ */
+import { Command, CommanderError } from 'commander';
+import { KdiveError } from '../errors.js';
+import { registerRunCommands } from './commands/run-command.js';
+import { registerInitramfsCommand } from './commands/initramfs-command.js';
+import { registerKernelCommand } from './commands/kernel-command.js';
+import { registerOptionalCommands } from './commands/optional-commands.js';
+
+async function main(argv: string[]): Promise<number> {
+  const program = new Command('kdive')
+    .description('a kernel debugger: boot a kernel under QEMU, break, step, backtrace')
+    .version('0.1.0')
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) })
+    .showSuggestionAfterError(true);
+  registerRunCommands(program);
+  registerInitramfsCommand(program);
+  registerKernelCommand(program);
+  await registerOptionalCommands(program);
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (err) {
+    return reportError(err);
+  }
+}
+
+/** One line on stderr, a non-zero exit code; a stack trace only for bugs and only with KDIVE_DEBUG. */
+export function reportError(err: unknown): number {
+  if (err instanceof CommanderError) {
+    // commander already printed its message (usage errors, --help, --version).
+    return err.exitCode === 0 ? 0 : 2;
+  }
+  if (err instanceof KdiveError) {
+    process.stderr.write(`kdive: ${err.message}\n`);
+    if (process.env.KDIVE_DEBUG) process.stderr.write(`${err.stack}\n`);
+    return err.exitCode;
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  process.stderr.write(`kdive: internal error: ${message} (set KDIVE_DEBUG=1 for details)\n`);
+  if (process.env.KDIVE_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`);
+  return 70;
+}
+
+main(process.argv).then(
+  (code) => process.exit(code),
+  (err) => process.exit(reportError(err)),
+);

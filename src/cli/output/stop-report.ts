@@ -1,0 +1,73 @@
+import type { Backtrace } from '../../session/frames.js';
+import type { SessionEvent } from '../../session/session.js';
+import { hex } from './hex.js';
+
+export interface StopReport {
+  event: Extract<SessionEvent, { kind: 'breakpoint' | 'stop' }>;
+  args: { name: string; value: bigint }[];
+  backtrace: Backtrace;
+}
+
+/** `--json`: one object per line; addresses as hex strings. Fields are only ever added. */
+export function stopToJson(report: StopReport): Record<string, unknown> {
+  const { event, args, backtrace } = report;
+  return {
+    event: 'stop',
+    ...(event.kind === 'breakpoint'
+      ? { breakpoint: event.breakpoints[0]!.location, breakpointIds: event.breakpoints.map((b) => b.id) }
+      : { reason: event.reason }),
+    pc: hex(event.pc),
+    cpu: event.cpu,
+    thread: event.threadId,
+    registers: Object.fromEntries(args.map((a) => [a.name, hex(a.value)])),
+    frames: backtrace.frames.map((f) => ({
+      pc: hex(f.pc),
+      function: f.function ?? null,
+      offset: f.offset === undefined ? null : Number(f.offset),
+      sp: hex(f.sp),
+      kind: f.kind,
+    })),
+    unwindEnd: {
+      reason: backtrace.end.reason,
+      ...(backtrace.end.detail ? { detail: backtrace.end.detail } : {}),
+      ...(backtrace.end.user
+        ? {
+            user: {
+              ip: hex(backtrace.end.user.ip),
+              sp: hex(backtrace.end.user.sp),
+              ...(backtrace.end.user.syscall !== undefined ? { syscall: Number(backtrace.end.user.syscall) } : {}),
+            },
+          }
+        : {}),
+    },
+  };
+}
+
+/** The human form, close to what gdb prints at a breakpoint followed by `bt`. */
+export function stopToText(report: StopReport): string {
+  const { event, args, backtrace } = report;
+  const lines: string[] = [];
+  const top = backtrace.frames[0];
+  const where = top?.function ? `${top.function}${top.offset ? `+${hex(top.offset)}` : ''}` : hex(event.pc);
+  if (event.kind === 'breakpoint') {
+    const ids = event.breakpoints.map((b) => b.id).join(', ');
+    lines.push(`Breakpoint ${ids}, ${where} (${hex(event.pc)}) on CPU ${event.cpu}`);
+  } else {
+    lines.push(`Stopped (${event.reason}) at ${where} (${hex(event.pc)}) on CPU ${event.cpu}`);
+  }
+  lines.push(`  args: ${args.map((a) => `${a.name}=${hex(a.value)}`).join(' ')}`);
+  const width = String(backtrace.frames.length - 1).length;
+  for (const f of backtrace.frames) {
+    const name = f.function ? `${f.function}${f.offset !== undefined ? `+${hex(f.offset)}` : ''}` : '??';
+    const note = f.kind === 'regs' || f.kind === 'regs-partial' ? '  [interrupt/syscall frame]' : f.reliable ? '' : '  [unreliable]';
+    lines.push(`#${String(f.index).padEnd(width)}  ${hex(f.pc).padStart(18)} in ${name}${note}`);
+  }
+  const end = backtrace.end;
+  if (end.reason === 'user' && end.user) {
+    const sc = end.user.syscall !== undefined ? `, syscall ${end.user.syscall}` : '';
+    lines.push(`   (user space: rip=${hex(end.user.ip)} rsp=${hex(end.user.sp)}${sc})`);
+  } else if (end.reason === 'error') {
+    lines.push(`   (unwind stopped: ${end.detail ?? 'error'})`);
+  }
+  return lines.join('\n');
+}

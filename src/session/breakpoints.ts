@@ -1,0 +1,51 @@
+import type { BreakpointKind } from '../target/target.js';
+
+/** A user breakpoint: where the user asked for it and where it really is. */
+export interface Breakpoint {
+  id: number;
+  /** What the user typed: `do_mkdirat`, `*0xffffffff81000000`. */
+  location: string;
+  address: bigint;
+  kind: BreakpointKind;
+  enabled: boolean;
+  hits: number;
+  /** Stop only on hit numbers above this (gdb's ignore count). */
+  ignoreCount: number;
+  temporary: boolean;
+}
+
+/** The session's breakpoint table; the target only ever sees addresses. */
+export class BreakpointTable {
+  private readonly byId = new Map<number, Breakpoint>();
+  private nextId = 1;
+
+  add(location: string, address: bigint, kind: BreakpointKind, temporary = false): Breakpoint {
+    const bp: Breakpoint = { id: this.nextId++, location, address, kind, enabled: true, hits: 0, ignoreCount: 0, temporary };
+    this.byId.set(bp.id, bp);
+    return bp;
+  }
+
+  remove(id: number): Breakpoint | undefined {
+    const bp = this.byId.get(id);
+    this.byId.delete(id);
+    return bp;
+  }
+
+  get(id: number): Breakpoint | undefined {
+    return this.byId.get(id);
+  }
+
+  all(): Breakpoint[] {
+    return [...this.byId.values()];
+  }
+
+  /** Enabled breakpoints at an address (several user breakpoints may share one). */
+  at(address: bigint): Breakpoint[] {
+    return this.all().filter((bp) => bp.enabled && bp.address === address);
+  }
+
+  /** Whether some other enabled breakpoint still needs this address inserted. */
+  addressInUse(address: bigint, exceptId?: number): boolean {
+    return this.all().some((bp) => bp.enabled && bp.address === address && bp.id !== exceptId);
+  }
+}

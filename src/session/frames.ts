@@ -1,0 +1,26 @@
+/** One frame of a backtrace, innermost first. */
+export interface Frame {
+  index: number;
+  /** The frame's pc: the stop pc for frame 0, a return address for the others. */
+  pc: bigint;
+  sp: bigint;
+  function?: string;
+  /** pc minus the function's start. */
+  offset?: bigint;
+  /** How the unwinder reached this frame ('initial', 'call', 'regs' for an interrupt/syscall frame...). */
+  kind: string;
+  reliable: boolean;
+}
+
+/** Why the unwind stopped below the last frame. */
+export interface BacktraceEnd {
+  reason: 'user' | 'end-of-stack' | 'error' | 'limit';
+  detail?: string;
+  /** The user-mode state at a syscall/interrupt boundary. */
+  user?: { ip: bigint; sp: bigint; syscall?: bigint };
+}
+
+export interface Backtrace {
+  frames: Frame[];
+  end: BacktraceEnd;
+}

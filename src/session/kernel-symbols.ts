@@ -1,0 +1,66 @@
+import { NotFoundError } from '../errors.js';
+import type { ProgressReporter } from '../progress/progress.js';
+import { ElfFile, SymbolTable } from '../symbols/elf/index.js';
+import { OrcTable } from '../symbols/orc/index.js';
+
+export interface SymbolizedAddress {
+  function: string;
+  offset: bigint;
+}
+
+/**
+ * The kernel image's symbols as the session needs them: names to addresses, addresses to
+ * names, ORC for unwinding, all shifted by the KASLR slide (0 with nokaslr).
+ */
+export class KernelSymbols {
+  /** Run-time address minus link-time address of every image symbol. */
+  slide = 0n;
+
+  private constructor(
+    readonly vmlinuxPath: string,
+    readonly elf: ElfFile,
+    readonly table: SymbolTable,
+    readonly orc: OrcTable | undefined,
+  ) {}
+
+  static async open(vmlinuxPath: string, progress?: ProgressReporter): Promise<KernelSymbols> {
+    const task = progress?.start(`reading symbols of ${vmlinuxPath}`);
+    try {
+      const elf = await ElfFile.open(vmlinuxPath);
+      const table = await SymbolTable.fromElf(elf);
+      const orc = elf.section('.orc_unwind_ip') ? await OrcTable.fromElf(elf) : undefined;
+      task?.finish();
+      return new KernelSymbols(vmlinuxPath, elf, table, orc);
+    } catch (err) {
+      task?.fail();
+      throw err;
+    }
+  }
+
+  /**
+   * A breakpoint location as a user writes it: a function name, or `*ADDRESS`.
+   * Unknown names fail with close matches, before anything is booted.
+   */
+  resolveLocation(location: string): bigint {
+    const star = /^\*\s*(0x[0-9a-fA-F]+|\d+)$/.exec(location.trim());
+    if (star) return BigInt(star[1]!);
+    const address = this.table.functionAddress(location);
+    if (address === undefined) {
+      const near = this.table.closeMatches(location, 5);
+      const hint = near.length ? ` (did you mean: ${near.join(', ')}?)` : '';
+      throw new NotFoundError(`no function named '${location}' in ${this.vmlinuxPath}${hint}`);
+    }
+    return address + this.slide;
+  }
+
+  /** `function+offset` for a run-time address; `lookupAddress` lets callers pass pc-1 for return addresses. */
+  symbolize(address: bigint, lookupAddress = address): SymbolizedAddress | undefined {
+    const hit = this.table.symbolize(lookupAddress - this.slide);
+    if (!hit) return undefined;
+    return { function: hit.name, offset: address - this.slide - hit.address };
+  }
+
+  async close(): Promise<void> {
+    await this.elf.close();
+  }
+}

@@ -1,0 +1,228 @@
+import { ARGUMENT_REGISTERS } from '../arch/x86_64/calling-convention.js';
+import { KdiveError } from '../errors.js';
+import type { KernelArtifacts } from '../kernels/index.js';
+import { silentProgress, type ProgressReporter } from '../progress/progress.js';
+import { buildInitramfs, parseGuestExit } from '../rootfs/index.js';
+import { GdbRemoteTarget } from '../target/gdb-remote/index.js';
+import type { BreakpointKind, RegisterValues, StopEvent, Target } from '../target/target.js';
+import { ConnectionClosedError } from '../target/target-error.js';
+import { connectTcp } from '../transport/index.js';
+import { unwindOrc } from '../unwind/index.js';
+import { launchQemu, type QemuInstance } from '../vm/index.js';
+import { BreakpointTable, type Breakpoint } from './breakpoints.js';
+import type { Backtrace, Frame } from './frames.js';
+import { KernelSymbols } from './kernel-symbols.js';
+import path from 'node:path';
+
+export interface BootOptions {
+  kernel: KernelArtifacts;
+  /** Shell command the guest's /init runs before powering off. */
+  guestCommand: string;
+  /** Extra kernel command-line words. */
+  append?: string[];
+  memoryMiB?: number;
+  cpus?: number;
+  progress?: ProgressReporter;
+  /** Called with console text as the guest prints it. */
+  onConsole?: (text: string) => void;
+}
+
+/** What a resume ended with. */
+export type SessionEvent =
+  | { kind: 'breakpoint'; breakpoints: Breakpoint[]; threadId: string; cpu: number; pc: bigint }
+  | { kind: 'stop'; reason: StopEvent['reason']; signal?: number; threadId: string; cpu: number; pc: bigint }
+  | { kind: 'exit'; guestStatus?: number; qemuExitCode: number | null };
+
+/** The QEMU gdbstub names vCPU n as thread n+1 ("01", or "p01.02" in multiprocess mode). */
+export function cpuOfThread(threadId: string | undefined): number {
+  if (!threadId) return 0;
+  const tid = threadId.includes('.') ? threadId.split('.')[1]! : threadId.replace(/^p/, '');
+  const n = parseInt(tid, 16);
+  return Number.isFinite(n) && n > 0 ? n - 1 : 0;
+}
+
+/**
+ * One debugged kernel: a target, its symbols and (when we booted it) its VM.
+ * Front ends (CLI, REPL, DAP) drive this; it holds all of the debugging logic.
+ */
+export class Session {
+  readonly breakpoints = new BreakpointTable();
+  private lastStop: { threadId: string; pc: bigint } | undefined;
+  private exited: SessionEvent | undefined;
+  private closed = false;
+
+  private constructor(
+    readonly target: Target,
+    readonly symbols: KernelSymbols,
+    readonly vm: QemuInstance | undefined,
+  ) {}
+
+  /** Boots the kernel halted under QEMU with its gdbstub on loopback and attaches to it. */
+  static async boot(opts: BootOptions): Promise<Session> {
+    const progress = opts.progress ?? silentProgress;
+    if (!opts.kernel.vmlinux) {
+      throw new KdiveError(`no symbols for ${opts.kernel.bzImage}: pass --vmlinux FILE`);
+    }
+    const symbols = await KernelSymbols.open(opts.kernel.vmlinux, progress);
+    let vm: QemuInstance | undefined;
+    try {
+      vm = await launchQemu({
+        kernel: opts.kernel.bzImage,
+        initrd: await buildGuestInitramfs(opts.guestCommand, progress),
+        append: ['console=ttyS0', 'nokaslr', 'panic=-1', 'oops=panic', ...(opts.append ?? [])].join(' '),
+        memoryMiB: opts.memoryMiB ?? 512,
+        cpus: opts.cpus ?? 1,
+        halted: true,
+      });
+      if (opts.onConsole) vm.onConsole(opts.onConsole);
+      const socket = await connectTcp(vm.gdb.host, vm.gdb.port, { timeoutMs: 10_000, retryUntilMs: 10_000 });
+      const target = await GdbRemoteTarget.connect(socket, { profile: 'qemu' });
+      return new Session(target, symbols, vm);
+    } catch (err) {
+      await vm?.kill();
+      await symbols.close();
+      throw err;
+    }
+  }
+
+  async addBreakpoint(location: string, kind: BreakpointKind = 'software'): Promise<Breakpoint> {
+    const address = this.symbols.resolveLocation(location);
+    const bp = this.breakpoints.add(location, address, kind);
+    if (!this.breakpoints.addressInUse(address, bp.id)) {
+      try {
+        await this.target.insertBreakpoint(address, kind);
+      } catch (err) {
+        this.breakpoints.remove(bp.id);
+        throw err;
+      }
+    }
+    return bp;
+  }
+
+  async deleteBreakpoint(id: number): Promise<void> {
+    const bp = this.breakpoints.remove(id);
+    if (bp && !this.breakpoints.addressInUse(bp.address)) await this.target.removeBreakpoint(bp.address, bp.kind);
+  }
+
+  /**
+   * Resumes every CPU and waits for the next stop or for the guest to power off.
+   * A CPU stopped on one of our breakpoints is first stepped past it.
+   */
+  async resume(signal?: AbortSignal): Promise<SessionEvent> {
+    if (this.exited) return this.exited;
+    try {
+      if (this.lastStop) await this.stepOverBreakpoint(this.lastStop);
+      this.lastStop = undefined;
+      await this.target.resume();
+      const stop = await this.target.waitForStop(signal);
+      return await this.describeStop(stop);
+    } catch (err) {
+      if (err instanceof ConnectionClosedError && this.vm) return this.finishExit();
+      throw err;
+    }
+  }
+
+  /** Registers of a CPU at the current stop. */
+  registers(threadId?: string): Promise<RegisterValues> {
+    return this.target.readRegisters(threadId);
+  }
+
+  /** The integer argument registers, as they are at a function's first instruction. */
+  async argumentRegisters(threadId?: string): Promise<{ name: string; value: bigint }[]> {
+    const regs = await this.registers(threadId);
+    return ARGUMENT_REGISTERS.map((name) => ({ name, value: regs.get(name) ?? 0n }));
+  }
+
+  /** The kernel stack of a stopped CPU, unwound with the image's ORC tables. */
+  async backtrace(threadId?: string, maxFrames = 64): Promise<Backtrace> {
+    const regs = await this.registers(threadId);
+    const rip = regs.get('rip') ?? 0n;
+    const rsp = regs.get('rsp') ?? 0n;
+    const rbp = regs.get('rbp') ?? 0n;
+    if (!this.symbols.orc) throw new KdiveError(`${this.symbols.vmlinuxPath} has no ORC tables (.orc_unwind): cannot unwind`);
+    const gprs: Record<string, bigint> = {};
+    for (const name of regs.names()) {
+      const v = regs.get(name);
+      if (v !== undefined) gprs[name] = v;
+    }
+    const result = await unwindOrc(
+      { ip: rip, sp: rsp, bp: rbp, regs: gprs },
+      {
+        orc: this.symbols.orc,
+        slide: this.symbols.slide,
+        maxFrames,
+        readU64: async (address) => (await this.target.readMemory(address, 8)).readBigUInt64LE(0),
+      },
+    );
+    const frames: Frame[] = result.frames.map((f, index) => {
+      // A caller's pc is a return address: the call is the instruction before it.
+      const sym = this.symbols.symbolize(f.pc, index === 0 || f.kind !== 'call' ? f.pc : f.pc - 1n);
+      return { index, pc: f.pc, sp: f.sp, function: sym?.function, offset: sym?.offset, kind: f.kind, reliable: f.reliable };
+    });
+    return { frames, end: result.end };
+  }
+
+  readMemory(address: bigint, length: number): Promise<Buffer> {
+    return this.target.readMemory(address, length);
+  }
+
+  /** Ends everything: our breakpoints out of the guest, the connection, QEMU and its run folder. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      if (this.vm && !this.exited) {
+        // QEMU is killed right after: removing breakpoints first still matters for a shared stub.
+        await Promise.race([this.target.detach().catch(() => {}), new Promise((r) => setTimeout(r, 2000).unref())]);
+      }
+    } finally {
+      this.target.close();
+      await this.vm?.kill();
+      await this.symbols.close();
+    }
+  }
+
+  private async stepOverBreakpoint(stop: { threadId: string; pc: bigint }): Promise<void> {
+    const here = this.breakpoints.at(stop.pc);
+    if (here.length === 0) return;
+    const kind = here[0]!.kind;
+    await this.target.removeBreakpoint(stop.pc, kind);
+    try {
+      await this.target.step(stop.threadId);
+    } finally {
+      await this.target.insertBreakpoint(stop.pc, kind);
+    }
+  }
+
+  private async describeStop(stop: StopEvent): Promise<SessionEvent> {
+    if (stop.reason === 'exited' || stop.reason === 'terminated') return this.finishExit();
+    const threadId = stop.threadId ?? '01';
+    const regs = await this.target.readRegisters(threadId);
+    const pc = regs.get('rip') ?? 0n;
+    this.lastStop = { threadId, pc };
+    const cpu = cpuOfThread(threadId);
+    const hit = stop.reason === 'trap' ? this.breakpoints.at(pc) : [];
+    if (hit.length > 0) {
+      for (const bp of hit) bp.hits++;
+      return { kind: 'breakpoint', breakpoints: hit, threadId, cpu, pc };
+    }
+    return { kind: 'stop', reason: stop.reason, signal: stop.signal, threadId, cpu, pc };
+  }
+
+  private async finishExit(): Promise<SessionEvent> {
+    const status = await this.vm!.exited;
+    this.exited = { kind: 'exit', guestStatus: parseGuestExit(this.vm!.consoleText()), qemuExitCode: status.code };
+    return this.exited;
+  }
+}
+
+async function buildGuestInitramfs(guestCommand: string, progress: ProgressReporter): Promise<string> {
+  const { mkdtemp } = await import('node:fs/promises');
+  const os = await import('node:os');
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'kdive-initramfs-'));
+  const out = path.join(dir, 'initramfs.cpio.gz');
+  const task = progress.start('building initramfs');
+  await buildInitramfs({ guestCommand, out });
+  task.finish();
+  return out;
+}

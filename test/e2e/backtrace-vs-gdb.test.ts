@@ -1,0 +1,61 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { Session } from '../../src/session/session.js';
+import { getDebianKernel } from '../support/kernel-fixture.js';
+import { newQemuPids, qemuPids } from '../support/cli-runner.js';
+
+const run = promisify(execFile);
+
+// gdb's frame walk as data: one line per frame, inline frames marked (gdb.INLINE_FRAME == 1).
+const GDB_FRAMES_SCRIPT = `
+python
+f = gdb.newest_frame()
+while f is not None:
+    print("KDIVE-FRAME %x %s %d" % (f.pc(), f.name(), 1 if f.type() == gdb.INLINE_FRAME else 0))
+    f = f.older()
+end
+`;
+
+test('the ORC backtrace at do_mkdirat names the same physical frames, at the same pcs, as gdb at the same stop', async () => {
+  const kernel = await getDebianKernel();
+  const before = qemuPids();
+  const session = await Session.boot({ kernel, guestCommand: 'mkdir /tmp/test' });
+  try {
+    await session.addBreakpoint('do_mkdirat');
+    const event = await session.resume();
+    assert.equal(event.kind, 'breakpoint');
+    const ours = await session.backtrace(event.kind === 'breakpoint' ? event.threadId : undefined);
+
+    // Hand the stub to gdb: drop our connection without detaching, so QEMU keeps the VM stopped.
+    session.target.close();
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'kdive-gdb-'));
+    const script = path.join(dir, 'frames.gdb');
+    await writeFile(script, GDB_FRAMES_SCRIPT);
+    const { stdout } = await run('gdb', [
+      '-nx', '-batch',
+      '-ex', 'set pagination off',
+      '-ex', `target remote ${session.vm!.gdb.host}:${session.vm!.gdb.port}`,
+      '-x', script,
+      '-ex', 'detach',
+      kernel.vmlinux!,
+    ], { maxBuffer: 16 << 20, timeout: 300_000 });
+    const gdbFrames = stdout.split('\n').filter((l) => l.startsWith('KDIVE-FRAME ')).map((l) => {
+      const [, pc, name, inline] = l.split(' ');
+      return { pc: BigInt(`0x${pc}`), name: name!, inline: inline === '1' };
+    });
+    const physical = gdbFrames.filter((f) => !f.inline);
+    assert.ok(physical.length >= 4, `gdb printed frames:\n${stdout}`);
+    assert.deepEqual(
+      ours.frames.map((f) => `${f.function} 0x${f.pc.toString(16)}`),
+      physical.map((f) => `${f.name} 0x${f.pc.toString(16)}`),
+    );
+  } finally {
+    await session.close();
+  }
+  assert.deepEqual(newQemuPids(before), []);
+});

@@ -1,0 +1,45 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { newQemuPids, qemuPids, runKdive } from '../support/cli-runner.js';
+
+/** The README's scenario, end to end, as a user runs it: real kernel, real QEMU, real gdbstub. */
+test('kdive run --json stops at do_mkdirat with a backtrace down to entry_SYSCALL_64, then the guest exits 0', async () => {
+  const before = qemuPids();
+  const r = await runKdive(['run', '--json', '--break', 'do_mkdirat', '--guest', 'mkdir /tmp/test && ls -d /tmp/test']);
+  assert.equal(r.code, 0, `exit code ${r.code}\nstderr:\n${r.stderr}`);
+  const events = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  const stops = events.filter((e) => e.event === 'stop');
+  assert.ok(stops.length >= 1, `no stop event in ${r.stdout}`);
+  const stop = stops.find((s) => s.breakpoint === 'do_mkdirat');
+  assert.ok(stop, 'a stop at do_mkdirat');
+  assert.match(stop.pc, /^0x[0-9a-f]+$/);
+  assert.equal(stop.cpu, 0);
+  assert.equal(stop.frames[0].function, 'do_mkdirat');
+  assert.equal(stop.frames[0].offset, 0);
+  assert.equal(stop.frames[0].pc, stop.pc);
+  const names: string[] = stop.frames.map((f: { function: string }) => f.function);
+  const expected = ['do_mkdirat', '__x64_sys_mkdir', 'do_syscall_64', 'entry_SYSCALL_64'];
+  let at = -1;
+  for (const fn of expected) {
+    const i = names.indexOf(fn, at + 1);
+    assert.ok(i > at, `${fn} after position ${at} in ${names.join(' <- ')}`);
+    at = i;
+  }
+  // The syscall boundary: mkdir is syscall 83 on x86-64, made from user space.
+  assert.equal(stop.unwindEnd.reason, 'user');
+  assert.equal(stop.unwindEnd.user.syscall, 83);
+  const last = events[events.length - 1];
+  assert.deepEqual({ event: last.event, guestStatus: last.guestStatus }, { event: 'exit', guestStatus: 0 });
+  assert.deepEqual(newQemuPids(before), [], 'no QEMU left behind');
+});
+
+test('the guest command status becomes the exit status, and text output names the frames', async () => {
+  const before = qemuPids();
+  const r = await runKdive(['run', '--break', 'do_mkdirat', '--guest', 'mkdir /tmp/a; exit 7']);
+  assert.equal(r.code, 7, r.stderr);
+  assert.match(r.stdout, /Breakpoint 1, do_mkdirat/);
+  assert.match(r.stdout, /in __x64_sys_mkdir\+0x/);
+  assert.match(r.stdout, /in entry_SYSCALL_64\+0x/);
+  assert.match(r.stdout, /exited with status 7/);
+  assert.deepEqual(newQemuPids(before), []);
+});
