@@ -12,6 +12,7 @@ import { launchQemu, type QemuInstance } from '../vm/index.js';
 import { BreakpointTable, type Breakpoint } from './breakpoints.js';
 import type { Backtrace, Frame } from './frames.js';
 import { KernelSymbols } from './kernel-symbols.js';
+import { cpuOfThread } from './thread-cpu.js';
 import path from 'node:path';
 
 export interface BootOptions {
@@ -33,13 +34,6 @@ export type SessionEvent =
   | { kind: 'stop'; reason: StopEvent['reason']; signal?: number; threadId: string; cpu: number; pc: bigint }
   | { kind: 'exit'; guestStatus?: number; qemuExitCode: number | null };
 
-/** The QEMU gdbstub names vCPU n as thread n+1 ("01", or "p01.02" in multiprocess mode). */
-export function cpuOfThread(threadId: string | undefined): number {
-  if (!threadId) return 0;
-  const tid = threadId.includes('.') ? threadId.split('.')[1]! : threadId.replace(/^p/, '');
-  const n = parseInt(tid, 16);
-  return Number.isFinite(n) && n > 0 ? n - 1 : 0;
-}
 
 /**
  * One debugged kernel: a target, its symbols and (when we booted it) its VM.
