@@ -1,0 +1,2 @@
+export * from './elf-file.js';
+export * from './symbol-table.js';

@@ -1,0 +1,173 @@
+import { FormatError } from '../../errors.js';
+import { SHT_SYMTAB, type ElfFile } from './elf-file.js';
+
+export type ElfSymbolType = 'notype' | 'object' | 'func' | 'section' | 'file' | 'common' | 'tls' | 'other';
+export type ElfSymbolBinding = 'local' | 'global' | 'weak' | 'other';
+
+export interface ElfSymbol {
+  name: string;
+  address: bigint;
+  size: number;
+  type: ElfSymbolType;
+  binding: ElfSymbolBinding;
+  sectionIndex: number;
+}
+
+const TYPES: ElfSymbolType[] = ['notype', 'object', 'func', 'section', 'file', 'common', 'tls'];
+const BINDINGS: ElfSymbolBinding[] = ['local', 'global', 'weak'];
+const SHN_UNDEF = 0;
+const SHN_ABS = 0xfff1;
+/** How far back symbolize() looks for a sized symbol enclosing the address (inner labels sit between). */
+const ENCLOSING_SEARCH = 256;
+
+/**
+ * `.symtab` as two indexes: by name, and by address (sorted typed arrays, so the hot
+ * path compares numbers and never builds maps keyed by bigint).
+ */
+export class SymbolTable {
+  private readonly byName = new Map<string, number[]>();
+  /** Indexes into `symbols` of address-bearing symbols, sorted by address. */
+  private readonly order: Uint32Array;
+  private readonly sortedAddresses: BigUint64Array;
+
+  private constructor(readonly symbols: readonly ElfSymbol[]) {
+    symbols.forEach((s, i) => {
+      const list = this.byName.get(s.name);
+      if (list) list.push(i);
+      else this.byName.set(s.name, [i]);
+    });
+    const located = symbols.map((_, i) => i).filter((i) => isLocated(symbols[i]!));
+    located.sort((a, b) => {
+      const x = symbols[a]!.address;
+      const y = symbols[b]!.address;
+      return x < y ? -1 : x > y ? 1 : rank(symbols[b]!) - rank(symbols[a]!);
+    });
+    this.order = Uint32Array.from(located);
+    this.sortedAddresses = BigUint64Array.from(located.map((i) => symbols[i]!.address));
+  }
+
+  static async fromElf(elf: ElfFile): Promise<SymbolTable> {
+    const symtab = elf.sections.find((s) => s.type === SHT_SYMTAB);
+    if (!symtab) throw new FormatError(elf.path, 0, 'no .symtab section (a stripped file? pass the unstripped vmlinux)');
+    const strtabSec = elf.sections[symtab.link];
+    if (!strtabSec) throw new FormatError(elf.path, symtab.offset, `.symtab links to missing string table ${symtab.link}`);
+    const data = await elf.readSection(symtab);
+    const strings = await elf.readSection(strtabSec);
+    const entsize = symtab.entsize || 24;
+    if (entsize < 24) throw new FormatError(elf.path, symtab.offset, `symbol entry size ${entsize} is too small`);
+    const symbols: ElfSymbol[] = [];
+    for (let o = entsize; o + 24 <= data.length; o += entsize) {
+      const nameOff = data.readUInt32LE(o);
+      if (nameOff >= strings.length) throw new FormatError(elf.path, symtab.offset + o, `symbol name offset ${nameOff} is outside the string table`);
+      const info = data[o + 4]!;
+      const end = strings.indexOf(0, nameOff);
+      symbols.push({
+        name: strings.toString('latin1', nameOff, end < 0 ? strings.length : end),
+        type: TYPES[info & 0xf] ?? 'other',
+        binding: BINDINGS[info >> 4] ?? 'other',
+        sectionIndex: data.readUInt16LE(o + 6),
+        address: data.readBigUInt64LE(o + 8),
+        size: Number(data.readBigUInt64LE(o + 16)),
+      });
+    }
+    elf.forgetSection(symtab);
+    elf.forgetSection(strtabSec);
+    return new SymbolTable(symbols);
+  }
+
+  get size(): number {
+    return this.symbols.length;
+  }
+
+  /** Every symbol with this name, functions first, globals before locals. */
+  lookup(name: string): ElfSymbol[] {
+    const list = (this.byName.get(name) ?? []).map((i) => this.symbols[i]!);
+    return list.sort((a, b) => rank(b) - rank(a));
+  }
+
+  /** Where a breakpoint on `name` goes: the function (or code label) of that name. */
+  functionAddress(name: string): bigint | undefined {
+    const hit = this.lookup(name).find((s) => (s.type === 'func' || s.type === 'notype') && s.sectionIndex !== SHN_UNDEF);
+    return hit?.address;
+  }
+
+  /**
+   * The symbol an address belongs to, as addr2line and gdb name it: a sized symbol (function
+   * or sized code label such as entry_SYSCALL_64) that contains it, else the closest one before it.
+   */
+  symbolize(address: bigint): { name: string; address: bigint; size: number; offset: bigint } | undefined {
+    const idx = this.upperBound(address) - 1;
+    if (idx < 0) return undefined;
+    for (let i = idx; i >= 0 && i > idx - ENCLOSING_SEARCH; i--) {
+      const s = this.symbols[this.order[i]!]!;
+      if (s.size > 0 && address < s.address + BigInt(s.size) && s.type !== 'object') {
+        return { name: s.name, address: s.address, size: s.size, offset: address - s.address };
+      }
+    }
+    const s = this.symbols[this.order[idx]!]!;
+    return { name: s.name, address: s.address, size: s.size, offset: address - s.address };
+  }
+
+  /** Names close to a misspelt one, for "did you mean". */
+  closeMatches(name: string, max = 5): string[] {
+    const scored: { name: string; score: number }[] = [];
+    const seen = new Set<string>();
+    const lower = name.toLowerCase();
+    for (const s of this.symbols) {
+      if (s.type !== 'func' || seen.has(s.name)) continue;
+      seen.add(s.name);
+      const cand = s.name.toLowerCase();
+      let score: number;
+      if (cand.includes(lower) || lower.includes(cand)) score = Math.abs(cand.length - lower.length) * 0.1;
+      else if (Math.abs(cand.length - lower.length) > 3) continue;
+      else score = editDistance(lower, cand, 4);
+      if (score <= 3) scored.push({ name: s.name, score });
+    }
+    scored.sort((a, b) => a.score - b.score || a.name.length - b.name.length || (a.name < b.name ? -1 : 1));
+    return scored.slice(0, max).map((s) => s.name);
+  }
+
+  *functions(): Iterable<ElfSymbol> {
+    for (const s of this.symbols) if (s.type === 'func' && s.sectionIndex !== SHN_UNDEF) yield s;
+  }
+
+  /** First position whose address is greater than `address`. */
+  private upperBound(address: bigint): number {
+    let lo = 0;
+    let hi = this.sortedAddresses.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.sortedAddresses[mid]! <= address) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+}
+
+function isLocated(s: ElfSymbol): boolean {
+  return s.sectionIndex !== SHN_UNDEF && s.sectionIndex !== SHN_ABS && s.type !== 'section' && s.type !== 'file' && s.name !== '';
+}
+
+/** Among aliases at one address: functions over labels over data, globals over locals, sized over not. */
+function rank(s: ElfSymbol): number {
+  const type = s.type === 'func' ? 4 : s.type === 'notype' ? 2 : s.type === 'object' ? 1 : 0;
+  const bind = s.binding === 'global' ? 2 : s.binding === 'weak' ? 1 : 0;
+  return type * 8 + bind * 2 + (s.size > 0 ? 1 : 0);
+}
+
+/** Levenshtein distance, giving up (returning limit+1) once it exceeds `limit`. */
+function editDistance(a: string, b: string, limit: number): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    let rowMin = i;
+    for (let j = 1; j <= b.length; j++) {
+      const v = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+      cur.push(v);
+      rowMin = Math.min(rowMin, v);
+    }
+    if (rowMin > limit) return limit + 1;
+    prev = cur;
+  }
+  return prev[b.length]!;
+}

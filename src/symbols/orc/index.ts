@@ -1,0 +1,2 @@
+export * from './orc-entry.js';
+export * from './orc-table.js';

@@ -1,0 +1,295 @@
+import type { Duplex } from 'node:stream';
+import type {
+  BreakpointKind, RegisterDescription, RegisterValues, StopEvent, Target, ThreadInfo, WatchKind,
+} from '../target.js';
+import { TargetError } from '../target-error.js';
+import { decodeHex, encodeHex } from './packet-codec.js';
+import { GPacketValues } from './register-values.js';
+import { RspConnection } from './rsp-connection.js';
+import { parseStopReply } from './stop-reply.js';
+import { STUB_PROFILES, detectProfile, type StubProfile } from './stub-profile.js';
+import { readTargetDescription } from './target-description.js';
+
+export interface GdbRemoteConnectOptions {
+  profile?: 'auto' | 'qemu' | 'kgdb' | 'generic';
+  timeoutMs?: number;
+  log?: (line: string) => void;
+  name?: string;
+  /** How to stop a running target when a 0x03 byte does not (kgdb: telnet BREAK + 'g'). */
+  breakIn?: () => Promise<void>;
+}
+
+const Z_TYPE: Record<BreakpointKind | WatchKind, number> = { software: 0, hardware: 1, write: 2, read: 3, access: 4 };
+
+/**
+ * A Target over the GDB Remote Serial Protocol: QEMU's gdbstub, Linux kgdb, VMware's stub,
+ * any gdbserver. Quirks come from the StubProfile, not from conditionals spread around.
+ */
+export class GdbRemoteTarget implements Target {
+  private registerCache = new Map<string, GPacketValues>();
+  private currentThread: string | undefined;
+  private readonly inserted = new Map<string, { type: number; address: bigint; kind: number }>();
+  private isRunning = false;
+
+  private constructor(
+    private readonly conn: RspConnection,
+    readonly profile: StubProfile,
+    private layout: RegisterDescription[],
+    private readonly opts: GdbRemoteConnectOptions,
+  ) {}
+
+  get stubName(): string {
+    return this.profile.name;
+  }
+
+  get registerLayout(): readonly RegisterDescription[] {
+    return this.layout;
+  }
+
+  get running(): boolean {
+    return this.isRunning;
+  }
+
+  /** The stop the target was in when we attached (the `?` reply). */
+  initialStop: StopEvent | undefined;
+
+  static async connect(stream: Duplex, opts: GdbRemoteConnectOptions = {}): Promise<GdbRemoteTarget> {
+    const conn = new RspConnection(stream, { timeoutMs: opts.timeoutMs, log: opts.log, name: opts.name });
+    try {
+      const supported = await conn.request('qSupported:swbreak+;hwbreak+;xmlRegisters=i386');
+      const profile = !opts.profile || opts.profile === 'auto' ? detectProfile(supported) : STUB_PROFILES[opts.profile];
+      // QEMU 7.2 announces a stop to every new client before it asks anything: not a real event.
+      conn.drainStops();
+      let layout = profile.builtinLayout ?? [];
+      if (profile.usesTargetXml) layout = (await readTargetDescription((annex) => readFeature(conn, annex))).registers;
+      if (layout.length === 0) throw new TargetError(`${conn.name}: the stub described no registers`);
+      const target = new GdbRemoteTarget(conn, profile, layout, opts);
+      // `?` also clears QEMU's breakpoints: exactly what a fresh attach wants, and only then.
+      target.initialStop = parseStopReply(await conn.request('?', { wantsStop: true }));
+      target.currentThread = target.initialStop.threadId;
+      return target;
+    } catch (err) {
+      conn.close();
+      throw err;
+    }
+  }
+
+  async readRegisters(threadId?: string): Promise<RegisterValues> {
+    const tid = threadId ?? this.currentThread ?? '';
+    const cached = this.registerCache.get(tid);
+    if (cached) return cached;
+    if (threadId && threadId !== this.currentThread) await this.selectThread(threadId);
+    const reply = await this.conn.request('g');
+    this.checkError(reply, 'read registers');
+    const data = decodeHex(reply);
+    const expected = this.layout.reduce((n, r) => Math.max(n, r.offset + Math.ceil(r.bitSize / 8)), 0);
+    if (data.length > expected && this.profile.usesTargetXml) {
+      // The stub's layout changed under us (another CPU model after a reconnect): learn it again.
+      this.layout = (await readTargetDescription((annex) => readFeature(this.conn, annex))).registers;
+    }
+    const values = new GPacketValues(this.layout, data);
+    if (data.length < expected) {
+      // A short `g`: fetch what is missing one register at a time, where the stub allows it.
+      for (const r of this.layout) {
+        if (values.has(r.name)) continue;
+        const p = await this.conn.request(`p${r.regnum.toString(16)}`);
+        if (p !== '' && !/^E[0-9a-fA-F]{2}$/.test(p) && p.length === Math.ceil(r.bitSize / 8) * 2) values.set(r.name, decodeHex(p));
+      }
+    }
+    this.registerCache.set(tid, values);
+    return values;
+  }
+
+  async writeRegister(name: string, value: bigint, threadId?: string): Promise<void> {
+    const reg = this.layout.find((r) => r.name === name);
+    if (!reg) throw new TargetError(`no register named ${name} on this stub (${this.profile.name})`);
+    if (threadId && threadId !== this.currentThread) await this.selectThread(threadId);
+    const bytes = Buffer.alloc(Math.ceil(reg.bitSize / 8));
+    let v = BigInt.asUintN(reg.bitSize, value);
+    for (let i = 0; i < bytes.length; i++, v >>= 8n) bytes[i] = Number(v & 0xffn);
+    const reply = await this.conn.request(`P${reg.regnum.toString(16)}=${encodeHex(bytes)}`);
+    this.checkOk(reply, `write register ${name}`);
+    this.registerCache.clear();
+  }
+
+  async readMemory(address: bigint, length: number): Promise<Buffer> {
+    const out = Buffer.alloc(length);
+    let done = 0;
+    while (done < length) {
+      const n = Math.min(this.profile.maxMemoryRead, length - done);
+      const at = address + BigInt(done);
+      const reply = await this.conn.request(`m${at.toString(16)},${n.toString(16)}`);
+      if (reply === '' || /^E[0-9a-fA-F]{2}$/.test(reply)) {
+        throw new TargetError(`cannot read ${n} bytes of memory at 0x${at.toString(16)}${reply ? ` (stub error ${reply})` : ''}`, reply);
+      }
+      const chunk = decodeHex(reply);
+      if (chunk.length === 0 || chunk.length > n) throw new TargetError(`bad reply to a memory read at 0x${at.toString(16)}: ${chunk.length} bytes for ${n}`);
+      chunk.copy(out, done);
+      done += chunk.length;
+    }
+    return out;
+  }
+
+  async writeMemory(address: bigint, data: Buffer): Promise<void> {
+    for (let done = 0; done < data.length; ) {
+      const n = Math.min(this.profile.maxMemoryWrite, data.length - done);
+      const at = address + BigInt(done);
+      const reply = await this.conn.request(`M${at.toString(16)},${n.toString(16)}:${encodeHex(data.subarray(done, done + n))}`);
+      this.checkOk(reply, `write ${n} bytes of memory at 0x${at.toString(16)}`);
+      done += n;
+    }
+    this.registerCache.clear();
+  }
+
+  insertBreakpoint(address: bigint, kind: BreakpointKind): Promise<void> {
+    return this.insertZ(Z_TYPE[kind], address, 1);
+  }
+
+  removeBreakpoint(address: bigint, kind: BreakpointKind): Promise<void> {
+    return this.removeZ(Z_TYPE[kind], address, 1);
+  }
+
+  insertWatchpoint(address: bigint, length: number, kind: WatchKind): Promise<void> {
+    return this.insertZ(Z_TYPE[kind], address, length);
+  }
+
+  removeWatchpoint(address: bigint, length: number, kind: WatchKind): Promise<void> {
+    return this.removeZ(Z_TYPE[kind], address, length);
+  }
+
+  async resume(): Promise<void> {
+    this.invalidate();
+    await this.conn.send(this.profile.vCont ? 'vCont;c' : 'c');
+    this.isRunning = true;
+  }
+
+  async step(threadId?: string): Promise<StopEvent> {
+    const tid = threadId ?? this.currentThread;
+    if (tid && !this.profile.vCont && tid !== this.currentThread) await this.selectThread(tid, 'c');
+    this.invalidate();
+    this.isRunning = true;
+    const reply = await this.conn.request(this.profile.vCont && tid ? `vCont;s:${tid}` : 's', { wantsStop: true, timeoutMs: 30_000 });
+    return this.stopped(reply);
+  }
+
+  async interrupt(): Promise<StopEvent> {
+    if (this.profile.interruptByte) this.conn.sendRaw(Buffer.from([0x03]));
+    else if (this.opts.breakIn) await this.opts.breakIn();
+    else throw new TargetError(`${this.profile.name} stubs cannot be interrupted with Ctrl-C over the protocol, and no break-in was configured`);
+    return this.waitForStop();
+  }
+
+  async waitForStop(signal?: AbortSignal): Promise<StopEvent> {
+    return this.stopped(await this.conn.waitForStop(signal));
+  }
+
+  async threads(): Promise<ThreadInfo[]> {
+    const ids: string[] = [];
+    for (let reply = await this.conn.request('qfThreadInfo'); ; reply = await this.conn.request('qsThreadInfo')) {
+      // kgdb ends the list with an empty reply rather than `l`.
+      if (reply === '' || reply === 'l') break;
+      if (reply[0] !== 'm') throw new TargetError(`bad thread list reply: ${reply.slice(0, 40)}`);
+      ids.push(...reply.slice(1).split(',').filter(Boolean));
+      if (ids.length > 100_000) break;
+    }
+    const out: ThreadInfo[] = [];
+    for (const id of ids) {
+      const extra = await this.conn.request(`qThreadExtraInfo,${id}`);
+      let description: string | undefined;
+      try {
+        description = extra && !/^E[0-9a-fA-F]{2}$/.test(extra) ? decodeHex(extra).toString('latin1').replace(/\0+$/, '') : undefined;
+      } catch {
+        description = undefined;
+      }
+      out.push({ id, description });
+    }
+    return out;
+  }
+
+  async selectThread(threadId: string, op: 'g' | 'c' = 'g'): Promise<void> {
+    const reply = await this.conn.request(`H${op}${threadId}`);
+    this.checkOk(reply, `select thread ${threadId}`);
+    if (op === 'g') this.currentThread = threadId;
+  }
+
+  async monitor(command: string): Promise<string> {
+    let output = '';
+    const listener = (text: string) => (output += text);
+    this.conn.onConsole(listener);
+    const reply = await this.conn.request(`qRcmd,${encodeHex(Buffer.from(command))}`, { timeoutMs: 30_000 });
+    if (reply === '') throw new TargetError(`this stub (${this.profile.name}) has no monitor commands`);
+    if (/^E[0-9a-fA-F]{2}$/.test(reply)) throw new TargetError(`monitor command failed (${reply}): ${command}`);
+    // A stub may answer with the output itself in hex instead of O packets.
+    if (reply !== 'OK' && /^[0-9a-fA-F]+$/.test(reply)) output += decodeHex(reply).toString('utf8');
+    return output;
+  }
+
+  async detach(): Promise<void> {
+    if (this.conn.closed) return;
+    if (this.isRunning && this.profile.interruptByte) await this.interrupt().catch(() => undefined);
+    for (const z of [...this.inserted.values()]) await this.removeZ(z.type, z.address, z.kind).catch(() => undefined);
+    await this.conn.request('D', { timeoutMs: 3000 }).catch(() => undefined);
+    this.conn.close();
+  }
+
+  close(): void {
+    this.conn.close();
+  }
+
+  /** Breakpoints and watchpoints we have in the target, for tests and for `detach`. */
+  insertedPoints(): { type: number; address: bigint }[] {
+    return [...this.inserted.values()];
+  }
+
+  private async insertZ(type: number, address: bigint, kind: number): Promise<void> {
+    const reply = await this.conn.request(`Z${type},${address.toString(16)},${kind.toString(16)}`);
+    if (reply === '') throw new TargetError(`this stub (${this.profile.name}) does not support ${zName(type)}s`);
+    this.checkOk(reply, `insert ${zName(type)} at 0x${address.toString(16)}`);
+    this.inserted.set(`${type}:${address}:${kind}`, { type, address, kind });
+  }
+
+  private async removeZ(type: number, address: bigint, kind: number): Promise<void> {
+    const reply = await this.conn.request(`z${type},${address.toString(16)},${kind.toString(16)}`);
+    this.inserted.delete(`${type}:${address}:${kind}`);
+    if (reply === '') throw new TargetError(`this stub (${this.profile.name}) does not support ${zName(type)}s`);
+    this.checkOk(reply, `remove ${zName(type)} at 0x${address.toString(16)}`);
+  }
+
+  private stopped(payload: string): StopEvent {
+    const event = parseStopReply(payload);
+    this.isRunning = false;
+    this.invalidate();
+    if (event.threadId) this.currentThread = event.threadId;
+    return event;
+  }
+
+  private invalidate(): void {
+    this.registerCache.clear();
+  }
+
+  private checkOk(reply: string, what: string): void {
+    if (reply !== 'OK') throw new TargetError(`${what}: the stub answered ${reply === '' ? 'nothing (unsupported)' : `'${reply.slice(0, 40)}'`}`, reply);
+  }
+
+  private checkError(reply: string, what: string): void {
+    if (reply === '' || /^E[0-9a-fA-F]{2}$/.test(reply)) throw new TargetError(`${what}: the stub answered ${reply === '' ? 'nothing' : reply}`, reply);
+  }
+}
+
+function zName(type: number): string {
+  return ['software breakpoint', 'hardware breakpoint', 'write watchpoint', 'read watchpoint', 'access watchpoint'][type] ?? `Z${type}`;
+}
+
+/** Reads a whole qXfer:features annex, following `m` (more) chunks to the final `l`. */
+async function readFeature(conn: RspConnection, annex: string): Promise<string> {
+  let text = '';
+  for (let offset = 0; ; ) {
+    const reply = await conn.request(`qXfer:features:read:${annex}:${offset.toString(16)},7fd`);
+    if (reply === '' || /^E[0-9a-fA-F]{2}$/.test(reply)) throw new TargetError(`cannot read target description ${annex}: ${reply || 'unsupported'}`);
+    const data = reply.slice(1);
+    text += data;
+    offset += Buffer.byteLength(data, 'latin1');
+    if (reply[0] === 'l') return text;
+    if (reply[0] !== 'm' || data.length === 0) throw new TargetError(`bad qXfer reply for ${annex}`);
+  }
+}

@@ -1,0 +1,228 @@
+import type { Duplex } from 'node:stream';
+import { ConnectionClosedError, TargetError, TargetTimeoutError } from '../target-error.js';
+import { PacketDecoder, decodeHex, encodePacket } from './packet-codec.js';
+
+export interface RspConnectionOptions {
+  /** Default time to wait for a reply. */
+  timeoutMs?: number;
+  /** The largest packet we accept from the stub before dropping it as garbage. */
+  maxPacket?: number;
+  /** Protocol trace (one line per packet), for `--log`/debugging. */
+  log?: (line: string) => void;
+  /** Where the connection leads, for error messages ("127.0.0.1:1234"). */
+  name?: string;
+}
+
+/** Stop replies: S, T (stop), W, X (exit). They are events, not answers to whatever we asked last. */
+export function isStopReply(payload: string): boolean {
+  return /^(S[0-9a-fA-F]{2}|T[0-9a-fA-F]{2}|W[0-9a-fA-F]{2}|X[0-9a-fA-F]{2})/.test(payload);
+}
+
+interface Pending {
+  wantsStop: boolean;
+  resolve(payload: string): void;
+  reject(err: Error): void;
+}
+
+const MAX_RESENDS = 3;
+
+/**
+ * One RSP connection: framing, acks, resends, request/reply pairing, and the queue of
+ * asynchronous stop replies. Requests are serialised; stop replies that nobody asked
+ * for (QEMU 7.2 sends one when a client connects) go to the stop queue.
+ */
+export class RspConnection {
+  private readonly decoder: PacketDecoder;
+  private pending: Pending | undefined;
+  private readonly stopQueue: string[] = [];
+  private readonly stopWaiters: { resolve(p: string): void; reject(e: Error): void }[] = [];
+  private chain: Promise<unknown> = Promise.resolve();
+  private lastSent: Buffer | undefined;
+  private resends = 0;
+  private closedError: Error | undefined;
+  private readonly consoleListeners: ((text: string) => void)[] = [];
+  readonly timeoutMs: number;
+  readonly name: string;
+
+  constructor(private readonly stream: Duplex, private readonly opts: RspConnectionOptions = {}) {
+    this.timeoutMs = opts.timeoutMs ?? 10_000;
+    this.name = opts.name ?? 'debug stub';
+    this.decoder = new PacketDecoder(opts.maxPacket ?? 1 << 20);
+    stream.on('data', (chunk: Buffer) => this.onData(chunk));
+    const onGone = (err?: Error) => this.onClosed(err);
+    stream.on('close', () => onGone());
+    stream.on('end', () => onGone());
+    stream.on('error', (err) => onGone(err));
+  }
+
+  get closed(): boolean {
+    return this.closedError !== undefined;
+  }
+
+  onConsole(listener: (text: string) => void): void {
+    this.consoleListeners.push(listener);
+  }
+
+  /** Sends a packet and resolves with the reply's payload (latin1). */
+  request(payload: string | Buffer, opts: { timeoutMs?: number; wantsStop?: boolean } = {}): Promise<string> {
+    const run = () => this.exchange(payload, opts.wantsStop ?? false, opts.timeoutMs ?? this.timeoutMs);
+    const result = this.chain.then(run, run);
+    this.chain = result.catch(() => {});
+    return result;
+  }
+
+  /** Sends a packet that has no immediate reply (`c`, `vCont;c`, `D` on some stubs). */
+  send(payload: string | Buffer): Promise<void> {
+    const run = async () => {
+      this.ensureOpen();
+      this.write(encodePacket(payload), true);
+    };
+    const result = this.chain.then(run, run);
+    this.chain = result.catch(() => {});
+    return result;
+  }
+
+  /** Raw bytes outside any packet: 0x03 to interrupt, a telnet BREAK. */
+  sendRaw(bytes: Buffer): void {
+    this.ensureOpen();
+    this.log(`-> raw ${bytes.toString('hex')}`);
+    this.stream.write(bytes);
+  }
+
+  /** The next stop reply: queued ones first. */
+  waitForStop(signal?: AbortSignal): Promise<string> {
+    const queued = this.stopQueue.shift();
+    if (queued !== undefined) return Promise.resolve(queued);
+    if (this.closedError) return Promise.reject(this.closedError);
+    return new Promise((resolve, reject) => {
+      const waiter = {
+        resolve: (p: string) => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve(p);
+        },
+        reject: (e: Error) => {
+          signal?.removeEventListener('abort', onAbort);
+          reject(e);
+        },
+      };
+      const onAbort = () => {
+        const i = this.stopWaiters.indexOf(waiter);
+        if (i >= 0) this.stopWaiters.splice(i, 1);
+        reject(signal!.reason instanceof Error ? signal!.reason : new TargetError('wait for stop aborted'));
+      };
+      if (signal?.aborted) return onAbort();
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.stopWaiters.push(waiter);
+    });
+  }
+
+  /** Drops stop replies nobody has asked for yet (the unsolicited one at connect). */
+  drainStops(): string[] {
+    return this.stopQueue.splice(0);
+  }
+
+  close(): void {
+    this.stream.destroy();
+    this.onClosed();
+  }
+
+  private async exchange(payload: string | Buffer, wantsStop: boolean, timeoutMs: number): Promise<string> {
+    this.ensureOpen();
+    return new Promise<string>((resolve, reject) => {
+      const what = typeof payload === 'string' ? payload.slice(0, 40) : `${payload.length}-byte packet`;
+      const timer = setTimeout(() => {
+        this.pending = undefined;
+        reject(new TargetTimeoutError(`${this.name}: '${what}'`, timeoutMs));
+      }, timeoutMs);
+      this.pending = {
+        wantsStop,
+        resolve: (p) => {
+          clearTimeout(timer);
+          resolve(p);
+        },
+        reject: (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      };
+      this.write(encodePacket(payload), true);
+    });
+  }
+
+  private write(frame: Buffer, remember: boolean): void {
+    if (remember) {
+      this.lastSent = frame;
+      this.resends = 0;
+    }
+    this.log(`-> ${frame.toString('latin1', 0, Math.min(frame.length, 200))}`);
+    this.stream.write(frame);
+  }
+
+  private onData(chunk: Buffer): void {
+    for (const ev of this.decoder.feed(chunk)) {
+      switch (ev.type) {
+        case 'ack':
+        case 'interrupt':
+          break;
+        case 'nak':
+          // The stub got our last packet garbled: send it again, a few times at most.
+          if (this.lastSent && this.resends < MAX_RESENDS) {
+            this.resends++;
+            this.log('<- nak: resending');
+            this.stream.write(this.lastSent);
+          }
+          break;
+        case 'bad-checksum':
+          this.log(`<- bad checksum (expected ${ev.expected.toString(16)}, got ${ev.got.toString(16)})`);
+          this.stream.write('-');
+          break;
+        case 'oversize':
+          this.log(`<- dropped an oversize packet (${ev.length} bytes)`);
+          break;
+        case 'stray':
+          this.log(`<- ignored ${ev.bytes.length} stray bytes`);
+          break;
+        case 'packet':
+          this.stream.write('+');
+          this.onPacket(ev.payload.toString('latin1'));
+          break;
+      }
+    }
+  }
+
+  private onPacket(payload: string): void {
+    this.log(`<- ${payload.length > 200 ? `${payload.slice(0, 200)}…` : payload}`);
+    // Console output (kgdbcon, qRcmd output) is never a reply.
+    if (payload.length > 1 && payload[0] === 'O' && payload !== 'OK' && /^O[0-9a-fA-F]+$/.test(payload)) {
+      const text = decodeHex(payload.slice(1)).toString('utf8');
+      for (const l of this.consoleListeners) l(text);
+      return;
+    }
+    if (isStopReply(payload) && !(this.pending?.wantsStop)) {
+      const waiter = this.stopWaiters.shift();
+      if (waiter) waiter.resolve(payload);
+      else this.stopQueue.push(payload);
+      return;
+    }
+    const pending = this.pending;
+    this.pending = undefined;
+    if (pending) pending.resolve(payload);
+    else this.log(`<- unexpected packet ignored: ${payload.slice(0, 60)}`);
+  }
+
+  private onClosed(err?: Error): void {
+    if (this.closedError) return;
+    this.closedError = new ConnectionClosedError(`${this.name}${err ? ` (${err.message})` : ''}`);
+    this.pending?.reject(this.closedError);
+    this.pending = undefined;
+    for (const w of this.stopWaiters.splice(0)) w.reject(this.closedError);
+  }
+
+  private ensureOpen(): void {
+    if (this.closedError) throw this.closedError;
+  }
+
+  private log(line: string): void {
+    this.opts.log?.(line);
+  }
+}

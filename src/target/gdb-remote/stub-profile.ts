@@ -1,0 +1,72 @@
+import type { RegisterDescription } from '../target.js';
+import { fixedLayout } from './target-description.js';
+
+/**
+ * What differs between debug stubs, said once as data (PROTOCOLS.md §1, §2, §4):
+ * - QEMU 7.2: target.xml over qXfer; PacketSize=0x1000; `m` up to 2048 bytes (keep replies
+ *   within PacketSize: 0x7f0); no no-ack mode; `?` removes all breakpoints (send it once);
+ *   vCont; 0x03 interrupts; qRcmd goes to HMP.
+ * - Linux kgdb: no qSupported, no target.xml (156-byte x86-64 layout built in); 1 KiB buffer,
+ *   so `m` of at most 511 bytes (256 is safe); no vCont; 0x03 is ignored (break in with
+ *   SysRq-g); qsThreadInfo ends with an empty reply; `W03` on power-off is a normal exit.
+ * - generic gdbserver-class stubs and VMware: gdb's legacy amd64 layout (536 bytes).
+ */
+export interface StubProfile {
+  name: 'qemu' | 'kgdb' | 'generic';
+  /** Bytes per `m` request. */
+  maxMemoryRead: number;
+  /** Bytes per `M` request (its hex doubles the size). */
+  maxMemoryWrite: number;
+  usesTargetXml: boolean;
+  builtinLayout?: RegisterDescription[];
+  vCont: boolean;
+  /** Whether a raw 0x03 stops a running target. */
+  interruptByte: boolean;
+}
+
+const X86_64_GPRS: [string, number][] = [
+  ['rax', 8], ['rbx', 8], ['rcx', 8], ['rdx', 8], ['rsi', 8], ['rdi', 8], ['rbp', 8], ['rsp', 8],
+  ['r8', 8], ['r9', 8], ['r10', 8], ['r11', 8], ['r12', 8], ['r13', 8], ['r14', 8], ['r15', 8],
+  ['rip', 8],
+];
+
+export const KGDB_X86_64_LAYOUT = fixedLayout([
+  ...X86_64_GPRS,
+  ['eflags', 4], ['cs', 4], ['ss', 4], ['ds', 4], ['es', 4],
+]);
+
+export const GDB_AMD64_LAYOUT = fixedLayout([
+  ...X86_64_GPRS,
+  ['eflags', 4], ['cs', 4], ['ss', 4], ['ds', 4], ['es', 4], ['fs', 4], ['gs', 4],
+  ...Array.from({ length: 8 }, (_, i): [string, number] => [`st${i}`, 10]),
+  ...['fctrl', 'fstat', 'ftag', 'fiseg', 'fioff', 'foseg', 'fooff', 'fop'].map((n): [string, number] => [n, 4]),
+  ...Array.from({ length: 16 }, (_, i): [string, number] => [`xmm${i}`, 16]),
+  ['mxcsr', 4],
+]);
+
+export const QEMU_PROFILE: StubProfile = {
+  name: 'qemu', maxMemoryRead: 0x7f0, maxMemoryWrite: 0x7f0, usesTargetXml: true, vCont: true, interruptByte: true,
+};
+
+export const KGDB_PROFILE: StubProfile = {
+  name: 'kgdb', maxMemoryRead: 256, maxMemoryWrite: 256, usesTargetXml: false, builtinLayout: KGDB_X86_64_LAYOUT, vCont: false, interruptByte: false,
+};
+
+export const GENERIC_PROFILE: StubProfile = {
+  name: 'generic', maxMemoryRead: 0x400, maxMemoryWrite: 0x200, usesTargetXml: false, builtinLayout: GDB_AMD64_LAYOUT, vCont: false, interruptByte: true,
+};
+
+export const STUB_PROFILES = { qemu: QEMU_PROFILE, kgdb: KGDB_PROFILE, generic: GENERIC_PROFILE } as const;
+
+/** Picks a profile from the qSupported reply: QEMU offers target.xml, kgdb answers nothing. */
+export function detectProfile(qSupportedReply: string): StubProfile {
+  if (qSupportedReply === '') return KGDB_PROFILE;
+  if (/qXfer:features:read\+/.test(qSupportedReply)) {
+    const size = /PacketSize=([0-9a-fA-F]+)/.exec(qSupportedReply);
+    const packet = size ? parseInt(size[1]!, 16) : 0x1000;
+    // Each byte is two hex digits, plus room for the framing.
+    const max = Math.max(64, Math.min(0x7f0, Math.floor((packet - 16) / 2)));
+    return { ...QEMU_PROFILE, maxMemoryRead: max, maxMemoryWrite: Math.floor(max / 1.2) };
+  }
+  return GENERIC_PROFILE;
+}

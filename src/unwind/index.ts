@@ -1,0 +1,3 @@
+export * from './orc-unwinder.js';
+export * from './frame-pointer-unwinder.js';
+export * from './pt-regs.js';
