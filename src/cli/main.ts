@@ -8,7 +8,6 @@ import { KdiveError } from '../errors.js';
 import { registerRunCommands } from './commands/run-command.js';
 import { registerInitramfsCommand } from './commands/initramfs-command.js';
 import { registerKernelCommand } from './commands/kernel-command.js';
-import { registerOptionalCommands } from './commands/optional-commands.js';
 
 async function main(argv: string[]): Promise<number> {
   const program = new Command('kdive')
@@ -20,7 +19,6 @@ async function main(argv: string[]): Promise<number> {
   registerRunCommands(program);
   registerInitramfsCommand(program);
   registerKernelCommand(program);
-  await registerOptionalCommands(program);
   try {
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;

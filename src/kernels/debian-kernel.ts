@@ -1,0 +1,166 @@
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { KdiveError } from '../errors.js';
+import type { ProgressReporter } from '../progress/progress.js';
+import { debFileName, imagePackageFor, packageInfo, type AptPackageInfo } from './apt.js';
+import type { KernelArtifacts } from './kernel-artifacts.js';
+
+export interface DebianKernelOptions {
+  cacheDir?: string;
+  progress: ProgressReporter;
+}
+
+export function kdiveCacheDir(): string {
+  return process.env.KDIVE_CACHE ?? path.join(os.homedir(), '.cache', 'kdive');
+}
+
+const FILES = ['vmlinuz', 'vmlinux', 'System.map', 'config'] as const;
+
+/**
+ * The current Debian kernel of a flavour with its -dbg symbols, from the cache when this
+ * package version is there, else fetched with `apt-get download` and unpacked.
+ */
+export async function resolveDebianKernel(flavour: 'cloud-amd64' | 'amd64', opts: DebianKernelOptions): Promise<KernelArtifacts> {
+  const cacheDir = opts.cacheDir ?? kdiveCacheDir();
+  const pkgName = await imagePackageFor(flavour);
+  const image = await packageInfo(pkgName);
+  const release = pkgName.replace(/^linux-image-/, '');
+  const dir = path.join(cacheDir, 'kernels', `${pkgName}_${image.version}`);
+  const artifacts: KernelArtifacts = {
+    spec: `debian:${flavour}`,
+    version: release,
+    packageVersion: image.version,
+    bzImage: path.join(dir, 'vmlinuz'),
+    vmlinux: path.join(dir, 'vmlinux'),
+    systemMap: path.join(dir, 'System.map'),
+    config: path.join(dir, 'config'),
+  };
+  if (isComplete(dir)) {
+    opts.progress.note(`using cached ${pkgName} ${image.version}`);
+    return artifacts;
+  }
+  const dbg = await packageInfo(`${pkgName}-dbg`);
+  const debDir = path.join(cacheDir, 'debs');
+  await mkdir(debDir, { recursive: true });
+  const imageDeb = await download(image, debDir, opts.progress);
+  const dbgDeb = await download(dbg, debDir, opts.progress);
+
+  await mkdir(path.dirname(dir), { recursive: true });
+  const tmp = await mkdtemp(path.join(path.dirname(dir), '.unpack-'));
+  try {
+    await extract(imageDeb, tmp, ['./boot/'], opts.progress);
+    await extract(dbgDeb, tmp, ['./usr/lib/debug/boot/'], opts.progress);
+    const out = path.join(tmp, 'out');
+    await mkdir(out);
+    await rename(await only(path.join(tmp, 'boot'), /^vmlinuz-/), path.join(out, 'vmlinuz'));
+    await rename(await only(path.join(tmp, 'boot'), /^config-/), path.join(out, 'config'));
+    await rename(await only(path.join(tmp, 'usr/lib/debug/boot'), /^vmlinux-/), path.join(out, 'vmlinux'));
+    await rename(await only(path.join(tmp, 'usr/lib/debug/boot'), /^System\.map-/), path.join(out, 'System.map'));
+    await writeFile(path.join(out, 'manifest.json'), JSON.stringify({ package: pkgName, version: image.version, release }, null, 2));
+    await rm(dir, { recursive: true, force: true });
+    await rename(out, dir);
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+  if (!isComplete(dir)) throw new KdiveError(`unpacking ${pkgName} into ${dir} left it incomplete; delete that folder and retry`);
+  return artifacts;
+}
+
+/** All four files there, and the vmlinux at least starts like an ELF (a crash mid-copy leaves less). */
+function isComplete(dir: string): boolean {
+  if (!FILES.every((f) => existsSync(path.join(dir, f)))) return false;
+  try {
+    const head = readFileSync(path.join(dir, 'vmlinux'), { flag: 'r' }).subarray(0, 4);
+    return head.readUInt32BE(0) === 0x7f454c46;
+  } catch {
+    return false;
+  }
+}
+
+async function download(info: AptPackageInfo, debDir: string, progress: ProgressReporter): Promise<string> {
+  const file = path.join(debDir, debFileName(info));
+  const have = await stat(file).catch(() => undefined);
+  if (have?.size === info.size) return file;
+  await rm(file, { force: true });
+  const task = progress.start(`downloading ${info.name} ${info.version}`, info.size, 'bytes');
+  const poll = setInterval(() => {
+    stat(file).then((s) => task.update(s.size), () => undefined);
+  }, 500);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const child = spawn('apt-get', ['download', `${info.name}=${info.version}`], { cwd: debDir, stdio: ['ignore', 'ignore', 'pipe'] });
+      let err = '';
+      child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+      child.on('error', (e) => reject(new KdiveError(`apt-get not found (${e.message}): kdive fetches Debian kernels with apt`)));
+      child.on('exit', (code) => {
+        if (code === 0) resolve();
+        else {
+          const last = err.trim().split('\n').filter((l) => !l.startsWith('W:')).pop() ?? `exit code ${code}`;
+          reject(new KdiveError(`downloading ${info.name} ${info.version} failed (apt-get download): ${last}; check the network and apt sources, then retry`));
+        }
+      });
+    });
+  } catch (e) {
+    task.fail();
+    await rm(file, { force: true });
+    throw e;
+  } finally {
+    clearInterval(poll);
+  }
+  const got = await stat(file).catch(() => undefined);
+  if (got?.size !== info.size) {
+    task.fail();
+    throw new KdiveError(`downloaded ${file} has ${got?.size ?? 0} bytes, apt expected ${info.size}; delete it and retry`);
+  }
+  task.finish();
+  return file;
+}
+
+/** `dpkg-deb --fsys-tarfile DEB | tar -x` of some members, counting the bytes that flow. */
+async function extract(deb: string, into: string, members: string[], progress: ProgressReporter): Promise<void> {
+  const size = (await stat(deb)).size;
+  const task = progress.start(`unpacking ${path.basename(deb)}`, size, 'bytes');
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const dpkg = spawn('dpkg-deb', ['--fsys-tarfile', deb], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const tar = spawn('tar', ['-x', '-C', into, '--wildcards', ...members.map((m) => `${m}*`)], { stdio: ['pipe', 'ignore', 'pipe'] });
+      let errors = '';
+      let flowed = 0;
+      dpkg.stdout.on('data', (d: Buffer) => {
+        flowed += d.length;
+        // The tar stream is the unpacked size, larger than the .deb: show it against the .deb's size, capped.
+        task.update(Math.min(flowed / 4, size));
+      });
+      dpkg.stdout.pipe(tar.stdin);
+      dpkg.stderr.on('data', (d: Buffer) => (errors += d.toString()));
+      tar.stderr.on('data', (d: Buffer) => (errors += d.toString()));
+      tar.stdin.on('error', () => undefined);
+      let pending = 2;
+      let failed = false;
+      const done = (who: string) => (code: number | null) => {
+        if (code !== 0 && !failed) {
+          failed = true;
+          const last = errors.trim().split('\n').filter(Boolean).pop() ?? `${who} exit code ${code}`;
+          reject(new KdiveError(`unpacking ${deb} failed (${who}): ${last}; delete the file and retry to download it again`));
+        }
+        if (--pending === 0 && !failed) resolve();
+      };
+      dpkg.on('exit', done('dpkg-deb'));
+      tar.on('exit', done('tar'));
+      dpkg.on('error', (e) => reject(new KdiveError(`dpkg-deb not found: ${e.message}`)));
+    });
+    task.finish();
+  } catch (e) {
+    task.fail();
+    throw e;
+  }
+}
+
+async function only(dir: string, pattern: RegExp): Promise<string> {
+  const names = (await readdir(dir).catch(() => [] as string[])).filter((n) => pattern.test(n));
+  if (names.length !== 1) throw new KdiveError(`expected one file matching ${pattern} in ${dir}, found ${names.length}`);
+  return path.join(dir, names[0]!);
+}

@@ -1,0 +1,6 @@
+export * from './kernel-artifacts.js';
+export * from './kernel-spec.js';
+export * from './apt.js';
+export * from './debian-kernel.js';
+export * from './file-kernel.js';
+export * from './resolve-kernel.js';
