@@ -14,6 +14,7 @@ import type { Backtrace, Frame } from './frames.js';
 import { KernelSymbols } from './kernel-symbols.js';
 import { cpuOfThread } from './thread-cpu.js';
 import path from 'node:path';
+import { createRunDir } from '../vm/run-dir.js';
 
 export interface BootOptions {
   kernel: KernelArtifacts;
@@ -49,6 +50,7 @@ export class Session {
     readonly target: Target,
     readonly symbols: KernelSymbols,
     readonly vm: QemuInstance | undefined,
+    private readonly cleanup: () => void = () => {},
   ) {}
 
   /** Boots the kernel halted under QEMU with its gdbstub on loopback and attaches to it. */
@@ -58,11 +60,16 @@ export class Session {
       throw new KdiveError(`no symbols for ${opts.kernel.bzImage}: pass --vmlinux FILE`);
     }
     const symbols = await KernelSymbols.open(opts.kernel.vmlinux, progress);
+    const work = createRunDir('kdive-session-');
     let vm: QemuInstance | undefined;
     try {
+      const initrd = path.join(work.path, 'initramfs.cpio.gz');
+      const task = progress.start('building initramfs');
+      await buildInitramfs({ guestCommand: opts.guestCommand, out: initrd });
+      task.finish();
       vm = await launchQemu({
         kernel: opts.kernel.bzImage,
-        initrd: await buildGuestInitramfs(opts.guestCommand, progress),
+        initrd,
         append: ['console=ttyS0', 'nokaslr', 'panic=-1', 'oops=panic', ...(opts.append ?? [])].join(' '),
         memoryMiB: opts.memoryMiB ?? 512,
         cpus: opts.cpus ?? 1,
@@ -71,10 +78,11 @@ export class Session {
       if (opts.onConsole) vm.onConsole(opts.onConsole);
       const socket = await connectTcp(vm.gdb.host, vm.gdb.port, { timeoutMs: 10_000, retryUntilMs: 10_000 });
       const target = await GdbRemoteTarget.connect(socket, { profile: 'qemu' });
-      return new Session(target, symbols, vm);
+      return new Session(target, symbols, vm, work.remove);
     } catch (err) {
       await vm?.kill();
       await symbols.close();
+      work.remove();
       throw err;
     }
   }
@@ -173,6 +181,7 @@ export class Session {
       this.target.close();
       await this.vm?.kill();
       await this.symbols.close();
+      this.cleanup();
     }
   }
 
@@ -210,13 +219,3 @@ export class Session {
   }
 }
 
-async function buildGuestInitramfs(guestCommand: string, progress: ProgressReporter): Promise<string> {
-  const { mkdtemp } = await import('node:fs/promises');
-  const os = await import('node:os');
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'kdive-initramfs-'));
-  const out = path.join(dir, 'initramfs.cpio.gz');
-  const task = progress.start('building initramfs');
-  await buildInitramfs({ guestCommand, out });
-  task.finish();
-  return out;
-}

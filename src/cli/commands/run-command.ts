@@ -91,13 +91,16 @@ export async function runScenario(opts: RunOptions): Promise<number> {
     }
     if (!opts.json) out(`Booting ${kernel.version}; guest runs: ${opts.guest}`);
     for (;;) {
+      const timeoutError = () => new KdiveError(`the guest did not power off within ${timeoutSeconds} s (--timeout); QEMU was stopped`, 124);
       let event: SessionEvent;
       try {
         event = await session.resume();
       } catch (err) {
-        if (timedOut) throw new KdiveError(`the guest did not power off within ${timeoutSeconds} s (--timeout); QEMU was stopped`, 124);
+        if (timedOut) throw timeoutError();
         throw err;
       }
+      // Ending QEMU on timeout looks like a power-off from here.
+      if (timedOut) throw timeoutError();
       if (event.kind === 'exit') {
         if (opts.json) emit({ event: 'exit', guestStatus: event.guestStatus ?? null, qemuExitCode: event.qemuExitCode });
         else out(event.guestStatus === undefined

@@ -115,11 +115,13 @@ export class PacketDecoder {
       }
       return;
     }
+    const isStray = !(b === DOLLAR || b === PERCENT || b === 0x2b || b === 0x2d || b === 0x03);
+    if (!isStray && this.stray.length) {
+      // Report garbage in stream order, before the event that ends it.
+      yield { type: 'stray', bytes: Buffer.from(this.stray) };
+      this.stray = [];
+    }
     if (b === DOLLAR || b === PERCENT) {
-      if (this.stray.length) {
-        yield { type: 'stray', bytes: Buffer.from(this.stray) };
-        this.stray = [];
-      }
       this.frame = [];
       this.notification = b === PERCENT;
     } else if (b === 0x2b) {
