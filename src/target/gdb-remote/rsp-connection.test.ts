@@ -1,0 +1,129 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { ConnectionClosedError, TargetTimeoutError } from '../target-error.js';
+import { encodePacket } from './packet-codec.js';
+import { RspConnection } from './rsp-connection.js';
+import { GdbRemoteTarget } from './gdb-remote-target.js';
+
+/** A scripted stub on 127.0.0.1: `onPacket` answers each packet the client sends. */
+async function scriptedStub(onPacket: (payload: string, sock: net.Socket) => void, onConnect?: (sock: net.Socket) => void) {
+  const received: string[] = [];
+  const server = net.createServer((sock) => {
+    onConnect?.(sock);
+    let buf = '';
+    sock.on('data', (d) => {
+      buf += d.toString('latin1');
+      for (let m = /\$([^#]*)#[0-9a-f]{2}/.exec(buf); m; m = /\$([^#]*)#[0-9a-f]{2}/.exec(buf)) {
+        buf = buf.slice(m.index + m[0].length);
+        received.push(m[1]!);
+        sock.write('+');
+        onPacket(m[1]!, sock);
+      }
+    });
+    sock.on('error', () => undefined);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as net.AddressInfo).port;
+  const socket = await new Promise<net.Socket>((r) => {
+    const s = net.connect(port, '127.0.0.1', () => r(s));
+  });
+  return { socket, received, close: () => new Promise<void>((r) => server.close(() => r())) };
+}
+
+const reply = (sock: net.Socket, payload: string) => sock.write(encodePacket(payload));
+
+test('an unsolicited stop at connect goes to the stop queue, not to the next request', async () => {
+  const stub = await scriptedStub((p, s) => reply(s, p === 'qC' ? 'QC01' : ''), (s) => reply(s, 'T02thread:01;'));
+  const conn = new RspConnection(stub.socket);
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal(await conn.request('qC'), 'QC01');
+  assert.equal(await conn.waitForStop(), 'T02thread:01;');
+  conn.close();
+  await stub.close();
+});
+
+test('a NAK makes the client send the same packet again', async () => {
+  let naks = 0;
+  const stub = await scriptedStub((p, s) => {
+    if (naks++ === 0) s.write('-');
+    else reply(s, `got ${p}`);
+  });
+  const conn = new RspConnection(stub.socket);
+  assert.equal(await conn.request('qAttached'), 'got qAttached');
+  assert.deepEqual(stub.received, ['qAttached', 'qAttached']);
+  conn.close();
+  await stub.close();
+});
+
+test('a reply with a bad checksum is NAKed and the resent reply is taken', async () => {
+  const stub = await scriptedStub((_p, s) => {
+    s.write('$OK#00'); // garbled
+    s.once('data', (d) => {
+      if (d.toString().startsWith('-')) reply(s, 'OK');
+    });
+  });
+  const conn = new RspConnection(stub.socket);
+  assert.equal(await conn.request('Hg1'), 'OK');
+  conn.close();
+  await stub.close();
+});
+
+test('a stub that hangs up mid-request fails the request and every stop waiter with a clear error', async () => {
+  const stub = await scriptedStub((_p, s) => s.destroy());
+  const conn = new RspConnection(stub.socket, { name: '127.0.0.1:9' });
+  const waiting = conn.waitForStop();
+  await assert.rejects(conn.request('g'), (e: Error) => e instanceof ConnectionClosedError && /127\.0\.0\.1:9: the debug stub closed the connection/.test(e.message));
+  await assert.rejects(waiting, ConnectionClosedError);
+  await assert.rejects(conn.request('g'), ConnectionClosedError);
+  await stub.close();
+});
+
+test('a stub that never answers gives a timeout error naming the request', async () => {
+  const stub = await scriptedStub(() => undefined);
+  const conn = new RspConnection(stub.socket, { timeoutMs: 200 });
+  await assert.rejects(conn.request('m1000,4'), (e: Error) => e instanceof TargetTimeoutError && /'m1000,4'/.test(e.message) && /200 ms/.test(e.message));
+  conn.close();
+  await stub.close();
+});
+
+/** A kgdb-like stub: no qSupported, a 156-byte `g`, S05 to `?`. */
+function kgdbLike(gBytes: number) {
+  return (p: string, s: net.Socket) => {
+    if (p === '?') reply(s, 'S05');
+    else if (p === 'g') reply(s, Buffer.alloc(gBytes, 0).fill(0x11, 0, 8).toString('hex'));
+    else if (p.startsWith('p')) reply(s, 'E22');
+    else reply(s, '');
+  };
+}
+
+test('a g reply shorter than the layout marks the rest unavailable; a longer one is parsed, never an error', async () => {
+  for (const [bytes, ripAvailable] of [[156, true], [100, false], [400, true]] as const) {
+    const stub = await scriptedStub(kgdbLike(bytes));
+    const target = await GdbRemoteTarget.connect(stub.socket, { profile: 'auto' });
+    assert.equal(target.stubName, 'kgdb');
+    const regs = await target.readRegisters();
+    assert.equal(regs.get('rax'), 0x1111111111111111n);
+    assert.equal(regs.get('rip') !== undefined, ripAvailable, `${bytes}-byte g`);
+    target.close();
+    await stub.close();
+  }
+});
+
+test('memory reads are split at the stub profile limit and an error reply names the address', async () => {
+  const stub = await scriptedStub((p, s) => {
+    if (p === '?') return reply(s, 'S05');
+    const m = /^m([0-9a-f]+),([0-9a-f]+)$/.exec(p);
+    if (!m) return reply(s, '');
+    const addr = parseInt(m[1]!, 16);
+    if (addr >= 0x2000) return reply(s, 'E22');
+    reply(s, Buffer.alloc(parseInt(m[2]!, 16), addr & 0xff).toString('hex'));
+  });
+  const target = await GdbRemoteTarget.connect(stub.socket, { profile: 'kgdb' });
+  const data = await target.readMemory(0x1000n, 600);
+  assert.equal(data.length, 600);
+  assert.deepEqual(stub.received.filter((p) => p.startsWith('m')), ['m1000,100', 'm1100,100', 'm1200,58']);
+  await assert.rejects(target.readMemory(0x2000n, 4), /cannot read 4 bytes of memory at 0x2000/);
+  target.close();
+  await stub.close();
+});
