@@ -82,10 +82,17 @@ export class GdbRemoteTarget implements Target {
     const reply = await this.conn.request('g');
     this.checkError(reply, 'read registers');
     const data = decodeHex(reply);
-    const expected = this.layout.reduce((n, r) => Math.max(n, r.offset + Math.ceil(r.bitSize / 8)), 0);
-    if (data.length > expected && this.profile.usesTargetXml) {
-      // The stub's layout changed under us (another CPU model after a reconnect): learn it again.
-      this.layout = (await readTargetDescription((annex) => readFeature(this.conn, annex))).registers;
+    let expected = layoutSize(this.layout);
+    if (data.length !== expected) {
+      const known = this.profile.knownLayouts?.find((l) => layoutSize(l) === data.length);
+      if (known) {
+        this.opts.log?.(`g reply is ${data.length} bytes, target.xml says ${expected}: using the stub's known ${known.length}-register layout`);
+        this.layout = known;
+      } else if (data.length > expected && this.profile.usesTargetXml) {
+        // The stub's layout changed under us (another CPU model after a reconnect): learn it again.
+        this.layout = (await readTargetDescription((annex) => readFeature(this.conn, annex))).registers;
+      }
+      expected = layoutSize(this.layout);
     }
     const values = new GPacketValues(this.layout, data);
     if (data.length < expected) {
@@ -274,6 +281,10 @@ export class GdbRemoteTarget implements Target {
   private checkError(reply: string, what: string): void {
     if (reply === '' || /^E[0-9a-fA-F]{2}$/.test(reply)) throw new TargetError(`${what}: the stub answered ${reply === '' ? 'nothing' : reply}`, reply);
   }
+}
+
+function layoutSize(layout: readonly RegisterDescription[]): number {
+  return layout.reduce((n, r) => Math.max(n, r.offset + Math.ceil(r.bitSize / 8)), 0);
 }
 
 function zName(type: number): string {

@@ -1,0 +1,97 @@
+import { test, after, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { GdbRemoteTarget } from '../../src/target/gdb-remote/index.js';
+import { ConnectionClosedError } from '../../src/target/target-error.js';
+import { connectTcp } from '../../src/transport/index.js';
+import { startBareQemu } from '../support/bare-qemu.js';
+
+let qemu: Awaited<ReturnType<typeof startBareQemu>>;
+let target: GdbRemoteTarget;
+
+before(async () => {
+  qemu = await startBareQemu();
+  target = await GdbRemoteTarget.connect(await connectTcp('127.0.0.1', qemu.port, { retryUntilMs: 10_000 }), { profile: 'auto' });
+});
+
+after(async () => {
+  target?.close();
+  await qemu?.stop();
+});
+
+test('QEMU is detected, and the register layout matches what its `g` and `p` really serve', async () => {
+  assert.equal(target.stubName, 'qemu');
+  const regs = await target.readRegisters();
+  const layout = target.registerLayout;
+  // Every register got a value: the reply was exactly as long as the layout in use says.
+  assert.deepEqual(regs.names().sort(), layout.map((r) => r.name).sort());
+  assert.equal(layout.at(-1)!.name, 'mxcsr');
+  assert.deepEqual(layout.slice(16, 18).map((r) => [r.name, r.offset]), [['rip', 128], ['eflags', 136]]);
+  // Values after the segment registers are where the CPU has them at reset (Intel SDM: CR0 = 0x60000010,
+  // MXCSR = 0x1f80); Debian's QEMU 7.2 target.xml lists three extra registers its `g` does not send,
+  // and trusting it would shift all of these.
+  assert.equal(regs.get('cr0'), 0x60000010n);
+  assert.equal(regs.get('mxcsr'), 0x1f80n);
+  assert.equal(regs.get('efer'), 0n);
+});
+
+test('at reset the CPU is at f000:fff0 and the reset vector holds a far jump', async () => {
+  const regs = await target.readRegisters();
+  assert.equal(regs.get('rip'), 0xfff0n);
+  assert.equal(regs.get('cs'), 0xf000n);
+  assert.equal(regs.raw('xmm0')?.length, 16);
+  // Real mode: linear address = cs*16 + ip. The BIOS starts with a far jmp (0xea).
+  const insn = await target.readMemory(0xffff0n, 5);
+  assert.equal(insn[0], 0xea);
+});
+
+test('memory written with M reads back, across several packets', async () => {
+  const data = Buffer.from(Array.from({ length: 5000 }, (_, i) => (i * 31 + 7) & 0xff));
+  await target.writeMemory(0x10000n, data);
+  assert.deepEqual(await target.readMemory(0x10000n, data.length), data);
+});
+
+test('a single step moves rip to the far jump target', async () => {
+  const insn = await target.readMemory(0xffff0n, 5);
+  const ip = BigInt(insn.readUInt16LE(1));
+  const cs = BigInt(insn.readUInt16LE(3));
+  const stop = await target.step();
+  assert.equal(stop.reason, 'trap');
+  const regs = await target.readRegisters();
+  assert.equal(regs.get('rip'), ip);
+  assert.equal(regs.get('cs'), cs);
+});
+
+test('a hardware breakpoint a few instructions ahead is hit after resume', async () => {
+  // Find an address by stepping, then go back to it by resetting... simpler: step 3 times, note
+  // rip, reset with the monitor, and run to a breakpoint there.
+  const seen: bigint[] = [];
+  for (let i = 0; i < 3; i++) {
+    await target.step();
+    const r = await target.readRegisters();
+    seen.push((r.get('cs')! << 4n) + r.get('rip')!);
+  }
+  await target.monitor('system_reset');
+  const goal = seen[2]!;
+  await target.insertBreakpoint(goal, 'hardware');
+  await target.resume();
+  const stop = await target.waitForStop();
+  assert.equal(stop.reason, 'trap');
+  const r = await target.readRegisters();
+  assert.equal((r.get('cs')! << 4n) + r.get('rip')!, goal);
+  await target.removeBreakpoint(goal, 'hardware');
+  assert.deepEqual(target.insertedPoints(), []);
+});
+
+test('a running VM stops on interrupt, and the monitor passes HMP through', async () => {
+  await target.resume();
+  const stop = await target.interrupt();
+  assert.equal(stop.reason, 'interrupt');
+  assert.match(await target.monitor('info status'), /VM status: paused/);
+});
+
+test('a request to a QEMU that died fails with ConnectionClosedError, not a hang', async () => {
+  const waiting = assert.rejects(target.waitForStop(), ConnectionClosedError);
+  await qemu.stop();
+  await waiting;
+  await assert.rejects(target.readRegisters(), ConnectionClosedError);
+});
