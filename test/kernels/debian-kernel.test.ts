@@ -38,3 +38,29 @@ test('a path that is not a bzImage is refused in one line', async () => {
   assert.notEqual(r.code, 0);
   assert.match(r.stderr, /^kdive: \/etc\/hostname: at offset 0x202: not an x86 bzImage/m);
 });
+
+test('a corrupt package fails in one line naming the file and how to retry, leaving no half-written cache entry', async () => {
+  const { mkdtemp, mkdir, copyFile, truncate, readdir } = await import('node:fs/promises');
+  const os = await import('node:os');
+  const path = await import('node:path');
+  const k = await getDebianKernel();
+  const pkg = `linux-image-${k.version}`;
+  const image = await packageInfo(pkg);
+  const dbg = await packageInfo(`${pkg}-dbg`);
+  const cache = await mkdtemp(path.join(os.tmpdir(), 'kdive-cache-'));
+  const debs = path.join(cache, 'debs');
+  await mkdir(debs);
+  const { debFileName } = await import('../../src/kernels/apt.js');
+  // The image package is real; the -dbg one has the right size (so it is not downloaded again) but is zeros.
+  const realDebs = path.join(path.dirname(path.dirname(path.dirname(k.vmlinux!))), 'debs');
+  await copyFile(path.join(realDebs, debFileName(image)), path.join(debs, debFileName(image)));
+  const bad = path.join(debs, debFileName(dbg));
+  await (await import('node:fs/promises')).writeFile(bad, '');
+  await truncate(bad, dbg.size);
+  const r = await runKdive(['kernel', 'fetch', 'debian:cloud-amd64'], { env: { KDIVE_CACHE: cache } });
+  assert.notEqual(r.code, 0);
+  const lines = r.stderr.split('\n').filter((l) => l.startsWith('kdive:'));
+  assert.equal(lines.length, 1, r.stderr);
+  assert.match(lines[0]!, new RegExp(`unpacking ${bad.replace(/[.+]/g, '\\$&')} failed .*delete the file and retry`));
+  assert.deepEqual(await readdir(path.join(cache, 'kernels')), [], 'no cache entry and no temporary folder left');
+});
