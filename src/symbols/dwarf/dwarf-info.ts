@@ -1,0 +1,367 @@
+import { FormatError, NotFoundError } from '../../errors.js';
+import type { ElfFile } from '../elf/elf-file.js';
+import type { SymbolTable } from '../elf/symbol-table.js';
+import { ArangeIndex, dieRanges, type AddressRange } from './address-ranges.js';
+import { ByteCursor } from './byte-cursor.js';
+import { DW_AT, DW_TAG } from './constants.js';
+import { attrNumber, attrString, type Die } from './die.js';
+import { DwarfSections } from './dwarf-sections.js';
+import { DwarfUnit } from './dwarf-unit.js';
+import { readLineTable, type LineTable } from './line-program.js';
+import { stripTypedefs, typeName, typeSize } from './type-names.js';
+
+export interface SourceFrame {
+  function: string;
+  file?: string;
+  line?: number;
+  column?: number;
+  /** True for every frame but the outermost: it was inlined into the next one. */
+  inlined: boolean;
+}
+
+export interface FunctionLocation {
+  name: string;
+  address: bigint;
+  /** Where gdb puts a breakpoint on the function (after the frame set-up, when there is one). */
+  breakAddress: bigint;
+  file?: string;
+  line?: number;
+}
+
+export interface TypeMember {
+  name: string;
+  type: string;
+  offset: number;
+  size: number;
+  bitOffset?: number;
+  bitSize?: number;
+  /** Members of an anonymous struct or union member (offsets from the outer struct). */
+  members?: TypeMember[];
+}
+
+export interface TypeLayout {
+  name: string;
+  size: number;
+  members: TypeMember[];
+}
+
+const UNIT_CACHE = 48;
+
+/**
+ * Source-level answers from DWARF 4/5, read lazily: a query reads the one unit it needs (found
+ * through .debug_aranges) and its line program, never the whole .debug_info.
+ */
+export class DwarfInfo {
+  private readonly units = new Map<number, DwarfUnit>();
+  private readonly lineTables = new Map<number, Promise<LineTable>>();
+  private unitOffsets: number[] | undefined;
+
+  private constructor(
+    readonly sections: DwarfSections,
+    private readonly aranges: ArangeIndex | undefined,
+    private readonly symbols?: SymbolTable,
+  ) {}
+
+  static async open(elf: ElfFile, symbols?: SymbolTable): Promise<DwarfInfo> {
+    const sections = new DwarfSections(elf);
+    if (!sections.has('.debug_info')) throw new FormatError(elf.path, 0, 'no .debug_info section: this file has no DWARF debug info');
+    return new DwarfInfo(sections, await ArangeIndex.read(sections), symbols);
+  }
+
+  get file(): string {
+    return this.sections.file;
+  }
+
+  /** A unit by its .debug_info offset (cached, a bounded number at a time). */
+  async unit(offset: number): Promise<DwarfUnit> {
+    let u = this.units.get(offset);
+    if (u) {
+      this.units.delete(offset);
+      this.units.set(offset, u);
+      return u;
+    }
+    u = await DwarfUnit.read(this.sections, offset);
+    this.units.set(offset, u);
+    if (this.units.size > UNIT_CACHE) this.units.delete(this.units.keys().next().value!);
+    return u;
+  }
+
+  /** Offsets of every unit, read from the unit headers (cheap: 12 bytes each). */
+  async allUnitOffsets(): Promise<number[]> {
+    if (this.unitOffsets) return this.unitOffsets;
+    const size = this.sections.sectionSize('.debug_info');
+    const out: number[] = [];
+    for (let off = 0; off < size; ) {
+      out.push(off);
+      const head = await this.sections.readPart('.debug_info', off, Math.min(12, size - off));
+      const { length, offsetSize } = new ByteCursor(head, 0, '.debug_info', this.file, off).initialLength();
+      off += length + (offsetSize === 8 ? 12 : 4);
+    }
+    this.unitOffsets = out;
+    return out;
+  }
+
+  /** The unit whose code covers an address. */
+  async unitForAddress(address: bigint): Promise<DwarfUnit | undefined> {
+    const off = this.aranges?.unitFor(address);
+    return off === undefined ? undefined : this.unit(off);
+  }
+
+  async lineTable(unit: DwarfUnit): Promise<LineTable | undefined> {
+    const root = await unit.rootOnly();
+    const stmt = attrNumber(root, DW_AT.stmt_list);
+    if (stmt === undefined) return undefined;
+    let t = this.lineTables.get(stmt);
+    if (!t) {
+      t = readLineTable(this.sections, stmt);
+      this.lineTables.set(stmt, t);
+    }
+    return t;
+  }
+
+  /** The line-table row covering an address: file, line and where that row's range starts and ends. */
+  async lineFor(address: bigint, unit?: DwarfUnit): Promise<{ file: string; line: number; column: number; start: bigint; end: bigint } | undefined> {
+    const u = unit ?? (await this.unitForAddress(address));
+    if (!u) return undefined;
+    const table = await this.lineTable(u);
+    if (!table) return undefined;
+    let best: number | undefined;
+    const rows = table.rows;
+    for (let i = 0; i + 1 < rows.length; i++) {
+      const r = rows[i]!;
+      if (r.endSequence) continue;
+      const next = rows[i + 1]!;
+      if (r.address <= address && address < next.address) best = i; // the last such row wins (addr2line)
+    }
+    if (best === undefined) return undefined;
+    const r = rows[best]!;
+    let end = rows[best + 1]!.address;
+    for (let j = best + 1; j < rows.length && rows[j]!.address === r.address; j++) end = rows[j + 1]?.address ?? end;
+    return { file: table.files[r.file] ?? `<file ${r.file}>`, line: r.line, column: r.column, start: r.address, end };
+  }
+
+  /** Like `addr2line -f -i`: the innermost inlined function first, each caller after it with its call site. */
+  async addr2line(address: bigint): Promise<SourceFrame[]> {
+    const unit = await this.unitForAddress(address);
+    if (!unit) return [];
+    const root = await unit.root();
+    const chain = await this.scopeChain(root, unit, address);
+    const line = await this.lineFor(address, unit);
+    if (chain.length === 0) return line ? [{ function: '??', file: line.file, line: line.line, inlined: false }] : [];
+    const table = await this.lineTable(unit);
+    const frames: SourceFrame[] = [];
+    let file = line?.file;
+    let ln = line?.line;
+    for (let i = chain.length - 1; i >= 0; i--) {
+      const die = chain[i]!;
+      frames.push({ function: (await this.nameOf(die, unit)) ?? '??', file, line: ln, inlined: i > 0 });
+      if (die.tag === DW_TAG.inlined_subroutine) {
+        const cf = attrNumber(die, DW_AT.call_file);
+        file = cf !== undefined ? table?.files[cf] : undefined;
+        ln = attrNumber(die, DW_AT.call_line);
+      }
+    }
+    return frames;
+  }
+
+  /** The subprogram containing an address, then each inlined subroutine inside it that does. */
+  private async scopeChain(root: Die, unit: DwarfUnit, address: bigint): Promise<Die[]> {
+    const base = typeof root.attrs.get(DW_AT.low_pc) === 'bigint' ? (root.attrs.get(DW_AT.low_pc) as bigint) : 0n;
+    const chain: Die[] = [];
+    const contains = async (d: Die) => (await dieRanges(d, unit, this.sections, base)).some((r) => r.start <= address && address < r.end);
+    let scope: Die = root;
+    for (;;) {
+      let next: Die | undefined;
+      for (const child of scope.children) {
+        const t = child.tag;
+        if (t !== DW_TAG.subprogram && t !== DW_TAG.inlined_subroutine && t !== DW_TAG.lexical_block) continue;
+        if (t === DW_TAG.subprogram && scope !== root && chain.length > 0) continue; // nested function declarations
+        if (await contains(child)) {
+          next = child;
+          break;
+        }
+      }
+      if (!next) return chain;
+      if (next.tag !== DW_TAG.lexical_block) chain.push(next);
+      scope = next;
+    }
+  }
+
+  /** A subprogram's or inlined subroutine's name, through abstract_origin and specification. */
+  async nameOf(die: Die, unit?: DwarfUnit): Promise<string | undefined> {
+    let d: Die | undefined = die;
+    for (let guard = 0; d && guard < 8; guard++) {
+      const name = attrString(d, DW_AT.name);
+      if (name) return name;
+      const ref = d.attrs.get(DW_AT.abstract_origin) ?? d.attrs.get(DW_AT.specification);
+      if (typeof ref !== 'number') return undefined;
+      d = await this.dieAt(ref, unit);
+    }
+    return undefined;
+  }
+
+  /** A DIE by absolute offset: in the given unit when it is there, else in the unit that holds it. */
+  async dieAt(offset: number, hint?: DwarfUnit): Promise<Die | undefined> {
+    if (hint && offset >= hint.header.offset && offset < hint.header.end) return hint.dieAt(offset);
+    const all = await this.allUnitOffsets();
+    let lo = 0;
+    let hi = all.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (all[mid]! <= offset) lo = mid + 1;
+      else hi = mid;
+    }
+    if (lo === 0) return undefined;
+    return (await this.unit(all[lo - 1]!)).dieAt(offset);
+  }
+
+  /** Name → entry address (from the symbol table) and gdb's breakpoint address, file and line. */
+  async lookupFunction(name: string): Promise<FunctionLocation> {
+    const address = this.symbols?.functionAddress(name) ?? (await this.findFunctionInDwarf(name));
+    if (address === undefined) {
+      const near = this.symbols?.closeMatches(name, 5) ?? [];
+      throw new NotFoundError(`no function named '${name}' in ${this.file}${near.length ? ` (did you mean: ${near.join(', ')}?)` : ''}`);
+    }
+    const breakAddress = await this.breakAddress(address);
+    const line = await this.lineFor(breakAddress);
+    return { name, address, breakAddress, file: line?.file, line: line?.line };
+  }
+
+  /**
+   * gdb's amd64 rule: past `endbr64` and a `push %rbp; mov %rsp,%rbp` frame set-up, then on to the
+   * start of the next line; a function without that set-up (the kernel without frame pointers) is
+   * broken at its first instruction.
+   */
+  async breakAddress(entry: bigint): Promise<bigint> {
+    let code: Buffer;
+    try {
+      code = await this.sections.elf.readVirtual(entry, 12);
+    } catch {
+      return entry;
+    }
+    let i = 0;
+    if (code.readUInt32BE(0) === 0xf30f1efa) i = 4; // endbr64
+    if (code[i] !== 0x55) return entry;
+    const mov = code.readUIntBE(i + 1, 3);
+    if (mov !== 0x4889e5 && mov !== 0x488bec) return entry;
+    const pc = entry + BigInt(i + 4);
+    const line = await this.lineFor(pc);
+    return line && line.start !== pc ? line.end : pc;
+  }
+
+  private async findFunctionInDwarf(name: string): Promise<bigint | undefined> {
+    for (const off of await this.allUnitOffsets()) {
+      const root = await (await this.unit(off)).root();
+      for (const d of root.children) {
+        if (d.tag === DW_TAG.subprogram && attrString(d, DW_AT.name) === name && typeof d.attrs.get(DW_AT.low_pc) === 'bigint') return d.attrs.get(DW_AT.low_pc) as bigint;
+      }
+    }
+    return undefined;
+  }
+
+  /** `info line FUNCTION` or `info line FILE:LINE`: where that line's code is. */
+  async infoLine(spec: string): Promise<{ file: string; line: number; ranges: AddressRange[] }> {
+    const m = /^(.+):(\d+)$/.exec(spec);
+    if (!m) {
+      const f = await this.lookupFunction(spec);
+      const l = await this.lineFor(f.address);
+      if (!l) throw new NotFoundError(`no line information for ${spec} in ${this.file}`);
+      return { file: l.file, line: l.line, ranges: [{ start: l.start, end: l.end }] };
+    }
+    const [, file, lineText] = m;
+    const line = Number(lineText);
+    const ranges: AddressRange[] = [];
+    let foundFile: string | undefined;
+    for (const off of await this.allUnitOffsets()) {
+      const unit = await this.unit(off);
+      const root = await unit.rootOnly();
+      const cuName = attrString(root, DW_AT.name) ?? '';
+      if (!cuName.endsWith(file!)) continue;
+      const table = await this.lineTable(unit);
+      if (!table) continue;
+      const rows = table.rows;
+      for (let i = 0; i + 1 < rows.length; i++) {
+        const r = rows[i]!;
+        const f = table.files[r.file] ?? '';
+        if (r.endSequence || r.line !== line || !r.isStmt || !(f === file || f.endsWith(`/${file}`))) continue;
+        foundFile = f;
+        ranges.push({ start: r.address, end: rows[i + 1]!.address });
+      }
+    }
+    if (!foundFile) throw new NotFoundError(`no code for ${spec} in ${this.file}`);
+    ranges.sort((a, b) => (a.start < b.start ? -1 : 1));
+    return { file: foundFile, line, ranges };
+  }
+
+  /** The definition DIE of a named struct/union/enum/typedef, searching units in order. */
+  async findType(spec: string): Promise<{ die: Die; unit: DwarfUnit } | undefined> {
+    const m = /^(struct|union|enum)\s+(\S+)$/.exec(spec.trim());
+    const tags = m ? [m[1] === 'struct' ? DW_TAG.structure_type : m[1] === 'union' ? DW_TAG.union_type : DW_TAG.enumeration_type] : [DW_TAG.typedef, DW_TAG.base_type, DW_TAG.structure_type, DW_TAG.union_type];
+    const name = m ? m[2]! : spec.trim();
+    for (const off of await this.allUnitOffsets()) {
+      const unit = await this.unit(off);
+      const root = await unit.root();
+      for (const d of root.children) {
+        if (tags.includes(d.tag as never) && attrString(d, DW_AT.name) === name && !d.attrs.get(DW_AT.declaration)) return { die: d, unit };
+      }
+    }
+    return undefined;
+  }
+
+  /** Like gdb's `ptype/o`: members with offsets and sizes; anonymous members keep their own members. */
+  async typeLayout(spec: string, opts: { flat?: boolean } = {}): Promise<TypeLayout> {
+    const found = await this.findType(spec);
+    if (!found) throw new NotFoundError(`no type named '${spec}' in ${this.file}`);
+    const resolve = (off: number) => this.dieAt(off, found.unit);
+    const die = (await stripTypedefs(found.die, resolve)) ?? found.die;
+    const members = await this.membersOf(die, 0, resolve);
+    return {
+      name: spec.trim(),
+      size: (await typeSize(die, resolve)) ?? 0,
+      members: opts.flat ? flatten(members, '') : members,
+    };
+  }
+
+  private async membersOf(die: Die, base: number, resolve: (off: number) => Promise<Die | undefined>): Promise<TypeMember[]> {
+    const out: TypeMember[] = [];
+    for (const m of die.children) {
+      if (m.tag !== DW_TAG.member) continue;
+      const typeRef = m.attrs.get(DW_AT.type);
+      const type = typeof typeRef === 'number' ? await resolve(typeRef) : undefined;
+      const loc = m.attrs.get(DW_AT.data_member_location);
+      let offset = base + (typeof loc === 'number' ? loc : typeof loc === 'bigint' ? Number(loc) : Buffer.isBuffer(loc) ? plusUconst(loc) : 0);
+      const member: TypeMember = { name: attrString(m, DW_AT.name) ?? '', type: await typeName(type, resolve), offset, size: (await typeSize(type, resolve)) ?? 0 };
+      const bitSize = attrNumber(m, DW_AT.bit_size);
+      if (bitSize !== undefined) {
+        const dataBit = attrNumber(m, DW_AT.data_bit_offset);
+        const bit = dataBit ?? offset * 8;
+        member.bitSize = bitSize;
+        offset = base + Math.floor((dataBit !== undefined ? dataBit : (offset - base) * 8) / 8);
+        member.offset = typeof loc === 'number' ? base + loc : offset;
+        member.bitOffset = (dataBit !== undefined ? dataBit : bit) - (member.offset - base) * 8;
+      }
+      const inner = await stripTypedefs(type, resolve);
+      if (!member.name && inner && (inner.tag === DW_TAG.structure_type || inner.tag === DW_TAG.union_type)) {
+        member.members = await this.membersOf(inner, member.offset, resolve);
+      }
+      out.push(member);
+    }
+    return out;
+  }
+}
+
+/** DWARF 2-style member locations: `DW_OP_plus_uconst N`. */
+function plusUconst(expr: Buffer): number {
+  if (expr[0] === 0x23) return new ByteCursor(expr, 1, 'location expression', '').uleb();
+  return 0;
+}
+
+function flatten(members: TypeMember[], prefix: string): TypeMember[] {
+  const out: TypeMember[] = [];
+  for (const m of members) {
+    const name = m.name ? `${prefix}${m.name}` : prefix.replace(/\.$/, '');
+    if (m.members) out.push(...flatten(m.members, m.name ? `${name}.` : prefix));
+    else out.push({ ...m, name });
+  }
+  return out;
+}

@@ -1,0 +1,169 @@
+import { ByteCursor, stringAt } from './byte-cursor.js';
+import { DW_FORM } from './constants.js';
+import type { DwarfSections } from './dwarf-sections.js';
+
+export interface LineRow {
+  address: bigint;
+  /** Index into `files`. */
+  file: number;
+  line: number;
+  column: number;
+  isStmt: boolean;
+  endSequence: boolean;
+}
+
+export interface LineTable {
+  version: number;
+  /** File paths as addr2line prints them: directory joined with the name, unless the name is absolute. */
+  files: string[];
+  /** Rows in program order; each sequence ends with an endSequence row. */
+  rows: LineRow[];
+}
+
+const DW_LNCT_path = 1;
+const DW_LNCT_directory_index = 2;
+
+/** Parses the line program at an offset of .debug_line (DWARF 2-5). */
+export async function readLineTable(sections: DwarfSections, offset: number): Promise<LineTable> {
+  const file = sections.file;
+  const head = await sections.readPart('.debug_line', offset, Math.min(12, sections.sectionSize('.debug_line') - offset));
+  const first = new ByteCursor(head, 0, '.debug_line', file, offset).initialLength();
+  const bytes = await sections.readPart('.debug_line', offset, first.length + (first.offsetSize === 8 ? 12 : 4));
+  const c = new ByteCursor(bytes, 0, '.debug_line', file, offset);
+  const { length, offsetSize } = c.initialLength();
+  const end = c.pos + length;
+  const version = c.u16();
+  if (version < 2 || version > 5) c.fail(`line program version ${version}; kdive reads versions 2 to 5`, c.pos - 2);
+  let addressSize = 8;
+  if (version >= 5) {
+    addressSize = c.u8();
+    c.u8(); // segment selector size
+  }
+  const headerLength = c.offset(offsetSize);
+  const programStart = c.pos + headerLength;
+  const minInst = c.u8();
+  const maxOps = version >= 4 ? c.u8() : 1;
+  const defaultIsStmt = c.u8() !== 0;
+  const lineBase = (c.u8() << 24) >> 24;
+  const lineRange = c.u8();
+  const opcodeBase = c.u8();
+  const stdLengths: number[] = [];
+  for (let i = 1; i < opcodeBase; i++) stdLengths.push(c.u8());
+  if (lineRange === 0) c.fail('line_range of 0');
+  void maxOps;
+
+  let dirs: string[] = [];
+  let files: string[] = [];
+  if (version >= 5) {
+    const lineStr = await sections.section('.debug_line_str');
+    const str = await sections.section('.debug_str');
+    const readEntries = () => {
+      const formats: [number, number][] = [];
+      const nFormats = c.u8();
+      for (let i = 0; i < nFormats; i++) formats.push([c.uleb(), c.uleb()]);
+      const count = c.uleb();
+      const out: { path: string; dir: number }[] = [];
+      for (let i = 0; i < count; i++) {
+        let p = '';
+        let dir = 0;
+        for (const [type, form] of formats) {
+          const v = readLineForm(c, form, offsetSize, str, lineStr, file);
+          if (type === DW_LNCT_path) p = String(v);
+          else if (type === DW_LNCT_directory_index) dir = Number(v);
+        }
+        out.push({ path: p, dir });
+      }
+      return out;
+    };
+    dirs = readEntries().map((e) => e.path);
+    files = readEntries().map((e) => joinPath(dirs, e.dir, e.path));
+  } else {
+    dirs = [''];
+    for (let d = c.cstring(); d !== ''; d = c.cstring()) dirs.push(d);
+    files = [''];
+    for (let f = c.cstring(); f !== ''; f = c.cstring()) {
+      const dir = c.uleb();
+      c.uleb();
+      c.uleb();
+      files.push(joinPath(dirs, dir, f));
+    }
+  }
+
+  c.pos = programStart;
+  const rows: LineRow[] = [];
+  let address = 0n, fileIdx = 1, line = 1, column = 0, isStmt = defaultIsStmt;
+  const reset = () => {
+    address = 0n; fileIdx = 1; line = 1; column = 0; isStmt = defaultIsStmt;
+  };
+  const emit = (endSequence = false) => rows.push({ address, file: fileIdx, line, column, isStmt, endSequence });
+  while (c.pos < end) {
+    const op = c.u8();
+    if (op >= opcodeBase) {
+      const adj = op - opcodeBase;
+      address += BigInt(Math.floor(adj / lineRange) * minInst);
+      line += lineBase + (adj % lineRange);
+      emit();
+    } else if (op === 0) {
+      const len = c.uleb();
+      const next = c.pos + len;
+      const sub = c.u8();
+      if (sub === 1) {
+        emit(true);
+        reset();
+      } else if (sub === 2) address = c.address(addressSize);
+      else if (sub === 3) {
+        const f = c.cstring();
+        const dir = c.uleb();
+        c.uleb();
+        c.uleb();
+        files.push(joinPath(dirs, dir, f));
+      }
+      c.pos = next;
+    } else if (op === 1) emit();
+    else if (op === 2) address += BigInt(c.uleb() * minInst);
+    else if (op === 3) line += c.sleb();
+    else if (op === 4) fileIdx = c.uleb();
+    else if (op === 5) column = c.uleb();
+    else if (op === 6) isStmt = !isStmt;
+    else if (op === 7) { /* basic_block */ }
+    else if (op === 8) address += BigInt(Math.floor((255 - opcodeBase) / lineRange) * minInst);
+    else if (op === 9) address += BigInt(c.u16());
+    else if (op === 10 || op === 11) { /* prologue_end, epilogue_begin */ }
+    else if (op === 12) c.uleb();
+    else for (let i = 0; i < (stdLengths[op - 1] ?? 0); i++) c.uleb();
+  }
+  return { version, files, rows };
+}
+
+function readLineForm(c: ByteCursor, form: number, offsetSize: 4 | 8, str: Buffer | undefined, lineStr: Buffer | undefined, file: string): string | number {
+  switch (form) {
+    case DW_FORM.string: return c.cstring();
+    case DW_FORM.line_strp: {
+      const off = c.offset(offsetSize);
+      return lineStr ? stringAt(lineStr, off, '.debug_line_str', file) : c.fail('line_strp without .debug_line_str');
+    }
+    case DW_FORM.strp: {
+      const off = c.offset(offsetSize);
+      return str ? stringAt(str, off, '.debug_str', file) : c.fail('strp without .debug_str');
+    }
+    case DW_FORM.udata: return c.uleb();
+    case DW_FORM.data1: return c.u8();
+    case DW_FORM.data2: return c.u16();
+    case DW_FORM.data4: return c.u32();
+    case DW_FORM.data8: return Number(c.u64());
+    case DW_FORM.data16: c.skip(16); return 0;
+    case DW_FORM.block: c.skip(c.uleb()); return 0;
+    default: return c.fail(`unsupported form 0x${form.toString(16)} in a line table header`);
+  }
+}
+
+/**
+ * addr2line's rule: an absolute name stands alone; a relative one is joined to its directory,
+ * and a relative directory other than entry 0 is itself under entry 0 (the compilation directory).
+ */
+function joinPath(dirs: string[], index: number, name: string): string {
+  if (name.startsWith('/')) return name;
+  const dir = dirs[index] ?? '';
+  const full = dir && !dir.startsWith('/') && index !== 0 && dirs[0] ? `${dirs[0]}/${dir}` : dir;
+  return full ? `${full}/${name}` : name;
+}
