@@ -17,6 +17,7 @@ if [ "$mode" = test ]; then
   have_cmd cpio || need+=(cpio)
   have_cmd gdb || need+=(gdb)
   have_cmd addr2line || need+=(binutils)
+  have_cmd llvm-symbolizer-14 || need+=(llvm-14)
   have_cmd tmux || need+=(tmux)
 fi
 

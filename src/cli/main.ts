@@ -8,6 +8,7 @@ import { KdiveError } from '../errors.js';
 import { registerRunCommands } from './commands/run-command.js';
 import { registerInitramfsCommand } from './commands/initramfs-command.js';
 import { registerKernelCommand } from './commands/kernel-command.js';
+import { registerSymCommand } from './commands/sym-command.js';
 
 async function main(argv: string[]): Promise<number> {
   const program = new Command('kdive')
@@ -19,6 +20,7 @@ async function main(argv: string[]): Promise<number> {
   registerRunCommands(program);
   registerInitramfsCommand(program);
   registerKernelCommand(program);
+  registerSymCommand(program);
   try {
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;

@@ -10,6 +10,11 @@ export interface Frame {
   /** How the unwinder reached this frame ('initial', 'call', 'regs' for an interrupt/syscall frame...). */
   kind: string;
   reliable: boolean;
+  /** Source file (relative to the kernel's build directory, as gdb prints it) and line. */
+  file?: string;
+  line?: number;
+  /** An inlined function: it shares its pc with the next frame, the function it was inlined into. */
+  inlined: boolean;
 }
 
 /** Why the unwind stopped below the last frame. */

@@ -2,6 +2,7 @@ import { NotFoundError } from '../errors.js';
 import type { ProgressReporter } from '../progress/progress.js';
 import { ElfFile, SymbolTable } from '../symbols/elf/index.js';
 import { OrcTable } from '../symbols/orc/index.js';
+import { DwarfInfo, type SourceFrame } from '../symbols/dwarf/index.js';
 
 export interface SymbolizedAddress {
   function: string;
@@ -21,6 +22,8 @@ export class KernelSymbols {
     readonly elf: ElfFile,
     readonly table: SymbolTable,
     readonly orc: OrcTable | undefined,
+    /** Source-level information, when the file has DWARF. */
+    readonly dwarf: DwarfInfo | undefined,
   ) {}
 
   static async open(vmlinuxPath: string, progress?: ProgressReporter): Promise<KernelSymbols> {
@@ -29,8 +32,9 @@ export class KernelSymbols {
       const elf = await ElfFile.open(vmlinuxPath);
       const table = await SymbolTable.fromElf(elf);
       const orc = elf.section('.orc_unwind_ip') ? await OrcTable.fromElf(elf) : undefined;
+      const dwarf = elf.section('.debug_info') ? await DwarfInfo.open(elf, table) : undefined;
       task?.finish();
-      return new KernelSymbols(vmlinuxPath, elf, table, orc);
+      return new KernelSymbols(vmlinuxPath, elf, table, orc, dwarf);
     } catch (err) {
       task?.fail();
       throw err;
@@ -58,6 +62,17 @@ export class KernelSymbols {
     const hit = this.table.symbolize(lookupAddress - this.slide);
     if (!hit) return undefined;
     return { function: hit.name, offset: address - this.slide - hit.address };
+  }
+
+  /** Source frames at a run-time address (innermost inlined function first); empty without DWARF. */
+  async sourceFrames(address: bigint): Promise<SourceFrame[]> {
+    if (!this.dwarf) return [];
+    try {
+      return await this.dwarf.addr2line(address - this.slide);
+    } catch {
+      // Bad DWARF in one unit must not cost the user the backtrace: the frame keeps its symbol.
+      return [];
+    }
   }
 
   async close(): Promise<void> {

@@ -156,11 +156,20 @@ export class Session {
         readU64: async (address) => (await this.target.readMemory(address, 8)).readBigUInt64LE(0),
       },
     );
-    const frames: Frame[] = result.frames.map((f, index) => {
+    const frames: Frame[] = [];
+    for (const [index, f] of result.frames.entries()) {
       // A caller's pc is a return address: the call is the instruction before it.
-      const sym = this.symbols.symbolize(f.pc, index === 0 || f.kind !== 'call' ? f.pc : f.pc - 1n);
-      return { index, pc: f.pc, sp: f.sp, function: sym?.function, offset: sym?.offset, kind: f.kind, reliable: f.reliable };
-    });
+      const lookup = index === 0 || f.kind !== 'call' ? f.pc : f.pc - 1n;
+      const sym = this.symbols.symbolize(f.pc, lookup);
+      const source = await this.symbols.sourceFrames(lookup);
+      const base = { pc: f.pc, sp: f.sp, kind: f.kind, reliable: f.reliable };
+      // Inlined functions first, as gdb numbers them, each at the same pc.
+      for (const s of source.slice(0, -1)) {
+        frames.push({ ...base, index: frames.length, function: s.function, file: s.shortFile, line: s.line, inlined: true });
+      }
+      const outer = source[source.length - 1];
+      frames.push({ ...base, index: frames.length, function: sym?.function ?? outer?.function, offset: sym?.offset, file: outer?.shortFile, line: outer?.line, inlined: false });
+    }
     return { frames, end: result.end };
   }
 

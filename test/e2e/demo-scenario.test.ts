@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { newQemuPids, qemuPids, runKdive } from '../support/cli-runner.js';
+import { getDebianKernel } from '../support/kernel-fixture.js';
 
 /** The README's scenario, end to end, as a user runs it: real kernel, real QEMU, real gdbstub. */
 test('kdive run --json stops at do_mkdirat with a backtrace down to entry_SYSCALL_64, then the guest exits 0', async () => {
@@ -25,6 +27,13 @@ test('kdive run --json stops at do_mkdirat with a backtrace down to entry_SYSCAL
     assert.ok(i > at, `${fn} after position ${at} in ${names.join(' <- ')}`);
     at = i;
   }
+  // Source lines and inlined frames, as gdb shows them: do_mkdirat's line is what addr2line says of its pc.
+  const k = await getDebianKernel();
+  const a2l = execFileSync('addr2line', ['-e', k.vmlinux!, stop.pc], { encoding: 'utf8' }).trim();
+  assert.equal(stop.frames[0].file, 'fs/namei.c');
+  assert.equal(`${stop.frames[0].line}`, a2l.split(':').pop());
+  const inlined = stop.frames.filter((f: { inlined: boolean }) => f.inlined).map((f: { function: string }) => f.function);
+  assert.ok(inlined.includes('__do_sys_mkdir') && inlined.includes('__se_sys_mkdir'), `inlined frames: ${inlined}`);
   // The syscall boundary: mkdir is syscall 83 on x86-64, made from user space.
   assert.equal(stop.unwindEnd.reason, 'user');
   assert.equal(stop.unwindEnd.user.syscall, 83);

@@ -26,6 +26,9 @@ export function stopToJson(report: StopReport): Record<string, unknown> {
       offset: f.offset === undefined ? null : Number(f.offset),
       sp: hex(f.sp),
       kind: f.kind,
+      file: f.file ?? null,
+      line: f.line ?? null,
+      inlined: f.inlined,
     })),
     unwindEnd: {
       reason: backtrace.end.reason,
@@ -58,9 +61,10 @@ export function stopToText(report: StopReport): string {
   lines.push(`  args: ${args.map((a) => `${a.name}=${hex(a.value)}`).join(' ')}`);
   const width = String(backtrace.frames.length - 1).length;
   for (const f of backtrace.frames) {
-    const name = f.function ? `${f.function}${f.offset !== undefined ? `+${hex(f.offset)}` : ''}` : '??';
-    const note = f.kind === 'regs' || f.kind === 'regs-partial' ? '  [interrupt/syscall frame]' : f.reliable ? '' : '  [unreliable]';
-    lines.push(`#${String(f.index).padEnd(width)}  ${hex(f.pc).padStart(18)} in ${name}${note}`);
+    const name = f.function ? `${f.function}${f.offset !== undefined && !f.inlined ? `+${hex(f.offset)}` : ''}` : '??';
+    const at = f.file ? ` at ${f.file}:${f.line ?? '?'}` : '';
+    const note = f.inlined ? '  (inlined)' : f.kind === 'regs' || f.kind === 'regs-partial' ? '  [interrupt/syscall frame]' : f.reliable ? '' : '  [unreliable]';
+    lines.push(`#${String(f.index).padEnd(width)}  ${hex(f.pc).padStart(18)} in ${name}${at}${note}`);
   }
   const end = backtrace.end;
   if (end.reason === 'user' && end.user) {

@@ -7,12 +7,15 @@ import { DW_AT, DW_TAG } from './constants.js';
 import { attrNumber, attrString, type Die } from './die.js';
 import { DwarfSections } from './dwarf-sections.js';
 import { DwarfUnit } from './dwarf-unit.js';
-import { readLineTable, type LineTable } from './line-program.js';
+import { findRow, readLineTable, type LineTable } from './line-program.js';
 import { stripTypedefs, typeName, typeSize } from './type-names.js';
 
 export interface SourceFrame {
   function: string;
+  /** The path as addr2line prints it (compilation directory included when it is relative). */
   file?: string;
+  /** The path as gdb prints it: relative to the compilation directory (`fs/namei.c`). */
+  shortFile?: string;
   line?: number;
   column?: number;
   /** True for every frame but the outermost: it was inlined into the next one. */
@@ -45,7 +48,8 @@ export interface TypeLayout {
   members: TypeMember[];
 }
 
-const UNIT_CACHE = 48;
+/** Parsed units and line tables kept at once: enough for a backtrace, bounded for a 600 MB file. */
+const UNIT_CACHE = 12;
 
 /**
  * Source-level answers from DWARF 4/5, read lazily: a query reads the one unit it needs (found
@@ -112,10 +116,10 @@ export class DwarfInfo {
     const stmt = attrNumber(root, DW_AT.stmt_list);
     if (stmt === undefined) return undefined;
     let t = this.lineTables.get(stmt);
-    if (!t) {
-      t = readLineTable(this.sections, stmt);
-      this.lineTables.set(stmt, t);
-    }
+    if (t) this.lineTables.delete(stmt);
+    else t = readLineTable(this.sections, stmt);
+    this.lineTables.set(stmt, t);
+    if (this.lineTables.size > UNIT_CACHE) this.lineTables.delete(this.lineTables.keys().next().value!);
     return t;
   }
 
@@ -125,16 +129,11 @@ export class DwarfInfo {
     if (!u) return undefined;
     const table = await this.lineTable(u);
     if (!table) return undefined;
-    let best: number | undefined;
-    const rows = table.rows;
-    for (let i = 0; i + 1 < rows.length; i++) {
-      const r = rows[i]!;
-      if (r.endSequence) continue;
-      const next = rows[i + 1]!;
-      if (r.address <= address && address < next.address) best = i; // the last such row wins (addr2line)
-    }
+    const best = findRow(table, address);
     if (best === undefined) return undefined;
+    const rows = table.rows;
     const r = rows[best]!;
+    // Several rows can share an address (views); the range ends at the next different address.
     let end = rows[best + 1]!.address;
     for (let j = best + 1; j < rows.length && rows[j]!.address === r.address; j++) end = rows[j + 1]?.address ?? end;
     return { file: table.files[r.file] ?? `<file ${r.file}>`, line: r.line, column: r.column, start: r.address, end };
@@ -147,14 +146,20 @@ export class DwarfInfo {
     const root = await unit.root();
     const chain = await this.scopeChain(root, unit, address);
     const line = await this.lineFor(address, unit);
-    if (chain.length === 0) return line ? [{ function: '??', file: line.file, line: line.line, inlined: false }] : [];
+    if (chain.length === 0) {
+      // Code with line info but no DWARF function (assembly): name it from the symbol table, as addr2line -f does.
+      const sym = this.symbols?.symbolize(address);
+      return line ? [{ function: sym?.name ?? '??', file: line.file, shortFile: line.file, line: line.line, inlined: false }] : [];
+    }
     const table = await this.lineTable(unit);
     const frames: SourceFrame[] = [];
     let file = line?.file;
     let ln = line?.line;
+    const compDir = attrString(root, DW_AT.comp_dir);
+    const short = (f: string | undefined) => (f && compDir && f.startsWith(`${compDir}/`) ? f.slice(compDir.length + 1) : f);
     for (let i = chain.length - 1; i >= 0; i--) {
       const die = chain[i]!;
-      frames.push({ function: (await this.nameOf(die, unit)) ?? '??', file, line: ln, inlined: i > 0 });
+      frames.push({ function: (await this.nameOf(die, unit)) ?? '??', file, shortFile: short(file), line: ln, inlined: i > 0 });
       if (die.tag === DW_TAG.inlined_subroutine) {
         const cf = attrNumber(die, DW_AT.call_file);
         file = cf !== undefined ? table?.files[cf] : undefined;
@@ -289,8 +294,16 @@ export class DwarfInfo {
       }
     }
     if (!foundFile) throw new NotFoundError(`no code for ${spec} in ${this.file}`);
-    ranges.sort((a, b) => (a.start < b.start ? -1 : 1));
-    return { file: foundFile, line, ranges };
+    ranges.sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
+    // Rows of no length (several views of one address) add nothing; adjacent ones merge.
+    const merged: AddressRange[] = [];
+    for (const r of ranges) {
+      if (r.end <= r.start) continue;
+      const last = merged[merged.length - 1];
+      if (last && r.start <= last.end) last.end = r.end > last.end ? r.end : last.end;
+      else merged.push({ ...r });
+    }
+    return { file: foundFile, line, ranges: merged.length ? merged : ranges.slice(0, 1) };
   }
 
   /** The definition DIE of a named struct/union/enum/typedef, searching units in order. */

@@ -9,6 +9,8 @@ import { parseAbbrevTable, type Abbrev } from './abbrev-table.js';
 export class DwarfSections {
   private readonly loaded = new Map<string, Promise<Buffer | undefined>>();
   private readonly abbrevTables = new Map<number, Map<number, Abbrev>>();
+  /** .debug_str strings by offset: type and function names repeat across thousands of units. */
+  readonly strings = new Map<number, string>();
 
   constructor(readonly elf: ElfFile) {}
 

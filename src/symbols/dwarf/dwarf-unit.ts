@@ -177,7 +177,12 @@ export class DwarfUnit {
       case DW_FORM.strp: {
         const off = c.offset(h.offsetSize);
         if (!str) return c.fail('DW_FORM_strp without a .debug_str section');
-        return stringAt(str, off, '.debug_str', this.sections.file);
+        let s = this.sections.strings.get(off);
+        if (s === undefined) {
+          s = stringAt(str, off, '.debug_str', this.sections.file);
+          this.sections.strings.set(off, s);
+        }
+        return s;
       }
       case DW_FORM.line_strp: {
         const off = c.offset(h.offsetSize);

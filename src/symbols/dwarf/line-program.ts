@@ -18,6 +18,34 @@ export interface LineTable {
   files: string[];
   /** Rows in program order; each sequence ends with an endSequence row. */
   rows: LineRow[];
+  /** Sequences sorted by start address, for lookups: [first row index, end row index]. */
+  sequences: { start: bigint; end: bigint; first: number; last: number }[];
+}
+
+/** The row covering an address: the last row of its sequence whose address is <= it. */
+export function findRow(table: LineTable, address: bigint): number | undefined {
+  const seqs = table.sequences;
+  let lo = 0;
+  let hi = seqs.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (seqs[mid]!.start <= address) lo = mid + 1;
+    else hi = mid;
+  }
+  // Sequences may nest (a zero-length one inside another): look back a few.
+  for (let s = lo - 1; s >= 0 && s >= lo - 4; s--) {
+    const seq = seqs[s]!;
+    if (address >= seq.end) continue;
+    let a = seq.first;
+    let b = seq.last; // the end_sequence row
+    while (a < b) {
+      const mid = (a + b) >>> 1;
+      if (table.rows[mid]!.address <= address) a = mid + 1;
+      else b = mid;
+    }
+    return a - 1 >= seq.first ? a - 1 : undefined;
+  }
+  return undefined;
 }
 
 const DW_LNCT_path = 1;
@@ -132,7 +160,14 @@ export async function readLineTable(sections: DwarfSections, offset: number): Pr
     else if (op === 12) c.uleb();
     else for (let i = 0; i < (stdLengths[op - 1] ?? 0); i++) c.uleb();
   }
-  return { version, files, rows };
+  const sequences: LineTable['sequences'] = [];
+  for (let i = 0, first = 0; i < rows.length; i++) {
+    if (!rows[i]!.endSequence) continue;
+    if (i > first) sequences.push({ start: rows[first]!.address, end: rows[i]!.address, first, last: i });
+    first = i + 1;
+  }
+  sequences.sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
+  return { version, files, rows, sequences };
 }
 
 function readLineForm(c: ByteCursor, form: number, offsetSize: 4 | 8, str: Buffer | undefined, lineStr: Buffer | undefined, file: string): string | number {

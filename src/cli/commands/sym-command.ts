@@ -1,0 +1,111 @@
+import type { Command } from 'commander';
+import { KdiveError } from '../../errors.js';
+import { ElfFile, SymbolTable } from '../../symbols/elf/index.js';
+import { DwarfInfo, type TypeMember } from '../../symbols/dwarf/index.js';
+import { hex } from '../output/hex.js';
+
+/** `kdive sym VMLINUX addr2line|lookup|info-line|ptype ...`: offline symbol queries. */
+export function registerSymCommand(program: Command): void {
+  const sym = program.command('sym').description('offline symbol queries on a vmlinux (ELF + DWARF)');
+  sym
+    .command('addr2line')
+    .argument('<vmlinux>').argument('<addresses...>')
+    .option('--json', 'JSON output')
+    .description('address to function, file:line, with the inlined chain (like addr2line -f -i)')
+    .action((vmlinux: string, addresses: string[], o: { json?: boolean }) =>
+      withDwarf(vmlinux, async (d) => {
+        const out = [];
+        for (const a of addresses) {
+          const address = parseAddress(a);
+          out.push({ address: hex(address), frames: await d.addr2line(address) });
+        }
+        if (o.json) print(JSON.stringify(out));
+        else for (const r of out) {
+          print(r.address);
+          if (r.frames.length === 0) print('  ??');
+          for (const f of r.frames) print(`  ${f.function} at ${f.file ?? '??'}:${f.line ?? '?'}${f.inlined ? ' (inlined)' : ''}`);
+        }
+      }),
+    );
+  sym
+    .command('lookup')
+    .argument('<vmlinux>').argument('<name>')
+    .option('--json', 'JSON output')
+    .description('function name to its address, breakpoint address, file and line')
+    .action((vmlinux: string, name: string, o: { json?: boolean }) =>
+      withDwarf(vmlinux, async (d) => {
+        const f = await d.lookupFunction(name);
+        const j = { name: f.name, address: hex(f.address), breakAddress: hex(f.breakAddress), file: f.file ?? null, line: f.line ?? null };
+        print(o.json ? JSON.stringify(j) : `${j.name} at ${j.address}, breakpoint at ${j.breakAddress}: ${j.file}:${j.line}`);
+      }),
+    );
+  sym
+    .command('info-line')
+    .argument('<vmlinux>').argument('<location>', 'FUNCTION or FILE:LINE')
+    .option('--json', 'JSON output')
+    .description("where a line's code is (like gdb's info line)")
+    .action((vmlinux: string, location: string, o: { json?: boolean }) =>
+      withDwarf(vmlinux, async (d) => {
+        const r = await d.infoLine(location);
+        const ranges = r.ranges.map((x) => ({ start: hex(x.start), end: hex(x.end) }));
+        if (o.json) print(JSON.stringify({ file: r.file, line: r.line, ranges }));
+        else for (const x of ranges) print(`Line ${r.line} of "${r.file}" starts at address ${x.start} and ends at ${x.end}.`);
+      }),
+    );
+  sym
+    .command('ptype')
+    .argument('<vmlinux>').argument('<type>', "e.g. 'struct task_struct'")
+    .option('--json', 'JSON output')
+    .option('--flat', 'flatten anonymous members into dotted names')
+    .description('a type layout with member offsets and sizes (like ptype/o)')
+    .action((vmlinux: string, type: string, o: { json?: boolean; flat?: boolean }) =>
+      withDwarf(vmlinux, async (d) => {
+        const t = await d.typeLayout(type, { flat: o.flat });
+        if (o.json) return print(JSON.stringify(t));
+        print(`/* offset | size */  type = ${t.name} {`);
+        printMembers(t.members, 1);
+        print(`                       /* total size (bytes): ${t.size} */\n}`);
+      }),
+    );
+}
+
+function printMembers(members: TypeMember[], depth: number): void {
+  const pad = '    '.repeat(depth);
+  for (const m of members) {
+    const off = m.bitSize !== undefined ? `${m.offset}:${m.bitOffset}` : String(m.offset);
+    const bits = m.bitSize !== undefined ? ` : ${m.bitSize}` : '';
+    if (m.members) {
+      print(`/* ${off.padStart(6)} | ${String(m.size).padStart(5)} */${pad}${m.type.replace(/\{\.\.\.\}$/, '')}{`);
+      printMembers(m.members, depth + 1);
+      print(`${' '.repeat(22)}${pad}}${m.name ? ` ${m.name}` : ''};`);
+    } else print(`/* ${off.padStart(6)} | ${String(m.size).padStart(5)} */${pad}${declaration(m.type, m.name)}${bits};`);
+  }
+}
+
+/** `char *name`, `char name[16]`, `void (*name)(int)`: the name goes where C puts it. */
+function declaration(type: string, name: string): string {
+  const fn = /^(.*)\(\*\)(\(.*\))$/.exec(type);
+  if (fn) return `${fn[1]}(*${name})${fn[2]}`;
+  const arr = /^(.*?) ?((\[\d*\])+)$/.exec(type);
+  if (arr) return `${arr[1]} ${name}${arr[2]}`;
+  return type.endsWith('*') ? `${type}${name}` : `${type} ${name}`;
+}
+
+function print(line: string): void {
+  process.stdout.write(`${line}\n`);
+}
+
+function parseAddress(text: string): bigint {
+  if (!/^(0x[0-9a-fA-F]+|\d+)$/.test(text)) throw new KdiveError(`not an address: '${text}' (use 0x... or decimal)`, 2);
+  return BigInt(text);
+}
+
+async function withDwarf(vmlinux: string, fn: (d: DwarfInfo) => Promise<void>): Promise<void> {
+  const elf = await ElfFile.open(vmlinux);
+  try {
+    const symbols = await SymbolTable.fromElf(elf).catch(() => undefined);
+    await fn(await DwarfInfo.open(elf, symbols));
+  } finally {
+    await elf.close();
+  }
+}

@@ -1,0 +1,88 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { FormatError } from '../../src/errors.js';
+import { ElfFile } from '../../src/symbols/elf/index.js';
+import { DwarfInfo, DwarfSections, DwarfUnit, DW_AT } from '../../src/symbols/dwarf/index.js';
+import { writeTinyElf } from '../support/tiny-elf-writer.js';
+
+/** Abbrev 1: compile_unit, children, name (strp). Abbrev 2: variable, no children, name (string). */
+const ABBREV = Buffer.from([1, 0x11, 1, 0x03, 0x0e, 0, 0, 2, 0x34, 0, 0x03, 0x08, 0, 0, 0]);
+const STR = Buffer.from('unit.c\0');
+
+/** A DWARF 5 compile unit: root (name = strp `off`) with one variable child named `v`. */
+function unit(opts: { version?: number; strOffset?: number; abbrevCode?: number; truncate?: number } = {}): Buffer {
+  const body = Buffer.from([
+    ...u16(opts.version ?? 5), 1 /* DW_UT_compile */, 8, ...u32(0),
+    1, ...u32(opts.strOffset ?? 0),
+    opts.abbrevCode ?? 2, ...Buffer.from('v\0'),
+    0,
+  ]);
+  const whole = Buffer.concat([Buffer.from(u32(body.length)), body]);
+  return opts.truncate ? whole.subarray(0, opts.truncate) : whole;
+}
+const u16 = (v: number) => [v & 0xff, v >> 8];
+const u32 = (v: number) => [v & 0xff, (v >> 8) & 0xff, (v >> 16) & 0xff, v >>> 24];
+
+async function fileWith(info: Buffer): Promise<string> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'kdive-dwarf-'));
+  const f = path.join(dir, 'tiny.o');
+  await writeFile(f, writeTinyElf([
+    { name: '.debug_info', data: info },
+    { name: '.debug_abbrev', data: ABBREV },
+    { name: '.debug_str', data: STR, type: 1 },
+  ]));
+  return f;
+}
+
+async function openUnit(file: string, offset: number): Promise<DwarfUnit> {
+  const elf = await ElfFile.open(file);
+  return DwarfUnit.read(new DwarfSections(elf), offset);
+}
+
+function expectFormatError(section: string) {
+  return (e: Error) => {
+    assert.ok(e instanceof FormatError, String(e));
+    assert.match(e.message, new RegExp(`: at offset 0x[0-9a-f]+: ${section.replace('.', '\\.')}`));
+    assert.ok(!e.message.includes('\n'));
+    return true;
+  };
+}
+
+test('a good synthetic unit reads back', async () => {
+  const u = await openUnit(await fileWith(unit()), 0);
+  const root = await u.root();
+  assert.equal(root.attrs.get(DW_AT.name), 'unit.c');
+  assert.equal(root.children[0]!.attrs.get(DW_AT.name), 'v');
+});
+
+test('a wrong DWARF version is an error naming .debug_info and the offset, and the next unit still reads', async () => {
+  const bad = unit({ version: 7 });
+  const file = await fileWith(Buffer.concat([bad, unit()]));
+  await assert.rejects(openUnit(file, 0), (e: Error) => expectFormatError('.debug_info')(e) && /DWARF version 7/.test(e.message));
+  const second = await openUnit(file, bad.length);
+  assert.equal((await second.root()).attrs.get(DW_AT.name), 'unit.c');
+});
+
+test('a string offset past the end of .debug_str names that section and offset', async () => {
+  const file = await fileWith(unit({ strOffset: 0x1000 }));
+  await assert.rejects((await openUnit(file, 0)).root(), (e: Error) => /\.debug_str: string offset 0x1000 is past the end/.test(e.message) && e instanceof FormatError);
+});
+
+test('a DIE whose abbreviation code is not in the table is an error, not a crash', async () => {
+  const file = await fileWith(unit({ abbrevCode: 9 }));
+  await assert.rejects((await openUnit(file, 0)).root(), (e: Error) => expectFormatError('.debug_info')(e) && /abbreviation 9/.test(e.message));
+});
+
+test('a truncated .debug_info unit is an error naming the section', async () => {
+  const file = await fileWith(unit({ truncate: 14 }));
+  await assert.rejects(openUnit(file, 0), (e: Error) => expectFormatError('.debug_info')(e));
+});
+
+test('a file without DWARF says so in one line', async () => {
+  const elf = await ElfFile.open('/bin/true');
+  await assert.rejects(DwarfInfo.open(elf), /no \.debug_info section/);
+  await elf.close();
+});
