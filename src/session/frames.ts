@@ -15,6 +15,8 @@ export interface Frame {
   line?: number;
   /** An inlined function: it shares its pc with the next frame, the function it was inlined into. */
   inlined: boolean;
+  /** Parameters and their values where the debug info locates them (`<optimized out>`, `<unavailable>` otherwise). */
+  args?: { name: string; type: string; value: string }[];
 }
 
 /** Why the unwind stopped below the last frame. */

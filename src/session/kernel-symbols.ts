@@ -2,7 +2,7 @@ import { NotFoundError } from '../errors.js';
 import type { ProgressReporter } from '../progress/progress.js';
 import { ElfFile, SymbolTable } from '../symbols/elf/index.js';
 import { OrcTable } from '../symbols/orc/index.js';
-import { DwarfInfo, type SourceFrame } from '../symbols/dwarf/index.js';
+import { DwarfInfo, type ExpressionContext, type SourceFrame } from '../symbols/dwarf/index.js';
 
 export interface SymbolizedAddress {
   function: string;
@@ -65,10 +65,10 @@ export class KernelSymbols {
   }
 
   /** Source frames at a run-time address (innermost inlined function first); empty without DWARF. */
-  async sourceFrames(address: bigint): Promise<SourceFrame[]> {
+  async sourceFrames(address: bigint, frame?: ExpressionContext): Promise<SourceFrame[]> {
     if (!this.dwarf) return [];
     try {
-      return await this.dwarf.addr2line(address - this.slide);
+      return await this.dwarf.addr2line(address - this.slide, frame);
     } catch {
       // Bad DWARF in one unit must not cost the user the backtrace: the frame keeps its symbol.
       return [];

@@ -1,4 +1,6 @@
 import { ARGUMENT_REGISTERS } from '../arch/x86_64/calling-convention.js';
+import { DWARF_REGISTER_NAMES } from '../arch/x86_64/dwarf-registers.js';
+import type { ExpressionContext } from '../symbols/dwarf/index.js';
 import { KdiveError } from '../errors.js';
 import type { KernelArtifacts } from '../kernels/index.js';
 import { silentProgress, type ProgressReporter } from '../progress/progress.js';
@@ -161,16 +163,37 @@ export class Session {
       // A caller's pc is a return address: the call is the instruction before it.
       const lookup = index === 0 || f.kind !== 'call' ? f.pc : f.pc - 1n;
       const sym = this.symbols.symbolize(f.pc, lookup);
-      const source = await this.symbols.sourceFrames(lookup);
+      const source = await this.symbols.sourceFrames(lookup, this.frameContext(index, f, result.frames[index + 1]?.cfa, regs, sym?.offset === 0n));
       const base = { pc: f.pc, sp: f.sp, kind: f.kind, reliable: f.reliable };
       // Inlined functions first, as gdb numbers them, each at the same pc.
       for (const s of source.slice(0, -1)) {
-        frames.push({ ...base, index: frames.length, function: s.function, file: s.shortFile, line: s.line, inlined: true });
+        frames.push({ ...base, index: frames.length, function: s.function, file: s.shortFile, line: s.line, inlined: true, args: s.args });
       }
       const outer = source[source.length - 1];
-      frames.push({ ...base, index: frames.length, function: sym?.function ?? outer?.function, offset: sym?.offset, file: outer?.shortFile, line: outer?.line, inlined: false });
+      frames.push({ ...base, index: frames.length, function: sym?.function ?? outer?.function, offset: sym?.offset, file: outer?.shortFile, line: outer?.line, inlined: false, args: outer?.args });
     }
     return { frames, end: result.end };
+  }
+
+  /**
+   * What DWARF location expressions may read in one frame: the stop's registers in frame 0; in
+   * caller frames only sp and pc (ORC recovers no other registers), so values kept in registers
+   * there print as <unavailable> rather than as a wrong number.
+   */
+  private frameContext(index: number, f: { pc: bigint; sp: bigint }, cfa: bigint | undefined, regs: RegisterValues, atEntry: boolean): ExpressionContext {
+    const known = (regno: number): bigint | undefined => {
+      const name = DWARF_REGISTER_NAMES[regno];
+      if (!name) return undefined;
+      if (index === 0) return regs.get(name);
+      return name === 'rsp' ? f.sp : name === 'rip' ? f.pc : undefined;
+    };
+    return {
+      readRegister: known,
+      readMemory: (address, length) => this.target.readMemory(address, length),
+      cfa,
+      // At a function's first instruction, every register still holds its value on entry.
+      entryRegister: index === 0 && atEntry ? known : undefined,
+    };
   }
 
   readMemory(address: bigint, length: number): Promise<Buffer> {

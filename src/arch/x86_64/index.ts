@@ -1,1 +1,2 @@
 export * from './calling-convention.js';
+export * from './dwarf-registers.js';

@@ -29,6 +29,7 @@ export function stopToJson(report: StopReport): Record<string, unknown> {
       file: f.file ?? null,
       line: f.line ?? null,
       inlined: f.inlined,
+      args: f.args ?? [],
     })),
     unwindEnd: {
       reason: backtrace.end.reason,
@@ -61,7 +62,8 @@ export function stopToText(report: StopReport): string {
   lines.push(`  args: ${args.map((a) => `${a.name}=${hex(a.value)}`).join(' ')}`);
   const width = String(backtrace.frames.length - 1).length;
   for (const f of backtrace.frames) {
-    const name = f.function ? `${f.function}${f.offset !== undefined && !f.inlined ? `+${hex(f.offset)}` : ''}` : '??';
+    const args = f.args ? ` (${f.args.map((a) => `${a.name}=${a.value}`).join(', ')})` : '';
+    const name = f.function ? `${f.function}${f.offset !== undefined && !f.inlined ? `+${hex(f.offset)}` : ''}${args}` : '??';
     const at = f.file ? ` at ${f.file}:${f.line ?? '?'}` : '';
     const note = f.inlined ? '  (inlined)' : f.kind === 'regs' || f.kind === 'regs-partial' ? '  [interrupt/syscall frame]' : f.reliable ? '' : '  [unreliable]';
     lines.push(`#${String(f.index).padEnd(width)}  ${hex(f.pc).padStart(18)} in ${name}${at}${note}`);

@@ -13,6 +13,9 @@ export interface Abbrev {
   tag: number;
   hasChildren: boolean;
   attrs: AbbrevAttr[];
+  /** Attribute to form, for DIEs read with this abbreviation. */
+  forms: Map<number, number>;
+  hasIndirect: boolean;
 }
 
 /** Parses the abbreviation table at an offset of .debug_abbrev. */
@@ -33,7 +36,7 @@ export function parseAbbrevTable(section: Buffer, offset: number, file: string):
       if (form === DW_FORM.implicit_const) attr.implicitConst = c.sleb();
       attrs.push(attr);
     }
-    table.set(code, { code, tag, hasChildren, attrs });
+    table.set(code, { code, tag, hasChildren, attrs, forms: new Map(attrs.map((a) => [a.at, a.form])), hasIndirect: attrs.some((a) => a.form === DW_FORM.indirect) });
   }
   return table;
 }

@@ -8,7 +8,7 @@ export interface Die {
   tag: number;
   attrs: Map<number, AttrValue>;
   /** The form each attribute came in (references and constants are told apart by it). */
-  forms: Map<number, number>;
+  forms: FormLookup;
   children: Die[];
   parent?: Die;
 }
@@ -24,4 +24,9 @@ export function attrNumber(die: Die, at: number): number | undefined {
 export function attrString(die: Die, at: number): string | undefined {
   const v = die.attrs.get(at);
   return typeof v === 'string' ? v : undefined;
+}
+
+/** Forms by attribute, shared by every DIE of one abbreviation (DW_FORM_indirect ones get their own). */
+export interface FormLookup {
+  get(at: number): number | undefined;
 }

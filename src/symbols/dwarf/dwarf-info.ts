@@ -3,12 +3,14 @@ import type { ElfFile } from '../elf/elf-file.js';
 import type { SymbolTable } from '../elf/symbol-table.js';
 import { ArangeIndex, dieRanges, type AddressRange } from './address-ranges.js';
 import { ByteCursor } from './byte-cursor.js';
-import { DW_AT, DW_TAG } from './constants.js';
+import { DW_AT, DW_FORM, DW_TAG } from './constants.js';
 import { attrNumber, attrString, type Die } from './die.js';
 import { DwarfSections } from './dwarf-sections.js';
 import { DwarfUnit } from './dwarf-unit.js';
 import { findRow, readLineTable, type LineTable } from './line-program.js';
 import { stripTypedefs, typeName, typeSize } from './type-names.js';
+import { evaluateLocation, type ExpressionContext, type Location } from './location-expression.js';
+import { locationAt } from './location-lists.js';
 
 export interface SourceFrame {
   function: string;
@@ -20,6 +22,15 @@ export interface SourceFrame {
   column?: number;
   /** True for every frame but the outermost: it was inlined into the next one. */
   inlined: boolean;
+  /** Parameters with their values, when a frame context was given. */
+  args?: FrameArgument[];
+}
+
+export interface FrameArgument {
+  name: string;
+  type: string;
+  /** As gdb prints it: `-100`, `0xffff888003e91000`, `0x89ecac8 "/tmp/test"`, `<optimized out>`. */
+  value: string;
 }
 
 export interface FunctionLocation {
@@ -50,6 +61,9 @@ export interface TypeLayout {
 
 /** Parsed units and line tables kept at once: enough for a backtrace, bounded for a 600 MB file. */
 const UNIT_CACHE = 12;
+
+/** Forms a DW_AT_location takes when it is a location list (DWARF 4 loclistptr, DWARF 5 sec_offset/loclistx). */
+const LOCLIST_FORMS = new Set<number>([DW_FORM.sec_offset, DW_FORM.loclistx, DW_FORM.data4, DW_FORM.data8]);
 
 /**
  * Source-level answers from DWARF 4/5, read lazily: a query reads the one unit it needs (found
@@ -140,10 +154,14 @@ export class DwarfInfo {
   }
 
   /** Like `addr2line -f -i`: the innermost inlined function first, each caller after it with its call site. */
-  async addr2line(address: bigint): Promise<SourceFrame[]> {
+  async addr2line(address: bigint, frame?: ExpressionContext): Promise<SourceFrame[]> {
     const unit = await this.unitForAddress(address);
-    if (!unit) return [];
-    const root = await unit.root();
+    if (!unit) {
+      // No debug info covers it: the symbol table still names it (addr2line -f prints `name ??:?`).
+      const sym = this.symbols?.symbolize(address);
+      return sym ? [{ function: sym.name, inlined: false }] : [];
+    }
+    const root = await unit.scopes();
     const chain = await this.scopeChain(root, unit, address);
     const line = await this.lineFor(address, unit);
     if (chain.length === 0) {
@@ -159,7 +177,9 @@ export class DwarfInfo {
     const short = (f: string | undefined) => (f && compDir && f.startsWith(`${compDir}/`) ? f.slice(compDir.length + 1) : f);
     for (let i = chain.length - 1; i >= 0; i--) {
       const die = chain[i]!;
-      frames.push({ function: (await this.nameOf(die, unit)) ?? '??', file, shortFile: short(file), line: ln, inlined: i > 0 });
+      const f: SourceFrame = { function: (await this.nameOf(die, unit)) ?? '??', file, shortFile: short(file), line: ln, inlined: i > 0 };
+      if (frame) f.args = await this.argumentsOf(die, unit, address, frame, chain);
+      frames.push(f);
       if (die.tag === DW_TAG.inlined_subroutine) {
         const cf = attrNumber(die, DW_AT.call_file);
         file = cf !== undefined ? table?.files[cf] : undefined;
@@ -192,6 +212,89 @@ export class DwarfInfo {
     }
   }
 
+  /** The formal parameters of a function scope, with values read through their locations at `pc`. */
+  private async argumentsOf(scope: Die, unit: DwarfUnit, pc: bigint, ctx: ExpressionContext, chain: Die[]): Promise<FrameArgument[]> {
+    // The scope tree skips parameters: read them from the full unit.
+    const full = await unit.dieAt(scope.offset);
+    if (!full) return [];
+    const root = await unit.rootOnly();
+    const base = typeof root.attrs.get(DW_AT.low_pc) === 'bigint' ? (root.attrs.get(DW_AT.low_pc) as bigint) : 0n;
+    const resolve = (off: number) => this.dieAt(off, unit);
+    // The frame base belongs to the out-of-line function (chain[0]), inlined scopes share it.
+    const fn = (await unit.dieAt(chain[0]!.offset)) ?? full;
+    const frameBase = async () => {
+      const fb = fn.attrs.get(DW_AT.frame_base);
+      if (!Buffer.isBuffer(fb)) return undefined;
+      const loc = await evaluateLocation(fb, ctx);
+      return loc.kind === 'memory' ? loc.address : loc.kind === 'value' ? loc.value : undefined;
+    };
+    const out: FrameArgument[] = [];
+    for (const p of full.children) {
+      if (p.tag !== DW_TAG.formal_parameter) continue;
+      const origin = typeof p.attrs.get(DW_AT.abstract_origin) === 'number' ? await resolve(p.attrs.get(DW_AT.abstract_origin) as number) : undefined;
+      const name = attrString(p, DW_AT.name) ?? (origin && attrString(origin, DW_AT.name)) ?? '?';
+      const typeRef = p.attrs.get(DW_AT.type) ?? origin?.attrs.get(DW_AT.type);
+      const type = typeof typeRef === 'number' ? await resolve(typeRef) : undefined;
+      let expr: Buffer | undefined;
+      const loc = p.attrs.get(DW_AT.location);
+      if (Buffer.isBuffer(loc)) expr = loc;
+      else if (loc !== undefined) expr = await locationAt(this.sections, unit, p.forms.get(DW_AT.location) ?? 0, Number(loc), pc, base);
+      let value: string;
+      if (p.attrs.has(DW_AT.const_value)) value = String(p.attrs.get(DW_AT.const_value));
+      else if (!expr) value = '<optimized out>';
+      else value = await this.formatValue(await evaluateLocation(expr, { ...ctx, frameBase }), type, ctx, resolve);
+      out.push({ name, type: await typeName(type, resolve), value });
+    }
+    return out;
+  }
+
+  /** A value as gdb prints it in a frame line. */
+  private async formatValue(loc: Location, type: Die | undefined, ctx: ExpressionContext, resolve: (off: number) => Promise<Die | undefined>): Promise<string> {
+    if (loc.kind === 'optimized-out') return '<optimized out>';
+    if (loc.kind === 'unavailable') return '<unavailable>';
+    const t = await stripTypedefs(type, resolve);
+    const size = (await typeSize(type, resolve)) ?? 8;
+    let raw: bigint | undefined;
+    try {
+      if (loc.kind === 'register') {
+        const r = ctx.readRegister(loc.regno);
+        if (r === undefined) return '<unavailable>';
+        raw = size >= 8 ? r : r & ((1n << BigInt(size * 8)) - 1n);
+      } else if (loc.kind === 'value') raw = size >= 8 ? loc.value : loc.value & ((1n << BigInt(size * 8)) - 1n);
+      else if (loc.kind === 'implicit') raw = loc.bytes.length <= 8 ? readLe(loc.bytes) : undefined;
+      else if (loc.kind === 'memory') {
+        if (!t || (t.tag !== DW_TAG.base_type && t.tag !== DW_TAG.pointer_type && t.tag !== DW_TAG.enumeration_type) || size > 8) return '{...}';
+        raw = readLe(await ctx.readMemory(loc.address, size));
+      } else return '{...}';
+    } catch {
+      return '<error reading the value>';
+    }
+    if (raw === undefined) return '{...}';
+    if (!t) return `0x${raw.toString(16)}`;
+    if (t.tag === DW_TAG.pointer_type) {
+      const target = await stripTypedefs(typeof t.attrs.get(DW_AT.type) === 'number' ? await resolve(t.attrs.get(DW_AT.type) as number) : undefined, resolve);
+      const isChar = target?.tag === DW_TAG.base_type && /char$/.test(attrString(target, DW_AT.name) ?? '') && attrNumber(target, DW_AT.byte_size) === 1;
+      if (isChar && raw !== 0n) {
+        try {
+          const bytes = await ctx.readMemory(raw, 64);
+          const end = bytes.indexOf(0);
+          return `0x${raw.toString(16)} ${JSON.stringify(bytes.subarray(0, end < 0 ? 64 : end).toString('latin1'))}${end < 0 ? '...' : ''}`;
+        } catch {
+          return `0x${raw.toString(16)}`;
+        }
+      }
+      return `0x${raw.toString(16)}`;
+    }
+    if (t.tag === DW_TAG.enumeration_type) {
+      for (const e of t.children) if (BigInt(attrNumber(e, DW_AT.const_value) ?? -1) === raw) return attrString(e, DW_AT.name) ?? String(raw);
+      return String(raw);
+    }
+    const enc = attrNumber(t, DW_AT.encoding);
+    if (enc === 0x02) return raw ? 'true' : 'false';
+    const signed = enc === 0x05 || enc === 0x06 || enc === 0x0d;
+    return signed ? String(BigInt.asIntN(size * 8, raw)) : String(raw);
+  }
+
   /** A subprogram's or inlined subroutine's name, through abstract_origin and specification. */
   async nameOf(die: Die, unit?: DwarfUnit): Promise<string | undefined> {
     let d: Die | undefined = die;
@@ -207,7 +310,7 @@ export class DwarfInfo {
 
   /** A DIE by absolute offset: in the given unit when it is there, else in the unit that holds it. */
   async dieAt(offset: number, hint?: DwarfUnit): Promise<Die | undefined> {
-    if (hint && offset >= hint.header.offset && offset < hint.header.end) return hint.dieAt(offset);
+    if (hint && offset >= hint.header.offset && offset < hint.header.end) return hint.scopeDieAt(offset);
     const all = await this.allUnitOffsets();
     let lo = 0;
     let hi = all.length;
@@ -238,6 +341,10 @@ export class DwarfInfo {
    * broken at its first instruction.
    */
   async breakAddress(entry: bigint): Promise<bigint> {
+    // gdb trusts GCC's variable locations in optimized units (those with location lists) and then
+    // breaks at the entry itself, prologue or not (dwarf2 reader: `locations_valid`).
+    const unit = await this.unitForAddress(entry);
+    if (unit && (await this.locationsValid(unit))) return entry;
     let code: Buffer;
     try {
       code = await this.sections.elf.readVirtual(entry, 12);
@@ -252,6 +359,28 @@ export class DwarfInfo {
     const pc = entry + BigInt(i + 4);
     const line = await this.lineFor(pc);
     return line && line.start !== pc ? line.end : pc;
+  }
+
+  private readonly validLocations = new Map<number, boolean>();
+
+  /** gdb's rule: a GCC (>= 4.5) unit in which some variable has a location list. */
+  private async locationsValid(unit: DwarfUnit): Promise<boolean> {
+    let v = this.validLocations.get(unit.header.offset);
+    if (v === undefined) {
+      v = false;
+      const producer = attrString(await unit.rootOnly(), DW_AT.producer) ?? '';
+      const gcc = /^GNU (C|C\+\+|C89|C99|C11|C17|Fortran)\S* (\d+)\.(\d+)/.exec(producer);
+      if (gcc && (Number(gcc[2]) > 4 || (Number(gcc[2]) === 4 && Number(gcc[3]) >= 5))) {
+        for await (const d of unit.walk()) {
+          if ((d.tag === DW_TAG.variable || d.tag === DW_TAG.formal_parameter) && d.attrs.has(DW_AT.location) && LOCLIST_FORMS.has(d.forms.get(DW_AT.location) ?? -1)) {
+            v = true;
+            break;
+          }
+        }
+      }
+      this.validLocations.set(unit.header.offset, v);
+    }
+    return v;
   }
 
   private async findFunctionInDwarf(name: string): Promise<bigint | undefined> {
@@ -367,6 +496,12 @@ export class DwarfInfo {
 function plusUconst(expr: Buffer): number {
   if (expr[0] === 0x23) return new ByteCursor(expr, 1, 'location expression', '').uleb();
   return 0;
+}
+
+function readLe(b: Buffer): bigint {
+  let v = 0n;
+  for (let i = Math.min(b.length, 8) - 1; i >= 0; i--) v = (v << 8n) | BigInt(b[i]!);
+  return v;
 }
 
 function flatten(members: TypeMember[], prefix: string): TypeMember[] {

@@ -5,3 +5,5 @@ export * from './line-program.js';
 export * from './address-ranges.js';
 export * from './die.js';
 export * from './constants.js';
+export * from './location-expression.js';
+export * from './location-lists.js';
