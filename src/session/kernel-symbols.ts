@@ -2,7 +2,7 @@ import { NotFoundError } from '../errors.js';
 import type { ProgressReporter } from '../progress/progress.js';
 import { ElfFile, SymbolTable } from '../symbols/elf/index.js';
 import { OrcTable } from '../symbols/orc/index.js';
-import { DwarfInfo, type ExpressionContext, type SourceFrame } from '../symbols/dwarf/index.js';
+import { CallFrameInfo, DwarfInfo, type ExpressionContext, type SourceFrame } from '../symbols/dwarf/index.js';
 
 export interface SymbolizedAddress {
   function: string;
@@ -73,6 +73,14 @@ export class KernelSymbols {
       // Bad DWARF in one unit must not cost the user the backtrace: the frame keeps its symbol.
       return [];
     }
+  }
+
+  private cfi: Promise<CallFrameInfo | undefined> | undefined;
+
+  /** `.debug_frame`, read on first use (it recovers callee-saved registers of caller frames). */
+  callFrameInfo(): Promise<CallFrameInfo | undefined> {
+    this.cfi ??= this.dwarf ? CallFrameInfo.read(this.dwarf.sections).catch(() => undefined) : Promise.resolve(undefined);
+    return this.cfi;
   }
 
   async close(): Promise<void> {

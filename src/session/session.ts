@@ -1,6 +1,6 @@
 import { ARGUMENT_REGISTERS } from '../arch/x86_64/calling-convention.js';
 import { DWARF_REGISTER_NAMES } from '../arch/x86_64/dwarf-registers.js';
-import type { ExpressionContext } from '../symbols/dwarf/index.js';
+import { unwindRegistersWithCfi, type ExpressionContext } from '../symbols/dwarf/index.js';
 import { KdiveError } from '../errors.js';
 import type { KernelArtifacts } from '../kernels/index.js';
 import { silentProgress, type ProgressReporter } from '../progress/progress.js';
@@ -158,12 +158,13 @@ export class Session {
         readU64: async (address) => (await this.target.readMemory(address, 8)).readBigUInt64LE(0),
       },
     );
+    const frameRegs = await this.callerRegisters(result.frames, regs);
     const frames: Frame[] = [];
     for (const [index, f] of result.frames.entries()) {
       // A caller's pc is a return address: the call is the instruction before it.
       const lookup = index === 0 || f.kind !== 'call' ? f.pc : f.pc - 1n;
       const sym = this.symbols.symbolize(f.pc, lookup);
-      const source = await this.symbols.sourceFrames(lookup, this.frameContext(index, f, result.frames[index + 1]?.cfa, regs, sym?.offset === 0n));
+      const source = await this.symbols.sourceFrames(lookup, this.frameContext(index, result.frames[index + 1]?.cfa, frameRegs[index], sym?.offset === 0n));
       const base = { pc: f.pc, sp: f.sp, kind: f.kind, reliable: f.reliable };
       // Inlined functions first, as gdb numbers them, each at the same pc.
       for (const s of source.slice(0, -1)) {
@@ -176,17 +177,38 @@ export class Session {
   }
 
   /**
-   * What DWARF location expressions may read in one frame: the stop's registers in frame 0; in
-   * caller frames only sp and pc (ORC recovers no other registers), so values kept in registers
-   * there print as <unavailable> rather than as a wrong number.
+   * Register values of each physical frame, by DWARF number: all of them in frame 0; in callers,
+   * what .debug_frame recovers (callee-saved registers, sp, pc), checked against the ORC walk.
+   * A frame whose CFI disagrees with ORC, or has none, gets nothing more than ORC's sp and pc.
    */
-  private frameContext(index: number, f: { pc: bigint; sp: bigint }, cfa: bigint | undefined, regs: RegisterValues, atEntry: boolean): ExpressionContext {
-    const known = (regno: number): bigint | undefined => {
-      const name = DWARF_REGISTER_NAMES[regno];
-      if (!name) return undefined;
-      if (index === 0) return regs.get(name);
-      return name === 'rsp' ? f.sp : name === 'rip' ? f.pc : undefined;
-    };
+  private async callerRegisters(walk: { pc: bigint; sp: bigint; kind: string }[], regs: RegisterValues): Promise<Map<number, bigint>[]> {
+    const out: Map<number, bigint>[] = [];
+    const first = new Map<number, bigint>();
+    DWARF_REGISTER_NAMES.forEach((name, regno) => {
+      const v = regs.get(name);
+      if (v !== undefined) first.set(regno, v);
+    });
+    out.push(first);
+    const cfi = await this.symbols.callFrameInfo();
+    let current: Map<number, bigint> | undefined = first;
+    for (let i = 0; i + 1 < walk.length; i++) {
+      const next = walk[i + 1]!;
+      let caller: Map<number, bigint> | undefined;
+      if (current && cfi && next.kind === 'call') {
+        const lookup = (i === 0 || walk[i]!.kind !== 'call' ? walk[i]!.pc : walk[i]!.pc - 1n) - this.symbols.slide;
+        const rules = cfi.rulesAt(lookup);
+        const step: { caller: Map<number, bigint> } | undefined = rules ? await unwindRegistersWithCfi(rules, current, async (a) => (await this.target.readMemory(a, 8)).readBigUInt64LE(0)) : undefined;
+        if (step && step.caller.get(16) === next.pc && step.caller.get(7) === next.sp) caller = step.caller;
+      }
+      out.push(caller ?? new Map([[7, next.sp], [16, next.pc]]));
+      current = caller;
+    }
+    return out;
+  }
+
+  /** What DWARF location expressions may read in one frame; registers nobody recovered are <unavailable>. */
+  private frameContext(index: number, cfa: bigint | undefined, regs: Map<number, bigint> | undefined, atEntry: boolean): ExpressionContext {
+    const known = (regno: number): bigint | undefined => regs?.get(regno);
     return {
       readRegister: known,
       readMemory: (address, length) => this.target.readMemory(address, length),

@@ -34,6 +34,13 @@ test('kdive run --json stops at do_mkdirat with a backtrace down to entry_SYSCAL
   assert.equal(`${stop.frames[0].line}`, a2l.split(':').pop());
   const inlined = stop.frames.filter((f: { inlined: boolean }) => f.inlined).map((f: { function: string }) => f.function);
   assert.ok(inlined.includes('__do_sys_mkdir') && inlined.includes('__se_sys_mkdir'), `inlined frames: ${inlined}`);
+  // Arguments where the debug info locates them: mkdir(2) passes AT_FDCWD (-100) and mode 0777, and
+  // the caller's `pathname` (a callee-saved register recovered with .debug_frame) is the guest's string.
+  const args = Object.fromEntries(stop.frames[0].args.map((a: { name: string; value: string }) => [a.name, a.value]));
+  assert.equal(args.dfd, '-100');
+  assert.equal(args.mode, '511');
+  const doSys = stop.frames.find((f: { function: string }) => f.function === '__do_sys_mkdir');
+  assert.match(doSys.args.find((a: { name: string }) => a.name === 'pathname').value, /^0x[0-9a-f]+ "\/tmp\/test"$/);
   // The syscall boundary: mkdir is syscall 83 on x86-64, made from user space.
   assert.equal(stop.unwindEnd.reason, 'user');
   assert.equal(stop.unwindEnd.user.syscall, 83);

@@ -7,3 +7,4 @@ export * from './die.js';
 export * from './constants.js';
 export * from './location-expression.js';
 export * from './location-lists.js';
+export * from './call-frame-info.js';
