@@ -8,7 +8,9 @@ import { getDebianKernel } from '../support/kernel-fixture.js';
 
 const run = promisify(execFile);
 const STRUCTS = ['task_struct', 'mm_struct', 'file', 'inode', 'dentry', 'super_block', 'page', 'sk_buff', 'sock', 'net_device',
-  'list_head', 'path', 'qstr', 'cred', 'vm_area_struct', 'kobject', 'device', 'module', 'pt_regs', 'file_operations', 'rq', 'printk_info'];
+  'list_head', 'path', 'qstr', 'cred', 'vm_area_struct', 'kobject', 'device', 'module', 'pt_regs', 'file_operations', 'rq', 'printk_info',
+  // Defined only in units far into the file: found through the name index.
+  'tcp_sock', 'virtio_device'];
 
 let vmlinux: string;
 let elf: ElfFile;
@@ -28,6 +30,7 @@ before(async () => {
   // One gdb run for every gdb answer: it takes ~30 s just to read this file's DWARF.
   const args = ['-nx', '-batch', '-ex', 'set pagination off', '-ex', 'set width 0'];
   for (const s of STRUCTS) args.push('-ex', `echo KDIVE-PTYPE ${s}\\n`, '-ex', `ptype/o struct ${s}`);
+  for (const v of ['init_task', 'current_task', 'jiffies_64']) args.push('-ex', `whatis ${v}`);
   for (const f of functions) args.push('-ex', `break ${f.name}`);
   args.push(vmlinux);
   gdbOut = (await run('gdb', args, { maxBuffer: 64 << 20, timeout: 600_000 })).stdout;
@@ -101,7 +104,33 @@ function gdbMembers(struct: string): [number, number, string][] {
   return out;
 }
 
-test('the layout of 22 core structs matches gdb ptype/o member by member', async () => {
+test('global and per-CPU variables: address as nm has it, type as gdb names it', async () => {
+  const types = [...gdbOut.matchAll(/^type = (.*)$/gm)].map((m) => m[1]!);
+  const { stdout: nm } = await run('nm', [vmlinux], { maxBuffer: 64 << 20 });
+  for (const [i, name] of ['init_task', 'current_task', 'jiffies_64'].entries()) {
+    const v = await dwarf.lookupVariable(name);
+    const addr = new RegExp(`^([0-9a-f]{16}) . ${name}$`, 'm').exec(nm)![1]!;
+    assert.equal(v.address, BigInt(`0x${addr}`), `${name}: nm`);
+    assert.equal(v.type, types[i], `${name}: gdb whatis`);
+    assert.equal(v.perCpu, name === 'current_task');
+  }
+});
+
+test('the name index is cached on disk by build-id and answers the same from the cache', async () => {
+  const { DwarfNameIndex, DwarfSections } = await import('../../src/symbols/dwarf/index.js');
+  const { stat } = await import('node:fs/promises');
+  const buildId = (await elf.buildId())!;
+  const built = await dwarf.nameIndex();
+  const file = DwarfNameIndex.cachePath(buildId);
+  assert.ok((await stat(file)).size > 1_000_000, `${file} written`);
+  const loaded = await DwarfNameIndex.load(new DwarfSections(elf), buildId);
+  for (const [name, kind] of [['task_struct', 'type'], ['do_mkdirat', 'function'], ['init_task', 'variable']] as const) {
+    assert.ok(built.lookup(name, kind).length > 0, `${kind} ${name}`);
+    assert.deepEqual(loaded.lookup(name, kind), built.lookup(name, kind));
+  }
+});
+
+test('the layout of 24 core structs matches gdb ptype/o member by member', async () => {
   for (const s of STRUCTS) {
     const want = gdbMembers(s);
     assert.ok(want.length > 0, `gdb printed struct ${s}`);

@@ -3,6 +3,7 @@ import { KdiveError } from '../../errors.js';
 import { ElfFile, SymbolTable } from '../../symbols/elf/index.js';
 import { DwarfInfo, type TypeMember } from '../../symbols/dwarf/index.js';
 import { hex } from '../output/hex.js';
+import { TerminalProgress } from '../progress/terminal-progress.js';
 
 /** `kdive sym VMLINUX addr2line|lookup|info-line|ptype ...`: offline symbol queries. */
 export function registerSymCommand(program: Command): void {
@@ -34,7 +35,17 @@ export function registerSymCommand(program: Command): void {
     .description('function name to its address, breakpoint address, file and line')
     .action((vmlinux: string, name: string, o: { json?: boolean }) =>
       withDwarf(vmlinux, async (d) => {
-        const f = await d.lookupFunction(name);
+        let f;
+        try {
+          f = await d.lookupFunction(name);
+        } catch (err) {
+          // Not a function: a global or per-CPU variable, then.
+          const v = await d.lookupVariable(name).catch(() => {
+            throw err;
+          });
+          const j = { name: v.name, kind: 'variable', address: v.address === undefined ? null : hex(v.address), type: v.type, perCpu: v.perCpu };
+          return print(o.json ? JSON.stringify(j) : `${j.name}: ${j.type} at ${j.address}${j.perCpu ? ' (per-CPU offset)' : ''}`);
+        }
         const j = { name: f.name, address: hex(f.address), breakAddress: hex(f.breakAddress), file: f.file ?? null, line: f.line ?? null };
         print(o.json ? JSON.stringify(j) : `${j.name} at ${j.address}, breakpoint at ${j.breakAddress}: ${j.file}:${j.line}`);
       }),
@@ -104,7 +115,9 @@ async function withDwarf(vmlinux: string, fn: (d: DwarfInfo) => Promise<void>): 
   const elf = await ElfFile.open(vmlinux);
   try {
     const symbols = await SymbolTable.fromElf(elf).catch(() => undefined);
-    await fn(await DwarfInfo.open(elf, symbols));
+    const dwarf = await DwarfInfo.open(elf, symbols);
+    dwarf.progress = new TerminalProgress();
+    await fn(dwarf);
   } finally {
     await elf.close();
   }

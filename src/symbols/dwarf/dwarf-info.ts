@@ -11,6 +11,8 @@ import { findRow, readLineTable, type LineTable } from './line-program.js';
 import { stripTypedefs, typeName, typeSize } from './type-names.js';
 import { evaluateLocation, type ExpressionContext, type Location } from './location-expression.js';
 import { locationAt } from './location-lists.js';
+import { DwarfNameIndex } from './name-index.js';
+import type { ProgressReporter } from '../../progress/progress.js';
 
 export interface SourceFrame {
   function: string;
@@ -61,6 +63,8 @@ export interface TypeLayout {
 
 /** Parsed units and line tables kept at once: enough for a backtrace, bounded for a 600 MB file. */
 const UNIT_CACHE = 12;
+/** Units searched for a type by name before the name index is used. */
+const EARLY_UNITS = 24;
 
 /** Forms a DW_AT_location takes when it is a location list (DWARF 4 loclistptr, DWARF 5 sec_offset/loclistx). */
 const LOCLIST_FORMS = new Set<number>([DW_FORM.sec_offset, DW_FORM.loclistx, DW_FORM.data4, DW_FORM.data8]);
@@ -383,14 +387,58 @@ export class DwarfInfo {
     return v;
   }
 
+  private index: Promise<DwarfNameIndex> | undefined;
+  /** Where long work (building the name index) reports. */
+  progress: ProgressReporter | undefined;
+
+  /** The name index: from the on-disk cache for this build-id, else built once (about 2.5 s for a distro vmlinux). */
+  nameIndex(): Promise<DwarfNameIndex> {
+    this.index ??= (async () => DwarfNameIndex.load(this.sections, await this.sections.elf.buildId(), this.progress))();
+    return this.index;
+  }
+
   private async findFunctionInDwarf(name: string): Promise<bigint | undefined> {
-    for (const off of await this.allUnitOffsets()) {
-      const root = await (await this.unit(off)).root();
-      for (const d of root.children) {
-        if (d.tag === DW_TAG.subprogram && attrString(d, DW_AT.name) === name && typeof d.attrs.get(DW_AT.low_pc) === 'bigint') return d.attrs.get(DW_AT.low_pc) as bigint;
-      }
+    for (const off of (await this.nameIndex()).lookup(name, 'function')) {
+      const d = await this.dieAt(off);
+      const low = d?.attrs.get(DW_AT.low_pc);
+      if (typeof low === 'bigint') return low;
     }
     return undefined;
+  }
+
+  /** A global or per-CPU variable: its link-time address (per-CPU: its offset in the per-CPU area) and type. */
+  async lookupVariable(name: string): Promise<{ name: string; address?: bigint; type: string; perCpu: boolean }> {
+    const sym = this.symbols?.lookup(name).find((s) => s.type === 'object' || s.type === 'notype');
+    for (const off of (await this.nameIndex()).lookup(name, 'variable')) {
+      const unit = await this.unitContaining(off);
+      const d = await unit?.dieAt(off);
+      if (!d || !unit) continue;
+      const spec = d.attrs.get(DW_AT.specification);
+      const decl = typeof spec === 'number' ? await this.dieAt(spec, unit) : undefined;
+      const typeRef = d.attrs.get(DW_AT.type) ?? decl?.attrs.get(DW_AT.type);
+      const resolve = (o: number) => this.dieAt(o, unit);
+      const type = await typeName(typeof typeRef === 'number' ? await resolve(typeRef) : undefined, resolve);
+      const loc = d.attrs.get(DW_AT.location);
+      // DW_OP_addr N: the address itself. Per-CPU variables sit in the zero-based .data..percpu section.
+      const address = Buffer.isBuffer(loc) && loc[0] === 0x03 && loc.length === 9 ? loc.readBigUInt64LE(1) : sym?.address;
+      const percpu = this.sections.elf.section('.data..percpu');
+      const perCpu = address !== undefined && percpu !== undefined && address < BigInt(percpu.size) && percpu.addr === 0n;
+      return { name, address, type, perCpu };
+    }
+    if (sym) return { name, address: sym.address, type: '<no debug info>', perCpu: false };
+    throw new NotFoundError(`no variable named '${name}' in ${this.file}`);
+  }
+
+  private async unitContaining(offset: number): Promise<DwarfUnit | undefined> {
+    const all = await this.allUnitOffsets();
+    let lo = 0;
+    let hi = all.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (all[mid]! <= offset) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo === 0 ? undefined : this.unit(all[lo - 1]!);
   }
 
   /** `info line FUNCTION` or `info line FILE:LINE`: where that line's code is. */
@@ -440,12 +488,19 @@ export class DwarfInfo {
     const m = /^(struct|union|enum)\s+(\S+)$/.exec(spec.trim());
     const tags = m ? [m[1] === 'struct' ? DW_TAG.structure_type : m[1] === 'union' ? DW_TAG.union_type : DW_TAG.enumeration_type] : [DW_TAG.typedef, DW_TAG.base_type, DW_TAG.structure_type, DW_TAG.union_type];
     const name = m ? m[2]! : spec.trim();
-    for (const off of await this.allUnitOffsets()) {
+    // Core types are defined in the first units of any kernel: look there before indexing everything.
+    const all = await this.allUnitOffsets();
+    for (const off of all.slice(0, EARLY_UNITS)) {
       const unit = await this.unit(off);
       const root = await unit.root();
       for (const d of root.children) {
         if (tags.includes(d.tag as never) && attrString(d, DW_AT.name) === name && !d.attrs.get(DW_AT.declaration)) return { die: d, unit };
       }
+    }
+    for (const off of (await this.nameIndex()).lookup(name, 'type')) {
+      const unit = await this.unitContaining(off);
+      const d = await unit?.dieAt(off);
+      if (d && unit && tags.includes(d.tag as never)) return { die: d, unit };
     }
     return undefined;
   }

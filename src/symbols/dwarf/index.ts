@@ -8,3 +8,4 @@ export * from './constants.js';
 export * from './location-expression.js';
 export * from './location-lists.js';
 export * from './call-frame-info.js';
+export * from './name-index.js';

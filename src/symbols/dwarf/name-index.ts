@@ -1,0 +1,192 @@
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { ProgressReporter } from '../../progress/progress.js';
+import { stringAt, ByteCursor } from './byte-cursor.js';
+import { DW_AT, DW_FORM, DW_TAG } from './constants.js';
+import type { DwarfSections } from './dwarf-sections.js';
+import { parseUnitHeader } from './dwarf-unit.js';
+import { skipForm as skipFormInline } from './form-sizes.js';
+
+/** What the index records of a named top-level DIE. */
+export type IndexedKind = 'type' | 'function' | 'variable';
+
+interface IndexFile {
+  format: 1;
+  buildId: string;
+  /** name -> [kind code, DIE offset, ...] flattened. */
+  names: Record<string, number[]>;
+}
+
+const KIND_CODE: Record<IndexedKind, number> = { type: 0, function: 1, variable: 2 };
+const TYPE_TAGS = new Set<number>([DW_TAG.structure_type, DW_TAG.union_type, DW_TAG.enumeration_type, DW_TAG.typedef, DW_TAG.base_type]);
+const INDEX_FORMAT = 1;
+/** How many bytes of .debug_info are read per chunk (whole units at a time). */
+const CHUNK = 16 << 20;
+
+/**
+ * Names of every top-level type, function and variable definition with its DIE offset: one pass
+ * over .debug_info that decodes only names and skips subtrees through DW_AT_sibling, kept on disk
+ * by build-id so the next run loads it at once (what .gdb_index does for gdb).
+ */
+export class DwarfNameIndex {
+  private constructor(private readonly names: Map<string, number[]>) {}
+
+  get size(): number {
+    return this.names.size;
+  }
+
+  /** DIE offsets of definitions with this name and kind. */
+  lookup(name: string, kind: IndexedKind): number[] {
+    const flat = this.names.get(name);
+    if (!flat) return [];
+    const out: number[] = [];
+    for (let i = 0; i < flat.length; i += 2) if (flat[i] === KIND_CODE[kind]) out.push(flat[i + 1]!);
+    return out;
+  }
+
+  static cachePath(buildId: string, cacheDir = process.env.KDIVE_CACHE ?? path.join(os.homedir(), '.cache', 'kdive')): string {
+    return path.join(cacheDir, 'index', `${buildId}.json`);
+  }
+
+  /** Loads the cached index for this build-id, or builds it (with progress) and caches it. */
+  static async load(sections: DwarfSections, buildId: string | undefined, progress?: ProgressReporter): Promise<DwarfNameIndex> {
+    if (buildId) {
+      try {
+        const file = JSON.parse(await readFile(DwarfNameIndex.cachePath(buildId), 'utf8')) as IndexFile;
+        if (file.format === INDEX_FORMAT && file.buildId === buildId) return new DwarfNameIndex(new Map(Object.entries(file.names)));
+      } catch {
+        // no cache, or an unreadable one: build it again
+      }
+    }
+    const index = await DwarfNameIndex.build(sections, progress);
+    if (buildId) {
+      const target = DwarfNameIndex.cachePath(buildId);
+      try {
+        await mkdir(path.dirname(target), { recursive: true });
+        const tmp = `${target}.${process.pid}.tmp`;
+        await writeFile(tmp, JSON.stringify({ format: INDEX_FORMAT, buildId, names: Object.fromEntries(index.names) } satisfies IndexFile));
+        await rename(tmp, target);
+      } catch {
+        // a read-only cache costs a rebuild next time, nothing more
+      }
+    }
+    return index;
+  }
+
+  static async build(sections: DwarfSections, progress?: ProgressReporter): Promise<DwarfNameIndex> {
+    const total = sections.sectionSize('.debug_info');
+    const task = progress?.start(`indexing the DWARF of ${path.basename(sections.file)}`, total, 'bytes');
+    const str = await sections.section('.debug_str');
+    const lineStr = await sections.section('.debug_line_str');
+    const names = new Map<string, number[]>();
+    const add = (name: string, kind: number, offset: number) => {
+      const list = names.get(name);
+      if (list) list.push(kind, offset);
+      else names.set(name, [kind, offset]);
+    };
+    let offset = 0;
+    while (offset < total) {
+      // Read whole units, up to CHUNK bytes at a time.
+      const chunk = await sections.readPart('.debug_info', offset, Math.min(CHUNK, total - offset));
+      let pos = 0;
+      for (;;) {
+        if (pos + 12 > chunk.length && offset + pos + 12 <= total) break;
+        if (offset + pos >= total) break;
+        const head = new ByteCursor(chunk, pos, '.debug_info', sections.file, offset);
+        const { length, offsetSize } = head.initialLength();
+        const unitLen = length + (offsetSize === 8 ? 12 : 4);
+        if (pos + unitLen > chunk.length) {
+          if (pos === 0) {
+            // One unit larger than a chunk: read it alone.
+            const whole = await sections.readPart('.debug_info', offset, unitLen);
+            await indexUnit(whole, offset, sections, str, lineStr, add);
+            pos = unitLen;
+          }
+          break;
+        }
+        await indexUnit(chunk.subarray(pos, pos + unitLen), offset + pos, sections, str, lineStr, add);
+        pos += unitLen;
+      }
+      offset += pos;
+      task?.update(offset);
+    }
+    task?.finish();
+    return new DwarfNameIndex(names);
+  }
+}
+
+async function indexUnit(
+  bytes: Buffer,
+  unitOffset: number,
+  sections: DwarfSections,
+  str: Buffer | undefined,
+  lineStr: Buffer | undefined,
+  add: (name: string, kind: number, offset: number) => void,
+): Promise<void> {
+  const h = parseUnitHeader(bytes, unitOffset, sections.file);
+  if (h.unitType !== 1 && h.unitType !== 3) return; // compile and partial units only
+  const abbrevs = await sections.abbrevs(h.abbrevOffset);
+  const c = new ByteCursor(bytes, h.firstDie - unitOffset, '.debug_info', sections.file, unitOffset);
+  const end = bytes.length;
+  let depth = 0;
+  // Definitions that name themselves through DW_AT_specification (a variable defined in a .c file
+  // and declared in a header): resolved against the declarations' names when the unit is done.
+  const declared = new Map<number, string>();
+  const bySpecification: { spec: number; kind: number; offset: number }[] = [];
+  while (c.pos < end) {
+    const dieOffset = unitOffset + c.pos;
+    const code = c.uleb();
+    if (code === 0) {
+      if (--depth <= 0) break;
+      continue;
+    }
+    const ab = abbrevs.get(code);
+    if (!ab) return c.fail(`DIE at 0x${dieOffset.toString(16)} uses abbreviation ${code}, which the unit's table does not have`, c.pos - 1);
+    const wanted = depth === 1 && (TYPE_TAGS.has(ab.tag) || ab.tag === DW_TAG.subprogram || ab.tag === DW_TAG.variable);
+    let name: string | undefined;
+    let sibling: number | undefined;
+    let declaration = false;
+    let hasCode = false;
+    let specification: number | undefined;
+    for (const a of ab.attrs) {
+      const form = a.form;
+      if (wanted && a.at === DW_AT.name) {
+        if (form === DW_FORM.strp && str) name = stringAt(str, c.offset(h.offsetSize), '.debug_str', sections.file);
+        else if (form === DW_FORM.line_strp && lineStr) name = stringAt(lineStr, c.offset(h.offsetSize), '.debug_line_str', sections.file);
+        else if (form === DW_FORM.string) name = c.cstring();
+        else skip(c, form, h);
+      } else if (a.at === DW_AT.sibling && (form === DW_FORM.ref4 || form === DW_FORM.ref2 || form === DW_FORM.ref1 || form === DW_FORM.ref_udata || form === DW_FORM.ref8)) {
+        sibling = form === DW_FORM.ref4 ? c.u32() : form === DW_FORM.ref2 ? c.u16() : form === DW_FORM.ref1 ? c.u8() : form === DW_FORM.ref8 ? c.u64n() : c.uleb();
+      } else if (wanted && a.at === DW_AT.declaration) {
+        declaration = form === DW_FORM.flag_present || (form === DW_FORM.flag ? c.u8() !== 0 : (skip(c, form, h), false));
+      } else if (wanted && a.at === DW_AT.specification && (form === DW_FORM.ref4 || form === DW_FORM.ref_udata)) {
+        specification = unitOffset + (form === DW_FORM.ref4 ? c.u32() : c.uleb());
+      } else {
+        if (wanted && (a.at === DW_AT.low_pc || a.at === DW_AT.ranges || a.at === DW_AT.location)) hasCode = true;
+        skip(c, form, h);
+      }
+    }
+    if (wanted && name && declaration) declared.set(dieOffset, name);
+    if (wanted && !name && specification !== undefined && hasCode) bySpecification.push({ spec: specification, kind: ab.tag === DW_TAG.subprogram ? 1 : 2, offset: dieOffset });
+    if (wanted && name && !declaration) {
+      if (TYPE_TAGS.has(ab.tag)) add(name, 0, dieOffset);
+      else if (ab.tag === DW_TAG.subprogram && hasCode) add(name, 1, dieOffset);
+      else if (ab.tag === DW_TAG.variable && hasCode) add(name, 2, dieOffset);
+    }
+    if (ab.hasChildren) {
+      // Below the top level nothing is indexed: jump over the subtree when the producer says where it ends.
+      if (depth >= 1 && sibling !== undefined && sibling > 0 && sibling <= end) c.pos = sibling;
+      else depth++;
+    } else if (depth === 0) break;
+  }
+  for (const d of bySpecification) {
+    const name = declared.get(d.spec);
+    if (name) add(name, d.kind, d.offset);
+  }
+}
+
+function skip(c: ByteCursor, form: number, h: { addressSize: number; offsetSize: 4 | 8; version: number }): void {
+  skipFormInline(c, form, h.addressSize, h.offsetSize, h.version);
+}
+
