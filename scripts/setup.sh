@@ -2,7 +2,8 @@
 # Idempotent set-up of a Debian machine for kdive: Debian packages (installed when root,
 # named when not), npm packages, and the TypeScript build.
 #   scripts/setup.sh demo   what `kdive demo` needs
-#   scripts/setup.sh test   what the test suite needs as well (oracles: gdb, binutils, cpio)
+#   scripts/setup.sh test   what the test suite needs as well (oracles: gdb, binutils, cpio, llvm)
+#   scripts/setup.sh bench  the tests' needs plus drgn and time(1) for the benchmarks
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode=${1:-demo}
@@ -13,12 +14,14 @@ have_cmd qemu-system-x86_64 || need+=(qemu-system-x86)
 # kdive needs a *static* busybox for the initramfs; the dynamic `busybox` package is not enough.
 dpkg-query -W -f='${Status}' busybox-static 2>/dev/null | grep -q 'ok installed' || need+=(busybox-static)
 have_cmd apt-get || { echo "setup: apt-get not found: kdive fetches Debian kernels with apt and needs a Debian machine" >&2; exit 1; }
-if [ "$mode" = test ]; then
+if [ "$mode" = test ] || [ "$mode" = bench ]; then
   have_cmd cpio || need+=(cpio)
   have_cmd gdb || need+=(gdb)
   have_cmd addr2line || need+=(binutils)
   have_cmd llvm-symbolizer-14 || need+=(llvm-14)
   have_cmd tmux || need+=(tmux)
+  [ -x /usr/bin/time ] || need+=(time)
+  /usr/bin/python3 -c 'import drgn' 2>/dev/null || need+=(python3-drgn)
 fi
 
 if [ ${#need[@]} -gt 0 ]; then

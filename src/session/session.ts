@@ -29,6 +29,8 @@ export interface BootOptions {
   progress?: ProgressReporter;
   /** Called with console text as the guest prints it. */
   onConsole?: (text: string) => void;
+  /** Symbols already read (the session takes them over and closes them). */
+  symbols?: KernelSymbols;
 }
 
 /** What a resume ended with. */
@@ -61,7 +63,7 @@ export class Session {
     if (!opts.kernel.vmlinux) {
       throw new KdiveError(`no symbols for ${opts.kernel.bzImage}: pass --vmlinux FILE`);
     }
-    const symbols = await KernelSymbols.open(opts.kernel.vmlinux, progress);
+    const symbols = opts.symbols ?? (await KernelSymbols.open(opts.kernel.vmlinux, progress));
     const work = createRunDir('kdive-session-');
     let vm: QemuInstance | undefined;
     try {
@@ -115,9 +117,30 @@ export class Session {
   async resume(signal?: AbortSignal): Promise<SessionEvent> {
     if (this.exited) return this.exited;
     try {
-      if (this.lastStop) await this.stepOverBreakpoint(this.lastStop);
+      const last = this.lastStop;
       this.lastStop = undefined;
-      await this.target.resume();
+      const here = last ? this.breakpoints.at(last.pc) : [];
+      const addresses = new Set(this.breakpoints.all().filter((b) => b.enabled).map((b) => b.address));
+      if (last && here.length > 0 && addresses.size === 1) {
+        // Stopped on our only breakpoint: step past it and go on, in as few round trips as the stub allows.
+        const early = await this.target.resumeOverBreakpoint(last.pc, here[0]!.kind, last.threadId);
+        if (early) return await this.describeStop(early);
+      } else if (last && here.length > 0) {
+        // Other breakpoints exist: the step may land on one of them, so look where it went.
+        await this.target.removeBreakpoint(last.pc, here[0]!.kind);
+        let step: StopEvent;
+        try {
+          step = await this.target.step(last.threadId);
+        } finally {
+          await this.target.insertBreakpoint(last.pc, here[0]!.kind);
+        }
+        const after = await this.describeStop(step);
+        if (after.kind !== 'stop' || after.reason !== 'trap') return after;
+        this.lastStop = undefined;
+        await this.target.resume();
+      } else {
+        await this.target.resume();
+      }
       const stop = await this.target.waitForStop(signal);
       return await this.describeStop(stop);
     } catch (err) {
@@ -236,18 +259,6 @@ export class Session {
       await this.vm?.kill();
       await this.symbols.close();
       this.cleanup();
-    }
-  }
-
-  private async stepOverBreakpoint(stop: { threadId: string; pc: bigint }): Promise<void> {
-    const here = this.breakpoints.at(stop.pc);
-    if (here.length === 0) return;
-    const kind = here[0]!.kind;
-    await this.target.removeBreakpoint(stop.pc, kind);
-    try {
-      await this.target.step(stop.threadId);
-    } finally {
-      await this.target.insertBreakpoint(stop.pc, kind);
     }
   }
 

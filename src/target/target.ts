@@ -69,6 +69,12 @@ export interface Target {
 
   /** Resumes all CPUs; returns once the stub accepted it. The next stop arrives via waitForStop(). */
   resume(): Promise<void>;
+  /**
+   * Resumes a CPU that stopped on one of our breakpoints: takes the breakpoint out, steps that CPU
+   * past it, puts it back, resumes all. Returns the step's stop when the step did not simply
+   * complete (an exit, a fault), else undefined once the target is running again.
+   */
+  resumeOverBreakpoint(address: bigint, kind: BreakpointKind, threadId?: string): Promise<StopEvent | undefined>;
   /** Single-steps one thread (the current one by default) and resolves with the stop it causes. */
   step(threadId?: string): Promise<StopEvent>;
   /** Asks a running target to stop; resolves with the stop event. */

@@ -50,6 +50,19 @@ test('memory written with M reads back, across several packets', async () => {
   assert.deepEqual(await target.readMemory(0x10000n, data.length), data);
 });
 
+test('a pipelined read (several m packets in flight) returns the same bytes as packet-by-packet reads', async () => {
+  const start = 0xe0000n;
+  const length = 0x20000; // the BIOS image, 128 KiB: 65 packets
+  const pipelined = await target.readMemory(start, length);
+  const serial = Buffer.alloc(length);
+  for (let off = 0; off < length; off += 0x7f0) {
+    const n = Math.min(0x7f0, length - off);
+    (await target.readMemory(start + BigInt(off), n)).copy(serial, off);
+  }
+  assert.ok(pipelined.equals(serial));
+  assert.ok(pipelined.some((b) => b !== 0) && pipelined.some((b) => b !== 0xff), 'real BIOS bytes, not a blank');
+});
+
 test('a single step moves rip to the far jump target', async () => {
   const insn = await target.readMemory(0xffff0n, 5);
   const ip = BigInt(insn.readUInt16LE(1));

@@ -64,14 +64,16 @@ export async function runScenario(opts: RunOptions): Promise<number> {
   const kernel = await resolveKernel(opts.kernel, { vmlinux: opts.vmlinux, progress });
   // Check every breakpoint against the symbols before booting, so a typo costs no boot and leaves no QEMU.
   if (!kernel.vmlinux) throw new KdiveError(`no symbols for ${kernel.bzImage}: pass --vmlinux FILE`, 2);
-  const check = await KernelSymbols.open(kernel.vmlinux);
+  const symbols = await KernelSymbols.open(kernel.vmlinux);
   try {
-    for (const location of opts.break) check.resolveLocation(location);
-  } finally {
-    await check.close();
+    for (const location of opts.break) symbols.resolveLocation(location);
+  } catch (err) {
+    await symbols.close();
+    throw err;
   }
 
   const session = await Session.boot({
+    symbols,
     kernel,
     guestCommand: opts.guest,
     append: opts.append,

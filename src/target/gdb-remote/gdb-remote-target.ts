@@ -58,6 +58,7 @@ export class GdbRemoteTarget implements Target {
     try {
       const supported = await conn.request('qSupported:swbreak+;hwbreak+;xmlRegisters=i386');
       const profile = !opts.profile || opts.profile === 'auto' ? detectProfile(supported) : STUB_PROFILES[opts.profile];
+      conn.sendAcks = profile.sendAcks;
       // QEMU 7.2 announces a stop to every new client before it asks anything: not a real event.
       conn.drainStops();
       let layout = profile.builtinLayout ?? [];
@@ -121,18 +122,27 @@ export class GdbRemoteTarget implements Target {
 
   async readMemory(address: bigint, length: number): Promise<Buffer> {
     const out = Buffer.alloc(length);
-    let done = 0;
-    while (done < length) {
-      const n = Math.min(this.profile.maxMemoryRead, length - done);
-      const at = address + BigInt(done);
-      const reply = await this.conn.request(`m${at.toString(16)},${n.toString(16)}`);
+    const max = this.profile.maxMemoryRead;
+    const chunks: { at: bigint; offset: number; n: number }[] = [];
+    for (let done = 0; done < length; done += max) chunks.push({ at: address + BigInt(done), offset: done, n: Math.min(max, length - done) });
+    const packets = chunks.map((c) => `m${c.at.toString(16)},${c.n.toString(16)}`);
+    // Small reads go one by one; larger ones keep several requests in flight (the stub answers in order).
+    const replies = chunks.length === 1 ? [await this.conn.request(packets[0]!)] : await this.conn.requestMany(packets, this.profile.memoryReadWindow);
+    for (const [i, c] of chunks.entries()) {
+      const reply = replies[i]!;
       if (reply === '' || /^E[0-9a-fA-F]{2}$/.test(reply)) {
-        throw new TargetError(`cannot read ${n} bytes of memory at 0x${at.toString(16)}${reply ? ` (stub error ${reply})` : ''}`, reply);
+        throw new TargetError(`cannot read ${c.n} bytes of memory at 0x${c.at.toString(16)}${reply ? ` (stub error ${reply})` : ''}`, reply);
       }
       const chunk = decodeHex(reply);
-      if (chunk.length === 0 || chunk.length > n) throw new TargetError(`bad reply to a memory read at 0x${at.toString(16)}: ${chunk.length} bytes for ${n}`);
-      chunk.copy(out, done);
-      done += chunk.length;
+      if (chunk.length !== c.n) {
+        // A stub may return less than asked: read the rest of this chunk on its own.
+        if (chunk.length === 0 || chunk.length > c.n) throw new TargetError(`bad reply to a memory read at 0x${c.at.toString(16)}: ${chunk.length} bytes for ${c.n}`);
+        chunk.copy(out, c.offset);
+        const rest = await this.readMemory(c.at + BigInt(chunk.length), c.n - chunk.length);
+        rest.copy(out, c.offset + chunk.length);
+        continue;
+      }
+      chunk.copy(out, c.offset);
     }
     return out;
   }
@@ -168,6 +178,34 @@ export class GdbRemoteTarget implements Target {
     this.invalidate();
     await this.conn.send(this.profile.vCont ? 'vCont;c' : 'c');
     this.isRunning = true;
+  }
+
+  async resumeOverBreakpoint(address: bigint, kind: BreakpointKind, threadId?: string): Promise<StopEvent | undefined> {
+    const tid = threadId ?? this.currentThread;
+    const type = Z_TYPE[kind];
+    const z = `${type},${address.toString(16)},1`;
+    if (!this.profile.vCont || !tid) {
+      // Stubs without vCont (kgdb): one packet at a time, each checked.
+      await this.removeZ(type, address, 1);
+      const step = await this.step(threadId);
+      await this.insertZ(type, address, 1);
+      if (step.reason !== 'trap') return step;
+      await this.resume();
+      return undefined;
+    }
+    this.invalidate();
+    // Two round trips instead of four: [z, step] then [Z, continue], each pair in flight together.
+    const [removed, stepReply] = await this.conn.requestMany([`z${z}`, { payload: `vCont;s:${tid}`, wantsStop: true }], 2, 30_000);
+    this.inserted.delete(`${type}:${address}:1`);
+    this.checkOk(removed!, `remove ${zName(type)} at 0x${address.toString(16)}`);
+    const step = this.stopped(stepReply!);
+    if (step.reason !== 'trap') return step;
+    const [inserted] = await this.conn.requestMany([`Z${z}`], 1, this.conn.timeoutMs, 'vCont;c');
+    this.isRunning = true;
+    this.invalidate();
+    this.checkOk(inserted!, `insert ${zName(type)} at 0x${address.toString(16)}`);
+    this.inserted.set(`${type}:${address}:1`, { type, address, kind: 1 });
+    return undefined;
   }
 
   async step(threadId?: string): Promise<StopEvent> {

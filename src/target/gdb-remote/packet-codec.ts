@@ -62,77 +62,76 @@ export function unescapePayload(body: Buffer): Buffer {
 /**
  * Incremental decoder: feed it whatever the socket delivers (split or merged packets,
  * garbage) and it yields events. A frame longer than `maxPacket` is dropped and the
- * decoder resynchronises on the next `$`.
+ * decoder resynchronises on the next `$`. Frames are found with indexOf over the chunk,
+ * not byte by byte: replies to memory reads are 4 KiB each.
  */
 export class PacketDecoder {
-  private frame: number[] | undefined;
-  private stray: number[] = [];
-  private checksumDigits: number[] | undefined;
-  private notification = false;
+  /** Bytes of an unfinished frame (from its `$` or `%`), carried over to the next chunk. */
+  private pending: Buffer | undefined;
 
   constructor(private readonly maxPacket = 1 << 20) {}
 
   *feed(chunk: Buffer): Generator<DecodedEvent> {
-    for (const b of chunk) yield* this.byte(b);
-    // Report stray bytes per chunk so garbage is never silently held back.
-    if (this.stray.length) {
-      yield { type: 'stray', bytes: Buffer.from(this.stray) };
-      this.stray = [];
-    }
-  }
-
-  private *byte(b: number): Generator<DecodedEvent> {
-    if (this.checksumDigits) {
-      this.checksumDigits.push(b);
-      if (this.checksumDigits.length < 2) return;
-      const digits = String.fromCharCode(...this.checksumDigits);
-      const raw = Buffer.from(this.frame!);
-      const notification = this.notification;
-      this.frame = undefined;
-      this.checksumDigits = undefined;
-      const got = /^[0-9a-fA-F]{2}$/.test(digits) ? parseInt(digits, 16) : -1;
-      const expected = checksum(raw);
-      if (got !== expected) {
-        yield { type: 'bad-checksum', expected, got, raw };
-        return;
+    let buf = this.pending ? Buffer.concat([this.pending, chunk]) : chunk;
+    this.pending = undefined;
+    let i = 0;
+    let strayStart = -1;
+    const flushStray = function* (end: number): Generator<DecodedEvent> {
+      if (strayStart >= 0 && end > strayStart) yield { type: 'stray', bytes: Buffer.from(buf.subarray(strayStart, end)) };
+      strayStart = -1;
+    };
+    while (i < buf.length) {
+      const b = buf[i]!;
+      if (b === DOLLAR || b === PERCENT) {
+        yield* flushStray(i);
+        const hash = buf.indexOf(HASH, i + 1);
+        // Only `$` restarts a frame: `%` may be data inside one.
+        const dollar = buf.indexOf(DOLLAR, i + 1);
+        const nextStart = dollar >= 0 && (hash < 0 || dollar < hash) ? dollar : -1;
+        if (nextStart >= 0) {
+          // A new frame start inside a frame: the old one was cut short; resync on the new one.
+          yield { type: 'stray', bytes: Buffer.from(buf.subarray(i, nextStart)) };
+          i = nextStart;
+          continue;
+        }
+        if (hash < 0 || hash + 2 >= buf.length) {
+          const have = buf.length - i;
+          if (have > this.maxPacket + 3) {
+            yield { type: 'oversize', length: have };
+            buf = Buffer.alloc(0);
+            break;
+          }
+          this.pending = Buffer.from(buf.subarray(i));
+          buf = Buffer.alloc(0);
+          break;
+        }
+        const raw = buf.subarray(i + 1, hash);
+        const notification = b === PERCENT;
+        i = hash + 3;
+        if (raw.length > this.maxPacket) {
+          yield { type: 'oversize', length: raw.length };
+          continue;
+        }
+        const digits = buf.toString('latin1', hash + 1, hash + 3);
+        const got = /^[0-9a-fA-F]{2}$/.test(digits) ? parseInt(digits, 16) : -1;
+        const expected = checksum(raw);
+        if (got !== expected) {
+          yield { type: 'bad-checksum', expected, got, raw: Buffer.from(raw) };
+          continue;
+        }
+        const needsUnescape = raw.includes(ESCAPE) || raw.includes(STAR);
+        yield { type: 'packet', payload: needsUnescape ? unescapePayload(raw) : Buffer.from(raw), notification };
+        continue;
       }
-      yield { type: 'packet', payload: unescapePayload(raw), notification };
-      return;
-    }
-    if (this.frame) {
-      if (b === HASH) {
-        this.checksumDigits = [];
-      } else if (b === DOLLAR) {
-        // A new frame start inside a frame: the old one was cut short; resync on this one.
-        yield { type: 'stray', bytes: Buffer.from([this.notification ? PERCENT : DOLLAR, ...this.frame]) };
-        this.frame = [];
-        this.notification = false;
-      } else if (this.frame.length >= this.maxPacket) {
-        yield { type: 'oversize', length: this.frame.length };
-        this.frame = undefined;
-      } else {
-        this.frame.push(b);
+      if (b === 0x2b || b === 0x2d || b === 0x03) {
+        yield* flushStray(i);
+        yield b === 0x2b ? { type: 'ack' } : b === 0x2d ? { type: 'nak' } : { type: 'interrupt' };
+      } else if (strayStart < 0) {
+        strayStart = i;
       }
-      return;
+      i++;
     }
-    const isStray = !(b === DOLLAR || b === PERCENT || b === 0x2b || b === 0x2d || b === 0x03);
-    if (!isStray && this.stray.length) {
-      // Report garbage in stream order, before the event that ends it.
-      yield { type: 'stray', bytes: Buffer.from(this.stray) };
-      this.stray = [];
-    }
-    if (b === DOLLAR || b === PERCENT) {
-      this.frame = [];
-      this.notification = b === PERCENT;
-    } else if (b === 0x2b) {
-      yield { type: 'ack' };
-    } else if (b === 0x2d) {
-      yield { type: 'nak' };
-    } else if (b === 0x03) {
-      yield { type: 'interrupt' };
-    } else {
-      this.stray.push(b);
-    }
+    yield* flushStray(buf.length);
   }
 }
 

@@ -33,7 +33,8 @@ const MAX_RESENDS = 3;
  */
 export class RspConnection {
   private readonly decoder: PacketDecoder;
-  private pending: Pending | undefined;
+  /** Requests sent and not yet answered, oldest first (several only when pipelining). */
+  private pending: Pending[] = [];
   private readonly stopQueue: string[] = [];
   private readonly stopWaiters: { resolve(p: string): void; reject(e: Error): void }[] = [];
   private chain: Promise<unknown> = Promise.resolve();
@@ -43,6 +44,12 @@ export class RspConnection {
   private readonly consoleListeners: ((text: string) => void)[] = [];
   readonly timeoutMs: number;
   readonly name: string;
+  /**
+   * Whether we answer each good packet with `+`. kgdb waits for it; QEMU does not, and a `+` that
+   * reaches QEMU while the VM runs stops the VM (any byte does), so with requests in flight the
+   * ack of one reply must not trail behind a resume: the QEMU profile turns acks off.
+   */
+  sendAcks = true;
 
   constructor(private readonly stream: Duplex, private readonly opts: RspConnectionOptions = {}) {
     this.timeoutMs = opts.timeoutMs ?? 10_000;
@@ -66,6 +73,62 @@ export class RspConnection {
   /** Sends a packet and resolves with the reply's payload (latin1). */
   request(payload: string | Buffer, opts: { timeoutMs?: number; wantsStop?: boolean } = {}): Promise<string> {
     const run = () => this.exchange(payload, opts.wantsStop ?? false, opts.timeoutMs ?? this.timeoutMs);
+    const result = this.chain.then(run, run);
+    this.chain = result.catch(() => {});
+    return result;
+  }
+
+  /**
+   * Several requests in flight at once (up to `window`), replies matched in order. For memory
+   * reads: a stub answers packets in the order it got them, so the round trips overlap.
+   */
+  requestMany(
+    payloads: (string | { payload: string; wantsStop: boolean })[],
+    window = 8,
+    timeoutMs = this.timeoutMs,
+    /** A packet with no reply (`vCont;c`) written right behind the last request. */
+    thenSend?: string,
+  ): Promise<string[]> {
+    const run = async () => {
+      this.ensureOpen();
+      const replies: string[] = new Array(payloads.length);
+      let next = 0;
+      let done = 0;
+      await new Promise<void>((resolve, reject) => {
+        let failed = false;
+        const timer = setTimeout(() => fail(new TargetTimeoutError(`${this.name}: ${payloads.length} pipelined requests`, timeoutMs)), timeoutMs);
+        const fail = (e: Error) => {
+          if (failed) return;
+          failed = true;
+          clearTimeout(timer);
+          this.pending = [];
+          reject(e);
+        };
+        const sendOne = () => {
+          const index = next++;
+          const item = payloads[index]!;
+          this.pending.push({
+            wantsStop: typeof item === 'string' ? false : item.wantsStop,
+            resolve: (p) => {
+              replies[index] = p;
+              if (++done === payloads.length) {
+                clearTimeout(timer);
+                resolve();
+              } else if (next < payloads.length) sendOne();
+            },
+            reject: fail,
+          });
+          this.write(encodePacket(typeof item === 'string' ? item : item.payload), true);
+          if (thenSend !== undefined && next === payloads.length) this.write(encodePacket(thenSend), false);
+        };
+        for (let i = 0; i < Math.min(window, payloads.length); i++) sendOne();
+        if (payloads.length === 0) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      return replies;
+    };
     const result = this.chain.then(run, run);
     this.chain = result.catch(() => {});
     return result;
@@ -131,10 +194,10 @@ export class RspConnection {
     return new Promise<string>((resolve, reject) => {
       const what = typeof payload === 'string' ? payload.slice(0, 40) : `${payload.length}-byte packet`;
       const timer = setTimeout(() => {
-        this.pending = undefined;
+        this.pending = [];
         reject(new TargetTimeoutError(`${this.name}: '${what}'`, timeoutMs));
       }, timeoutMs);
-      this.pending = {
+      this.pending.push({
         wantsStop,
         resolve: (p) => {
           clearTimeout(timer);
@@ -144,7 +207,7 @@ export class RspConnection {
           clearTimeout(timer);
           reject(e);
         },
-      };
+      });
       this.write(encodePacket(payload), true);
     });
   }
@@ -183,7 +246,7 @@ export class RspConnection {
           this.log(`<- ignored ${ev.bytes.length} stray bytes`);
           break;
         case 'packet':
-          this.stream.write('+');
+          if (this.sendAcks) this.stream.write('+');
           this.onPacket(ev.payload.toString('latin1'));
           break;
       }
@@ -198,14 +261,13 @@ export class RspConnection {
       for (const l of this.consoleListeners) l(text);
       return;
     }
-    if (isStopReply(payload) && !(this.pending?.wantsStop)) {
+    if (isStopReply(payload) && !this.pending[0]?.wantsStop) {
       const waiter = this.stopWaiters.shift();
       if (waiter) waiter.resolve(payload);
       else this.stopQueue.push(payload);
       return;
     }
-    const pending = this.pending;
-    this.pending = undefined;
+    const pending = this.pending.shift();
     if (pending) pending.resolve(payload);
     else this.log(`<- unexpected packet ignored: ${payload.slice(0, 60)}`);
   }
@@ -213,8 +275,7 @@ export class RspConnection {
   private onClosed(err?: Error): void {
     if (this.closedError) return;
     this.closedError = new ConnectionClosedError(`${this.name}${err ? ` (${err.message})` : ''}`);
-    this.pending?.reject(this.closedError);
-    this.pending = undefined;
+    for (const p of this.pending.splice(0)) p.reject(this.closedError);
     for (const w of this.stopWaiters.splice(0)) w.reject(this.closedError);
   }
 

@@ -4,7 +4,8 @@ import { fixedLayout } from './target-description.js';
 /**
  * What differs between debug stubs, said once as data (PROTOCOLS.md §1, §2, §4):
  * - QEMU 7.2: target.xml over qXfer; PacketSize=0x1000; `m` up to 2048 bytes (keep replies
- *   within PacketSize: 0x7f0); no no-ack mode; `?` removes all breakpoints (send it once);
+ *   within PacketSize: 0x7f0); no no-ack mode, but it never waits for our `+` either, and a `+`
+ *   arriving while the VM runs interrupts it, so we send none; `?` removes all breakpoints (send it once);
  *   vCont; 0x03 interrupts; qRcmd goes to HMP.
  * - Linux kgdb: no qSupported, no target.xml (156-byte x86-64 layout built in); 1 KiB buffer,
  *   so `m` of at most 511 bytes (256 is safe); no vCont; 0x03 is ignored (break in with
@@ -15,6 +16,8 @@ export interface StubProfile {
   name: 'qemu' | 'kgdb' | 'generic';
   /** Bytes per `m` request. */
   maxMemoryRead: number;
+  /** `m` requests kept in flight at once (1: no pipelining; kgdb's single 1 KiB buffer cannot queue). */
+  memoryReadWindow: number;
   /** Bytes per `M` request (its hex doubles the size). */
   maxMemoryWrite: number;
   usesTargetXml: boolean;
@@ -22,6 +25,8 @@ export interface StubProfile {
   vCont: boolean;
   /** Whether a raw 0x03 stops a running target. */
   interruptByte: boolean;
+  /** Whether to ack the stub's packets with `+` (see RspConnection.sendAcks). */
+  sendAcks: boolean;
   /**
    * Layouts the stub is known to really send, tried when its `g` reply does not match its own
    * target.xml: Debian's QEMU 7.2 describes ss/ds/es_base (69 registers, 632 bytes) but its
@@ -63,16 +68,16 @@ export const QEMU_X86_64_LAYOUT = fixedLayout([
 ]);
 
 export const QEMU_PROFILE: StubProfile = {
-  name: 'qemu', maxMemoryRead: 0x7f0, maxMemoryWrite: 0x7f0, usesTargetXml: true, vCont: true, interruptByte: true,
+  name: 'qemu', maxMemoryRead: 0x7f0, memoryReadWindow: 8, maxMemoryWrite: 0x7f0, usesTargetXml: true, vCont: true, interruptByte: true, sendAcks: false,
   knownLayouts: [QEMU_X86_64_LAYOUT],
 };
 
 export const KGDB_PROFILE: StubProfile = {
-  name: 'kgdb', maxMemoryRead: 256, maxMemoryWrite: 256, usesTargetXml: false, builtinLayout: KGDB_X86_64_LAYOUT, vCont: false, interruptByte: false,
+  name: 'kgdb', maxMemoryRead: 256, memoryReadWindow: 1, maxMemoryWrite: 256, usesTargetXml: false, builtinLayout: KGDB_X86_64_LAYOUT, vCont: false, interruptByte: false, sendAcks: true,
 };
 
 export const GENERIC_PROFILE: StubProfile = {
-  name: 'generic', maxMemoryRead: 0x400, maxMemoryWrite: 0x200, usesTargetXml: false, builtinLayout: GDB_AMD64_LAYOUT, vCont: false, interruptByte: true,
+  name: 'generic', maxMemoryRead: 0x400, memoryReadWindow: 1, maxMemoryWrite: 0x200, usesTargetXml: false, builtinLayout: GDB_AMD64_LAYOUT, vCont: false, interruptByte: true, sendAcks: true,
 };
 
 export const STUB_PROFILES = { qemu: QEMU_PROFILE, kgdb: KGDB_PROFILE, generic: GENERIC_PROFILE } as const;

@@ -1,0 +1,32 @@
+import type { Sample } from './measure.js';
+
+/** One tool's figures on a work item, and the command that reproduces one of them. */
+export interface ToolRun {
+  tool: string;
+  samples: Sample[];
+  command: string;
+}
+
+/** One work item measured for each tool in the same run. */
+export interface ItemResult {
+  id: string;
+  title: string;
+  unit: string;
+  /** Throughputs: higher is better; times: lower is better. */
+  higherIsBetter: boolean;
+  runs: ToolRun[];
+  /** Ratios to report, as [tool, relative to tool]. */
+  ratios: [string, string][];
+  notes?: string[];
+}
+
+export interface BenchContext {
+  quick: boolean;
+  runs: number;
+  vmlinux: string;
+  bzImage: string;
+  kernelVersion: string;
+  /** `node dist/src/cli/main.js` */
+  kdive: string[];
+  repoRoot: string;
+}

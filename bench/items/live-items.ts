@@ -1,0 +1,190 @@
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { buildInitramfs } from '../../src/rootfs/index.js';
+import { launchQemu, type QemuInstance } from '../../src/vm/index.js';
+import type { BenchContext, ItemResult } from '../bench-item.js';
+import { resultLine, runTimed, type Sample } from '../measure.js';
+
+const TEXT_START = 0xffffffff81000000n; // _text with nokaslr
+
+/** Boots the kernel with a guest command and lets it run until /init has started it. */
+async function bootGuest(ctx: BenchContext, guestCommand: string, dir: string): Promise<QemuInstance> {
+  const initrd = path.join(dir, `initramfs-${Date.now()}.cpio.gz`);
+  await buildInitramfs({ guestCommand, out: initrd });
+  const vm = await launchQemu({ kernel: ctx.bzImage, initrd, append: 'console=ttyS0 nokaslr panic=-1', memoryMiB: 512, halted: false });
+  for (let i = 0; i < 300 && !vm.consoleText().includes('Run /init'); i++) await new Promise((r) => setTimeout(r, 100));
+  await new Promise((r) => setTimeout(r, 1000));
+  return vm;
+}
+
+function gdbPython(port: number, code: string): string[] {
+  return ['-nx', '-batch', '-ex', `target remote 127.0.0.1:${port}`, '-ex', `python ${code}`, '-ex', 'detach'];
+}
+
+function gdbResult(stdout: string): number {
+  const m = /^KDIVE-RESULT ([\d.e+-]+)$/m.exec(stdout);
+  if (!m) throw new Error(`gdb printed no result:\n${stdout.slice(-1500)}`);
+  return Number(m[1]);
+}
+
+/** Items 3-6: memory read throughput, single-step rate, breakpoint hits, the mkdir scenario. */
+export async function liveItems(ctx: BenchContext): Promise<ItemResult[]> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'kdive-bench-live-'));
+  const [node, ...cli] = ctx.kdive;
+  const worker = path.join(ctx.repoRoot, 'dist/bench/kdive-live-work.js');
+  const items: ItemResult[] = [];
+  try {
+    // Memory reads and single steps on a guest kept busy in a shell loop (never idle in hlt).
+    const vm = await bootGuest(ctx, 'while :; do :; done', dir);
+    try {
+      const sizes = ctx.quick ? [1 << 20] : [8 << 20, 64 << 20];
+      for (const size of sizes) {
+        const gdbRuns: Sample[] = [];
+        const kdiveRuns: Sample[] = [];
+        const end = TEXT_START + BigInt(size);
+        const gdbOut = path.join(dir, 'gdb.bin');
+        const kdiveOut = path.join(dir, 'kdive.bin');
+        const gdbArgs = gdbPython(vm.gdb.port, `import time; t0=time.time(); gdb.execute("dump binary memory ${gdbOut} 0x${TEXT_START.toString(16)} 0x${end.toString(16)}"); print("KDIVE-RESULT", time.time()-t0)`);
+        const kdiveArgs = [worker, 'mem', String(vm.gdb.port), `0x${TEXT_START.toString(16)}`, String(size), kdiveOut];
+        for (let i = 0; i < ctx.runs; i++) {
+          const k = await runTimed(node!, kdiveArgs);
+          const kr = resultLine<{ seconds: number }>(k.stdout, `kdive mem: ${k.stderr}`);
+          kdiveRuns.push({ value: size / (1 << 20) / kr.seconds, peakMB: k.peakMB });
+          const g = await runTimed('gdb', gdbArgs);
+          gdbRuns.push({ value: size / (1 << 20) / gdbResult(g.stdout), peakMB: g.peakMB });
+          // A fast read of the wrong bytes is worth nothing.
+          if (!(await readFile(gdbOut)).equals(await readFile(kdiveOut))) throw new Error(`kdive's ${size}-byte read differs from gdb's dump`);
+        }
+        items.push({
+          id: `memory-read-${size >> 20}mb`,
+          title: `Guest memory read over QEMU's gdbstub, ${size >> 20} MB of kernel text`,
+          unit: 'MB/s',
+          higherIsBetter: true,
+          runs: [
+            { tool: 'gdb', samples: gdbRuns, command: `gdb ${gdbArgs.map(q).join(' ')}` },
+            { tool: 'kdive', samples: kdiveRuns, command: `${node} ${kdiveArgs.join(' ')}` },
+          ],
+          ratios: [['kdive', 'gdb']],
+          notes: ['Timed inside each tool around the read alone; the bytes kdive read are compared with gdb\'s dump in every run.'],
+        });
+      }
+
+      const steps = ctx.quick ? 200 : 2000;
+      const gdbSteps: Sample[] = [];
+      const kdiveSteps: Sample[] = [];
+      const gdbStepArgs = gdbPython(vm.gdb.port, `import time; t0=time.time(); [gdb.execute("stepi", to_string=True) for i in range(${steps})]; print("KDIVE-RESULT", time.time()-t0)`);
+      const kdiveStepArgs = [worker, 'step', String(vm.gdb.port), String(steps)];
+      for (let i = 0; i < ctx.runs; i++) {
+        const k = await runTimed(node!, kdiveStepArgs);
+        kdiveSteps.push({ value: steps / resultLine<{ seconds: number }>(k.stdout, `kdive step: ${k.stderr}`).seconds, peakMB: k.peakMB });
+        const g = await runTimed('gdb', gdbStepArgs);
+        gdbSteps.push({ value: steps / gdbResult(g.stdout), peakMB: g.peakMB });
+      }
+      items.push({
+        id: 'single-step',
+        title: `Single-step rate (${steps} stepi)`,
+        unit: 'steps/s',
+        higherIsBetter: true,
+        runs: [
+          { tool: 'gdb', samples: gdbSteps, command: `gdb ${gdbStepArgs.map(q).join(' ')}` },
+          { tool: 'kdive', samples: kdiveSteps, command: `${node} ${kdiveStepArgs.join(' ')}` },
+        ],
+        ratios: [['kdive', 'gdb']],
+      });
+    } finally {
+      await vm.kill();
+    }
+
+    // Breakpoint hits: the guest reads `count` bytes one at a time; each read() stops at ksys_read.
+    const count = ctx.quick ? 100 : 1000;
+    const kdiveHits: Sample[] = [];
+    const gdbHits: Sample[] = [];
+    const script = path.join(dir, 'hits.py');
+    await writeFile(script, GDB_HITS_SCRIPT);
+    const kdiveHitArgs = [worker, 'hits', ctx.bzImage, ctx.vmlinux, String(count)];
+    for (let i = 0; i < ctx.runs; i++) {
+      const k = await runTimed(node!, kdiveHitArgs);
+      const kr = resultLine<{ hits: number; seconds: number }>(k.stdout, `kdive hits: ${k.stderr}`);
+      kdiveHits.push({ value: kr.hits / kr.seconds, peakMB: k.peakMB });
+      const initrd = path.join(dir, 'hits.cpio.gz');
+      await buildInitramfs({ guestCommand: `dd if=/dev/zero of=/dev/null bs=1 count=${count}`, out: initrd });
+      const vm2 = await launchQemu({ kernel: ctx.bzImage, initrd, append: 'console=ttyS0 nokaslr panic=-1', memoryMiB: 512, halted: true });
+      try {
+        const g = await runTimed('gdb', ['-nx', '-batch', '-ex', `target remote 127.0.0.1:${vm2.gdb.port}`, '-x', script, '-ex', 'continue', '-ex', 'python report()', ctx.vmlinux]);
+        const m = /^KDIVE-RESULT (\d+) ([\d.e+-]+)$/m.exec(g.stdout);
+        if (!m) throw new Error(`gdb hits printed no result:\n${g.stdout.slice(-1500)}\n${g.stderr.slice(-1500)}`);
+        gdbHits.push({ value: Number(m[1]) / Number(m[2]), peakMB: g.peakMB });
+        if (Math.abs(Number(m[1]) - kr.hits) > 2) throw new Error(`gdb counted ${m[1]} hits, kdive ${kr.hits}`);
+      } finally {
+        await vm2.kill();
+      }
+    }
+    items.push({
+      id: 'breakpoint-hits',
+      title: `Breakpoint-hit throughput: ksys_read while \`dd bs=1 count=${count}\` runs, argument registers read at each hit`,
+      unit: 'hits/s',
+      higherIsBetter: true,
+      runs: [
+        { tool: 'gdb', samples: gdbHits, command: `gdb -nx -batch -ex 'target remote 127.0.0.1:PORT' -x hits.py -ex continue -ex 'python report()' VMLINUX  # hits.py: a gdb.Breakpoint whose stop() reads rdi/rsi/rdx and returns False` },
+        { tool: 'kdive', samples: kdiveHits, command: `${node} ${kdiveHitArgs.join(' ')}` },
+      ],
+      ratios: [['kdive', 'gdb']],
+      notes: ['Both measured from the first hit to the last; the hit counts of the two runs are checked to agree.'],
+    });
+
+    // The classic scenario end to end, boot included.
+    const kdiveRun = [...cli, 'run', '--break', 'do_mkdirat', '--guest', 'mkdir /tmp/test'];
+    const gdbRun = [path.join(ctx.repoRoot, 'dist/bench/gdb-mkdir-scenario.js'), ctx.bzImage, ctx.vmlinux];
+    const kdiveScenario: Sample[] = [];
+    const gdbScenario: Sample[] = [];
+    for (let i = 0; i < ctx.runs; i++) {
+      const k = await runTimed(node!, kdiveRun);
+      if (k.code !== 0 || !/entry_SYSCALL_64/.test(k.stdout)) throw new Error(`kdive run failed: ${k.stderr.slice(-500)}`);
+      kdiveScenario.push({ value: k.seconds, peakMB: k.peakMB });
+      const g = await runTimed(node!, gdbRun);
+      resultLine(g.stdout, `gdb scenario: ${g.stderr}`);
+      gdbScenario.push({ value: g.seconds, peakMB: g.peakMB });
+    }
+    items.push({
+      id: 'mkdir-scenario',
+      title: 'The mkdir scenario end to end: boot halted, break do_mkdirat, guest mkdir, backtrace, guest gone',
+      unit: 's',
+      higherIsBetter: false,
+      runs: [
+        { tool: 'gdb', samples: gdbScenario, command: `${node} ${gdbRun.join(' ')}   # QEMU -S + stock gdb: hbreak, continue, bt, kill` },
+        { tool: 'kdive', samples: kdiveScenario, command: `${ctx.kdive.join(' ')} run --break do_mkdirat --guest 'mkdir /tmp/test'` },
+      ],
+      ratios: [['kdive', 'gdb']],
+      notes: ['kdive also prints file:line, inlined frames and arguments, and lets the guest finish and power off; the gdb script kills QEMU after bt. Peak memory of the gdb row is the script\'s largest process (gdb).'],
+    });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+  return items;
+}
+
+const GDB_HITS_SCRIPT = `
+import time
+hits = 0
+first = last = 0.0
+class Hit(gdb.Breakpoint):
+    def stop(self):
+        global hits, first, last
+        f = gdb.selected_frame()
+        for r in ('rdi', 'rsi', 'rdx'):
+            f.read_register(r)
+        now = time.time()
+        if hits == 0:
+            first = now
+        hits += 1
+        last = now
+        return False
+Hit('ksys_read')
+def report():
+    print('KDIVE-RESULT', hits, last - first)
+`;
+
+function q(s: string): string {
+  return /^[\w./:=-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}

@@ -1,0 +1,60 @@
+/**
+ * kdive's side of the live items, run as its own process so its peak memory is its own:
+ *   mem PORT ADDRESS LENGTH OUTFILE     read guest memory over the gdbstub
+ *   step PORT COUNT                     single-step COUNT instructions
+ *   hits BZIMAGE VMLINUX COUNT          break on ksys_read while the guest reads COUNT bytes one at a time
+ */
+import { writeFile } from 'node:fs/promises';
+import { GdbRemoteTarget } from '../src/target/gdb-remote/index.js';
+import { connectTcp } from '../src/transport/index.js';
+import { Session } from '../src/session/session.js';
+
+const [mode, ...args] = process.argv.slice(2);
+const result = (r: Record<string, unknown>) => process.stdout.write(`KDIVE-RESULT ${JSON.stringify(r)}\n`);
+
+async function attach(port: string): Promise<GdbRemoteTarget> {
+  return GdbRemoteTarget.connect(await connectTcp('127.0.0.1', Number(port), { retryUntilMs: 5000 }), { profile: 'qemu' });
+}
+
+if (mode === 'mem') {
+  const [port, address, length, out] = args;
+  const target = await attach(port!);
+  const t0 = performance.now();
+  const data = await target.readMemory(BigInt(address!), Number(length));
+  const seconds = (performance.now() - t0) / 1000;
+  await writeFile(out!, data);
+  target.close(); // leave the VM stopped for the next client
+  result({ seconds, bytes: data.length });
+} else if (mode === 'step') {
+  const [port, count] = args;
+  const target = await attach(port!);
+  const t0 = performance.now();
+  for (let i = 0; i < Number(count); i++) await target.step();
+  const seconds = (performance.now() - t0) / 1000;
+  target.close();
+  result({ seconds, steps: Number(count) });
+} else if (mode === 'hits') {
+  const [bzImage, vmlinux, count] = args;
+  const session = await Session.boot({
+    kernel: { spec: bzImage!, version: 'bench', bzImage: bzImage!, vmlinux: vmlinux! },
+    guestCommand: `dd if=/dev/zero of=/dev/null bs=1 count=${count}`,
+  });
+  try {
+    await session.addBreakpoint('ksys_read');
+    let hits = 0;
+    let first = 0;
+    let last = 0;
+    for (;;) {
+      const ev = await session.resume();
+      if (ev.kind === 'exit') break;
+      if (ev.kind !== 'breakpoint') continue;
+      await session.argumentRegisters(ev.threadId);
+      if (hits === 0) first = performance.now();
+      hits++;
+      last = performance.now();
+    }
+    result({ hits, seconds: (last - first) / 1000 });
+  } finally {
+    await session.close();
+  }
+} else throw new Error(`unknown mode ${mode}`);

@@ -1,0 +1,69 @@
+/**
+ * `npm run bench`: gdb, drgn and kdive on the same work, same machine, one run; writes BENCHMARKS.md.
+ *   node dist/bench/run-benchmarks.js [--quick] [--runs N] [--out FILE]
+ */
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { resolveKernel } from '../src/kernels/index.js';
+import { TerminalProgress } from '../src/cli/progress/terminal-progress.js';
+import type { BenchContext, ItemResult } from './bench-item.js';
+import { symbolItems } from './items/symbol-items.js';
+import { liveItems } from './items/live-items.js';
+import { renderReport } from './report.js';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const argv = process.argv.slice(2);
+const quick = argv.includes('--quick');
+const runsAt = argv.indexOf('--runs');
+const runs = runsAt >= 0 ? Number(argv[runsAt + 1]) : quick ? 1 : 3;
+const outAt = argv.indexOf('--out');
+const out = outAt >= 0 ? argv[outAt + 1]! : path.join(repoRoot, 'BENCHMARKS.md');
+
+const kernel = await resolveKernel('debian:cloud-amd64', { progress: new TerminalProgress() });
+const ctx: BenchContext = {
+  quick,
+  runs,
+  vmlinux: kernel.vmlinux!,
+  bzImage: kernel.bzImage,
+  kernelVersion: `${kernel.version} (${kernel.packageVersion})`,
+  kdive: [process.execPath, path.join(repoRoot, 'dist/src/cli/main.js')],
+  repoRoot,
+};
+
+const items: ItemResult[] = [];
+const log = (s: string) => process.stderr.write(`bench: ${s}\n`);
+log('symbol look-ups (gdb needs ~30 s per full DWARF load)');
+items.push(...(await symbolItems(ctx)));
+log('live target: memory, stepping, breakpoint hits, the mkdir scenario');
+items.push(...(await liveItems(ctx)));
+
+const version = (cmd: string, args: string[], re: RegExp) => {
+  try {
+    return re.exec(execFileSync(cmd, args, { encoding: 'utf8' }))?.[1] ?? '?';
+  } catch {
+    return 'not installed';
+  }
+};
+const report = renderReport(
+  {
+    date: new Date().toISOString().slice(0, 10),
+    cpu: /model name\s*:\s*(.*)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? 'unknown CPU',
+    cores: os.cpus().length,
+    memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+    versions: {
+      node: process.version,
+      gdb: version('gdb', ['--version'], /GNU gdb .*? ([\d.]+)/),
+      QEMU: version('qemu-system-x86_64', ['--version'], /version ([\d.]+)/),
+      drgn: version('/usr/bin/python3', ['-c', 'import drgn; print(drgn.__version__)'], /([\d.]+)/),
+    },
+    kernel: ctx.kernelVersion,
+    command: `npm run bench${argv.length ? ` -- ${argv.join(' ')}` : ''}`,
+    runs,
+  },
+  items,
+);
+writeFileSync(out, report);
+log(`wrote ${out}`);
