@@ -8,7 +8,7 @@ import { DwarfInfo } from '../src/symbols/dwarf/index.js';
 
 const [mode, vmlinux] = process.argv.slice(2);
 const elf = await ElfFile.open(vmlinux!);
-const dwarf = await DwarfInfo.open(elf, await SymbolTable.fromElf(elf));
+const dwarf = await DwarfInfo.open(elf, () => SymbolTable.fromElf(elf));
 if (mode === 'info-line-ptype') {
   const line = await dwarf.infoLine('do_mkdirat');
   const t = await dwarf.typeLayout('struct task_struct');

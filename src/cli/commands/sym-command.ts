@@ -114,8 +114,7 @@ function parseAddress(text: string): bigint {
 async function withDwarf(vmlinux: string, fn: (d: DwarfInfo) => Promise<void>): Promise<void> {
   const elf = await ElfFile.open(vmlinux);
   try {
-    const symbols = await SymbolTable.fromElf(elf).catch(() => undefined);
-    const dwarf = await DwarfInfo.open(elf, symbols);
+    const dwarf = await DwarfInfo.open(elf, () => SymbolTable.fromElf(elf));
     dwarf.progress = new TerminalProgress();
     await fn(dwarf);
   } finally {

@@ -81,10 +81,19 @@ export class DwarfInfo {
   private constructor(
     readonly sections: DwarfSections,
     private readonly aranges: ArangeIndex | undefined,
-    private readonly symbols?: SymbolTable,
+    private readonly symbolSource?: SymbolTable | (() => Promise<SymbolTable>),
   ) {}
 
-  static async open(elf: ElfFile, symbols?: SymbolTable): Promise<DwarfInfo> {
+  private symbolTable: Promise<SymbolTable | undefined> | undefined;
+
+  /** The ELF symbol table, read on first need (answers that DWARF alone gives skip it). */
+  private symbols(): Promise<SymbolTable | undefined> {
+    const src = this.symbolSource;
+    this.symbolTable ??= typeof src === 'function' ? src().catch(() => undefined) : Promise.resolve(src);
+    return this.symbolTable;
+  }
+
+  static async open(elf: ElfFile, symbols?: SymbolTable | (() => Promise<SymbolTable>)): Promise<DwarfInfo> {
     const sections = new DwarfSections(elf);
     if (!sections.has('.debug_info')) throw new FormatError(elf.path, 0, 'no .debug_info section: this file has no DWARF debug info');
     return new DwarfInfo(sections, await ArangeIndex.read(sections), symbols);
@@ -111,6 +120,9 @@ export class DwarfInfo {
   /** Offsets of every unit, read from the unit headers (cheap: 12 bytes each). */
   async allUnitOffsets(): Promise<number[]> {
     if (this.unitOffsets) return this.unitOffsets;
+    // A loaded name index knows them all already.
+    const known = this.index ? (await this.index).unitOffsets : undefined;
+    if (known?.length) return (this.unitOffsets = known);
     const size = this.sections.sectionSize('.debug_info');
     const out: number[] = [];
     for (let off = 0; off < size; ) {
@@ -162,7 +174,7 @@ export class DwarfInfo {
     const unit = await this.unitForAddress(address);
     if (!unit) {
       // No debug info covers it: the symbol table still names it (addr2line -f prints `name ??:?`).
-      const sym = this.symbols?.symbolize(address);
+      const sym = (await this.symbols())?.symbolize(address);
       return sym ? [{ function: sym.name, inlined: false }] : [];
     }
     const root = await unit.scopes();
@@ -170,7 +182,7 @@ export class DwarfInfo {
     const line = await this.lineFor(address, unit);
     if (chain.length === 0) {
       // Code with line info but no DWARF function (assembly): name it from the symbol table, as addr2line -f does.
-      const sym = this.symbols?.symbolize(address);
+      const sym = (await this.symbols())?.symbolize(address);
       return line ? [{ function: sym?.name ?? '??', file: line.file, shortFile: line.file, line: line.line, inlined: false }] : [];
     }
     const table = await this.lineTable(unit);
@@ -329,9 +341,13 @@ export class DwarfInfo {
 
   /** Name → entry address (from the symbol table) and gdb's breakpoint address, file and line. */
   async lookupFunction(name: string): Promise<FunctionLocation> {
-    const address = this.symbols?.functionAddress(name) ?? (await this.findFunctionInDwarf(name));
+    // With the name index on disk, DWARF answers alone; otherwise the symbol table is the quick way.
+    const indexed = (this.index || (await DwarfNameIndex.loadCached(await this.sections.elf.buildId()).then((c) => c && (this.index = Promise.resolve(c)))))
+      ? await this.findFunctionInDwarf(name)
+      : undefined;
+    const address = indexed ?? (await this.symbols())?.functionAddress(name) ?? (await this.findFunctionInDwarf(name));
     if (address === undefined) {
-      const near = this.symbols?.closeMatches(name, 5) ?? [];
+      const near = (await this.symbols())?.closeMatches(name, 5) ?? [];
       throw new NotFoundError(`no function named '${name}' in ${this.file}${near.length ? ` (did you mean: ${near.join(', ')}?)` : ''}`);
     }
     const breakAddress = await this.breakAddress(address);
@@ -345,10 +361,6 @@ export class DwarfInfo {
    * broken at its first instruction.
    */
   async breakAddress(entry: bigint): Promise<bigint> {
-    // gdb trusts GCC's variable locations in optimized units (those with location lists) and then
-    // breaks at the entry itself, prologue or not (dwarf2 reader: `locations_valid`).
-    const unit = await this.unitForAddress(entry);
-    if (unit && (await this.locationsValid(unit))) return entry;
     let code: Buffer;
     try {
       code = await this.sections.elf.readVirtual(entry, 12);
@@ -360,6 +372,10 @@ export class DwarfInfo {
     if (code[i] !== 0x55) return entry;
     const mov = code.readUIntBE(i + 1, 3);
     if (mov !== 0x4889e5 && mov !== 0x488bec) return entry;
+    // gdb trusts GCC's variable locations in optimized units (those with location lists) and then
+    // breaks at the entry itself, prologue or not (dwarf2 reader: `locations_valid`).
+    const unit = await this.unitForAddress(entry);
+    if (unit && (await this.locationsValid(unit))) return entry;
     const pc = entry + BigInt(i + 4);
     const line = await this.lineFor(pc);
     return line && line.start !== pc ? line.end : pc;
@@ -408,7 +424,7 @@ export class DwarfInfo {
 
   /** A global or per-CPU variable: its link-time address (per-CPU: its offset in the per-CPU area) and type. */
   async lookupVariable(name: string): Promise<{ name: string; address?: bigint; type: string; perCpu: boolean }> {
-    const sym = this.symbols?.lookup(name).find((s) => s.type === 'object' || s.type === 'notype');
+    const sym = (await this.symbols())?.lookup(name).find((s) => s.type === 'object' || s.type === 'notype');
     for (const off of (await this.nameIndex()).lookup(name, 'variable')) {
       const unit = await this.unitContaining(off);
       const d = await unit?.dieAt(off);
@@ -488,21 +504,23 @@ export class DwarfInfo {
     const m = /^(struct|union|enum)\s+(\S+)$/.exec(spec.trim());
     const tags = m ? [m[1] === 'struct' ? DW_TAG.structure_type : m[1] === 'union' ? DW_TAG.union_type : DW_TAG.enumeration_type] : [DW_TAG.typedef, DW_TAG.base_type, DW_TAG.structure_type, DW_TAG.union_type];
     const name = m ? m[2]! : spec.trim();
-    // Core types are defined in the first units of any kernel: look there before indexing everything.
-    const all = await this.allUnitOffsets();
-    for (const off of all.slice(0, EARLY_UNITS)) {
-      const unit = await this.unit(off);
-      const root = await unit.root();
-      for (const d of root.children) {
-        if (tags.includes(d.tag as never) && attrString(d, DW_AT.name) === name && !d.attrs.get(DW_AT.declaration)) return { die: d, unit };
+    const find = async (index: DwarfNameIndex) => {
+      for (const off of index.lookup(name, 'type')) {
+        const unit = await this.unitContaining(off);
+        const d = await unit?.dieAt(off);
+        if (d && unit && tags.includes(d.tag as never)) return { die: d, unit };
       }
+      return undefined;
+    };
+    // With the index on disk, go straight to the definition. Without it, core types are in the
+    // first units of any kernel: index those few before indexing everything.
+    const cached = this.index ? await this.index : await DwarfNameIndex.loadCached(await this.sections.elf.buildId());
+    if (cached) {
+      this.index ??= Promise.resolve(cached);
+      return find(cached);
     }
-    for (const off of (await this.nameIndex()).lookup(name, 'type')) {
-      const unit = await this.unitContaining(off);
-      const d = await unit?.dieAt(off);
-      if (d && unit && tags.includes(d.tag as never)) return { die: d, unit };
-    }
-    return undefined;
+    const early = await find(await DwarfNameIndex.buildFromUnits(this.sections, (await this.allUnitOffsets()).slice(0, EARLY_UNITS)));
+    return early ?? find(await this.nameIndex());
   }
 
   /** Like gdb's `ptype/o`: members with offsets and sizes; anonymous members keep their own members. */

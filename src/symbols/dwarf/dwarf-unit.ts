@@ -109,7 +109,8 @@ export class DwarfUnit {
 
   /** Just the root DIE's attributes, without reading the children. */
   async rootOnly(): Promise<Die> {
-    return this.tree ?? (await this.parse(true));
+    this.rootDie ??= this.tree ?? (await this.parse(true));
+    return this.rootDie;
   }
 
   /** Every DIE of the tree, depth first. */
@@ -122,24 +123,41 @@ export class DwarfUnit {
     }
   }
 
-  /** A DIE of this unit by absolute offset. */
+  /**
+   * A DIE of this unit by absolute offset, with its children. Without the whole tree at hand only
+   * that DIE's subtree is read: printing a type reads the few hundred DIEs it refers to, not the unit.
+   */
   async dieAt(offset: number): Promise<Die | undefined> {
-    if (!this.byOffset) {
-      this.byOffset = new Map();
-      for await (const d of this.walk()) this.byOffset.set(d.offset, d);
+    if (offset < this.header.firstDie || offset >= this.header.end) return undefined;
+    if (this.tree) {
+      if (!this.byOffset) {
+        this.byOffset = new Map();
+        for await (const d of this.walk()) this.byOffset.set(d.offset, d);
+      }
+      return this.byOffset.get(offset);
     }
-    return this.byOffset.get(offset);
+    const scoped = this.scopeIndex?.get(offset);
+    if (scoped) return scoped;
+    let sub = this.subtrees.get(offset);
+    if (!sub) {
+      await this.rootOnly(); // the bases indexed forms need
+      sub = await this.parse(false, undefined, offset);
+      this.subtrees.set(offset, sub);
+    }
+    return sub;
   }
 
   private byOffset: Map<number, Die> | undefined;
+  private readonly subtrees = new Map<number, Die>();
+  private rootDie: Die | undefined;
 
-  private async parse(rootOnly: boolean, keep?: ReadonlySet<number>): Promise<Die> {
+  private async parse(rootOnly: boolean, keep?: ReadonlySet<number>, start?: number): Promise<Die> {
     const h = this.header;
     const file = this.sections.file;
     const abbrevs = await this.sections.abbrevs(h.abbrevOffset);
     const str = await this.sections.section('.debug_str');
     const lineStr = await this.sections.section('.debug_line_str');
-    const c = new ByteCursor(this.bytes, h.firstDie - h.offset, '.debug_info', file, h.offset);
+    const c = new ByteCursor(this.bytes, (start ?? h.firstDie) - h.offset, '.debug_info', file, h.offset);
     const end = h.end - h.offset;
     // Indexed forms (strx, addrx) are resolved after the root DIE gives the bases.
     const pendingIndexed: { die: Die; at: number; form: number; index: number }[] = [];
@@ -167,7 +185,9 @@ export class DwarfUnit {
         if (typeof v === 'object' && v !== null && 'indexed' in v) pendingIndexed.push({ die, at: a.at, form, index: v.indexed });
         else die.attrs.set(a.at, v as never);
       }
-      if (!root) {
+      if (!root && start !== undefined) {
+        root = die;
+      } else if (!root) {
         root = die;
         this.bases = {
           strOffsetsBase: numberOr(die.attrs.get(DW_AT.str_offsets_base), 8),
@@ -192,7 +212,7 @@ export class DwarfUnit {
     }
     if (!root) return c.fail(`unit at 0x${h.offset.toString(16)} has no DIEs`);
     for (const p of pendingIndexed) p.die.attrs.set(p.at, await this.resolveIndexed(p.form, p.index));
-    if (root.tag !== DW_TAG.compile_unit && root.tag !== DW_TAG.partial_unit && root.tag !== DW_TAG.skeleton_unit && root.tag !== 0x41 /* type_unit */) {
+    if (start === undefined && root.tag !== DW_TAG.compile_unit && root.tag !== DW_TAG.partial_unit && root.tag !== DW_TAG.skeleton_unit && root.tag !== 0x41 /* type_unit */) {
       c.fail(`unit at 0x${h.offset.toString(16)} starts with tag 0x${root.tag.toString(16)}, not a unit DIE`, h.firstDie - h.offset);
     }
     return root;

@@ -11,16 +11,9 @@ import { skipForm as skipFormInline } from './form-sizes.js';
 /** What the index records of a named top-level DIE. */
 export type IndexedKind = 'type' | 'function' | 'variable';
 
-interface IndexFile {
-  format: 1;
-  buildId: string;
-  /** name -> [kind code, DIE offset, ...] flattened. */
-  names: Record<string, number[]>;
-}
-
 const KIND_CODE: Record<IndexedKind, number> = { type: 0, function: 1, variable: 2 };
 const TYPE_TAGS = new Set<number>([DW_TAG.structure_type, DW_TAG.union_type, DW_TAG.enumeration_type, DW_TAG.typedef, DW_TAG.base_type]);
-const INDEX_FORMAT = 1;
+const INDEX_MAGIC = 'kdive-dwarf-index 3';
 /** How many bytes of .debug_info are read per chunk (whole units at a time). */
 const CHUNK = 16 << 20;
 
@@ -28,44 +21,55 @@ const CHUNK = 16 << 20;
  * Names of every top-level type, function and variable definition with its DIE offset: one pass
  * over .debug_info that decodes only names and skips subtrees through DW_AT_sibling, kept on disk
  * by build-id so the next run loads it at once (what .gdb_index does for gdb).
+ *
+ * On disk it is text, a line per name (`name TAB kind:offset,...`), and a cached index is not
+ * parsed at all: a look-up finds its line with one indexOf, so loading costs only the file read.
  */
 export class DwarfNameIndex {
-  private constructor(private readonly names: Map<string, number[]>) {}
-
-  get size(): number {
-    return this.names.size;
-  }
+  private constructor(
+    private readonly names: Map<string, number[]> | undefined,
+    private readonly text: string | undefined,
+    /** Offsets of every unit in .debug_info, when known (saves reading each unit header). */
+    readonly unitOffsets: number[] | undefined,
+  ) {}
 
   /** DIE offsets of definitions with this name and kind. */
   lookup(name: string, kind: IndexedKind): number[] {
-    const flat = this.names.get(name);
+    const flat = this.names ? this.names.get(name) : this.fromText(name);
     if (!flat) return [];
     const out: number[] = [];
     for (let i = 0; i < flat.length; i += 2) if (flat[i] === KIND_CODE[kind]) out.push(flat[i + 1]!);
     return out;
   }
 
+  private fromText(name: string): number[] | undefined {
+    const at = this.text!.indexOf(`\n${name}\t`);
+    if (at < 0) return undefined;
+    const start = at + name.length + 2;
+    const end = this.text!.indexOf('\n', start);
+    const out: number[] = [];
+    for (const pair of this.text!.slice(start, end < 0 ? undefined : end).split(',')) {
+      const [k, o] = pair.split(':');
+      out.push(Number(k), Number(o));
+    }
+    return out;
+  }
+
   static cachePath(buildId: string, cacheDir = process.env.KDIVE_CACHE ?? path.join(os.homedir(), '.cache', 'kdive')): string {
-    return path.join(cacheDir, 'index', `${buildId}.json`);
+    return path.join(cacheDir, 'index', `${buildId}.idx`);
   }
 
   /** Loads the cached index for this build-id, or builds it (with progress) and caches it. */
   static async load(sections: DwarfSections, buildId: string | undefined, progress?: ProgressReporter): Promise<DwarfNameIndex> {
-    if (buildId) {
-      try {
-        const file = JSON.parse(await readFile(DwarfNameIndex.cachePath(buildId), 'utf8')) as IndexFile;
-        if (file.format === INDEX_FORMAT && file.buildId === buildId) return new DwarfNameIndex(new Map(Object.entries(file.names)));
-      } catch {
-        // no cache, or an unreadable one: build it again
-      }
-    }
+    const cached = await DwarfNameIndex.loadCached(buildId);
+    if (cached) return cached;
     const index = await DwarfNameIndex.build(sections, progress);
     if (buildId) {
       const target = DwarfNameIndex.cachePath(buildId);
       try {
         await mkdir(path.dirname(target), { recursive: true });
         const tmp = `${target}.${process.pid}.tmp`;
-        await writeFile(tmp, JSON.stringify({ format: INDEX_FORMAT, buildId, names: Object.fromEntries(index.names) } satisfies IndexFile));
+        await writeFile(tmp, index.serialize(buildId));
         await rename(tmp, target);
       } catch {
         // a read-only cache costs a rebuild next time, nothing more
@@ -74,17 +78,54 @@ export class DwarfNameIndex {
     return index;
   }
 
+  private serialize(buildId: string): string {
+    const lines = [`${INDEX_MAGIC} ${buildId}`, `units ${(this.unitOffsets ?? []).join(',')}`];
+    for (const [name, flat] of this.names!) {
+      const pairs: string[] = [];
+      for (let i = 0; i < flat.length; i += 2) pairs.push(`${flat[i]}:${flat[i + 1]}`);
+      lines.push(`${name}\t${pairs.join(',')}`);
+    }
+    return `${lines.join('\n')}\n`;
+  }
+
+  /** The cached index for this build-id if there is one; never builds. */
+  static async loadCached(buildId: string | undefined): Promise<DwarfNameIndex | undefined> {
+    if (!buildId) return undefined;
+    let text: string;
+    try {
+      text = await readFile(DwarfNameIndex.cachePath(buildId), 'utf8');
+    } catch {
+      return undefined;
+    }
+    const first = text.indexOf('\n');
+    const second = text.indexOf('\n', first + 1);
+    if (text.slice(0, first) !== `${INDEX_MAGIC} ${buildId}` || !text.startsWith('units ', first + 1)) return undefined;
+    const units = text.slice(first + 7, second).split(',').filter(Boolean).map(Number);
+    return new DwarfNameIndex(undefined, text, units);
+  }
+
+  /** An index of just some units (the first ones of a file, where the core types are). */
+  static async buildFromUnits(sections: DwarfSections, unitOffsets: number[]): Promise<DwarfNameIndex> {
+    const str = await sections.section('.debug_str');
+    const lineStr = await sections.section('.debug_line_str');
+    const names = new Map<string, number[]>();
+    const add = limitedAdder(names);
+    for (const off of unitOffsets) {
+      const head = await sections.readPart('.debug_info', off, Math.min(12, sections.sectionSize('.debug_info') - off));
+      const { length, offsetSize } = new ByteCursor(head, 0, '.debug_info', sections.file, off).initialLength();
+      await indexUnit(await sections.readPart('.debug_info', off, length + (offsetSize === 8 ? 12 : 4)), off, sections, str, lineStr, add);
+    }
+    return new DwarfNameIndex(names, undefined, undefined);
+  }
+
   static async build(sections: DwarfSections, progress?: ProgressReporter): Promise<DwarfNameIndex> {
     const total = sections.sectionSize('.debug_info');
     const task = progress?.start(`indexing the DWARF of ${path.basename(sections.file)}`, total, 'bytes');
     const str = await sections.section('.debug_str');
     const lineStr = await sections.section('.debug_line_str');
     const names = new Map<string, number[]>();
-    const add = (name: string, kind: number, offset: number) => {
-      const list = names.get(name);
-      if (list) list.push(kind, offset);
-      else names.set(name, [kind, offset]);
-    };
+    const add = limitedAdder(names);
+    const units: number[] = [];
     let offset = 0;
     while (offset < total) {
       // Read whole units, up to CHUNK bytes at a time.
@@ -100,11 +141,13 @@ export class DwarfNameIndex {
           if (pos === 0) {
             // One unit larger than a chunk: read it alone.
             const whole = await sections.readPart('.debug_info', offset, unitLen);
+            units.push(offset);
             await indexUnit(whole, offset, sections, str, lineStr, add);
             pos = unitLen;
           }
           break;
         }
+        units.push(offset + pos);
         await indexUnit(chunk.subarray(pos, pos + unitLen), offset + pos, sections, str, lineStr, add);
         pos += unitLen;
       }
@@ -112,8 +155,27 @@ export class DwarfNameIndex {
       task?.update(offset);
     }
     task?.finish();
-    return new DwarfNameIndex(names);
+    return new DwarfNameIndex(names, undefined, units);
   }
+}
+
+/**
+ * Each header type is defined again in every unit that includes it (struct task_struct: 1,667
+ * times); a few definitions per name and kind are enough to find one, and keep the cache small.
+ */
+const KEEP_PER_NAME = 4;
+
+function limitedAdder(names: Map<string, number[]>): (name: string, kind: number, offset: number) => void {
+  return (name, kind, offset) => {
+    const list = names.get(name);
+    if (!list) {
+      names.set(name, [kind, offset]);
+      return;
+    }
+    let same = 0;
+    for (let i = 0; i < list.length; i += 2) if (list[i] === kind) same++;
+    if (same < KEEP_PER_NAME) list.push(kind, offset);
+  };
 }
 
 async function indexUnit(

@@ -37,11 +37,17 @@ export class SymbolTable {
       else this.byName.set(s.name, [i]);
     });
     const located = symbols.map((_, i) => i).filter((i) => isLocated(symbols[i]!));
-    located.sort((a, b) => {
-      const x = symbols[a]!.address;
-      const y = symbols[b]!.address;
-      return x < y ? -1 : x > y ? 1 : rank(symbols[b]!) - rank(symbols[a]!);
-    });
+    // Sort on the two 32-bit halves as numbers: comparing 100k+ bigints is what made loading slow.
+    const hi = new Float64Array(symbols.length);
+    const lo = new Float64Array(symbols.length);
+    const ranks = new Int32Array(symbols.length);
+    for (const i of located) {
+      const a = symbols[i]!.address;
+      hi[i] = Number(a >> 32n);
+      lo[i] = Number(a & 0xffffffffn);
+      ranks[i] = rank(symbols[i]!);
+    }
+    located.sort((a, b) => hi[a]! - hi[b]! || lo[a]! - lo[b]! || ranks[b]! - ranks[a]!);
     this.order = Uint32Array.from(located);
     this.sortedAddresses = BigUint64Array.from(located.map((i) => symbols[i]!.address));
   }
