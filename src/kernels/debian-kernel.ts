@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -25,8 +25,7 @@ const FILES = ['vmlinuz', 'vmlinux', 'System.map', 'config'] as const;
  */
 export async function resolveDebianKernel(flavour: 'cloud-amd64' | 'amd64', opts: DebianKernelOptions): Promise<KernelArtifacts> {
   const cacheDir = opts.cacheDir ?? kdiveCacheDir();
-  const pkgName = await imagePackageFor(flavour);
-  const image = await packageInfo(pkgName);
+  const { pkgName, image } = await resolvePackage(flavour, cacheDir);
   const release = pkgName.replace(/^linux-image-/, '');
   const dir = path.join(cacheDir, 'kernels', `${pkgName}_${image.version}`);
   const artifacts: KernelArtifacts = {
@@ -67,6 +66,47 @@ export async function resolveDebianKernel(flavour: 'cloud-amd64' | 'amd64', opts
   }
   if (!isComplete(dir)) throw new KdiveError(`unpacking ${pkgName} into ${dir} left it incomplete; delete that folder and retry`);
   return artifacts;
+}
+
+/**
+ * The package behind a flavour and its candidate version. Asking apt-cache costs ~1.4 s, so the
+ * answer is kept and reused until apt's package lists change (their names and mtimes are the key).
+ */
+async function resolvePackage(flavour: string, cacheDir: string): Promise<{ pkgName: string; image: AptPackageInfo }> {
+  const stamp = aptListsStamp();
+  const memo = path.join(cacheDir, 'kernels', `resolve-${flavour}.json`);
+  if (stamp) {
+    try {
+      const saved = JSON.parse(readFileSync(memo, 'utf8')) as { stamp: string; pkgName: string; image: AptPackageInfo };
+      if (saved.stamp === stamp) return saved;
+    } catch {
+      // not resolved yet with these lists
+    }
+  }
+  const pkgName = await imagePackageFor(flavour);
+  const image = await packageInfo(pkgName);
+  if (stamp) {
+    await mkdir(path.dirname(memo), { recursive: true });
+    await writeFile(memo, JSON.stringify({ stamp, pkgName, image }));
+  }
+  return { pkgName, image };
+}
+
+/** Names, sizes and mtimes of apt's package lists: any `apt-get update` changes it. */
+function aptListsStamp(): string | undefined {
+  const dir = '/var/lib/apt/lists';
+  try {
+    const parts = readdirSync(dir)
+      .filter((n) => n.endsWith('_Packages') || n.endsWith('_Packages.lz4') || n.endsWith('_InRelease'))
+      .sort()
+      .map((n) => {
+        const st = statSync(path.join(dir, n));
+        return `${n}:${st.size}:${st.mtimeMs}`;
+      });
+    return parts.length ? parts.join('|') : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** All four files there, and the vmlinux at least starts like an ELF (a crash mid-copy leaves less). */

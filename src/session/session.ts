@@ -1,5 +1,6 @@
 import { ARGUMENT_REGISTERS } from '../arch/x86_64/calling-convention.js';
 import { DWARF_REGISTER_NAMES } from '../arch/x86_64/dwarf-registers.js';
+import { nopLength } from '../arch/x86_64/nop-instructions.js';
 import { unwindRegistersWithCfi, type ExpressionContext } from '../symbols/dwarf/index.js';
 import { KdiveError } from '../errors.js';
 import type { KernelArtifacts } from '../kernels/index.js';
@@ -121,7 +122,12 @@ export class Session {
       this.lastStop = undefined;
       const here = last ? this.breakpoints.at(last.pc) : [];
       const addresses = new Set(this.breakpoints.all().filter((b) => b.enabled).map((b) => b.address));
-      if (last && here.length > 0 && addresses.size === 1) {
+      const nop = last && here.length > 0 ? nopLength(await this.target.readMemory(last.pc, 16).catch(() => Buffer.alloc(0))) : undefined;
+      if (last && nop !== undefined) {
+        // The breakpoint sits on a NOP (ftrace's patched-out call at every function entry): going
+        // past it is moving rip, with no single step, which would make QEMU drop its translated code.
+        await this.target.resume({ pc: last.pc + BigInt(nop) });
+      } else if (last && here.length > 0 && addresses.size === 1) {
         // Stopped on our only breakpoint: step past it and go on, in as few round trips as the stub allows.
         const early = await this.target.resumeOverBreakpoint(last.pc, here[0]!.kind, last.threadId);
         if (early) return await this.describeStop(early);

@@ -67,8 +67,11 @@ export interface Target {
   insertWatchpoint(address: bigint, length: number, kind: WatchKind): Promise<void>;
   removeWatchpoint(address: bigint, length: number, kind: WatchKind): Promise<void>;
 
-  /** Resumes all CPUs; returns once the stub accepted it. The next stop arrives via waitForStop(). */
-  resume(): Promise<void>;
+  /**
+   * Resumes all CPUs; returns once the stub accepted it. The next stop arrives via waitForStop().
+   * With `pc`, the CPU that last stopped resumes there (RSP `c ADDR`: no separate register write).
+   */
+  resume(options?: { pc?: bigint }): Promise<void>;
   /**
    * Resumes a CPU that stopped on one of our breakpoints: takes the breakpoint out, steps that CPU
    * past it, puts it back, resumes all. Returns the step's stop when the step did not simply

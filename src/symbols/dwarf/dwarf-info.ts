@@ -230,14 +230,14 @@ export class DwarfInfo {
 
   /** The formal parameters of a function scope, with values read through their locations at `pc`. */
   private async argumentsOf(scope: Die, unit: DwarfUnit, pc: bigint, ctx: ExpressionContext, chain: Die[]): Promise<FrameArgument[]> {
-    // The scope tree skips parameters: read them from the full unit.
-    const full = await unit.dieAt(scope.offset);
+    // The scope tree skips parameters: read the scope's full subtree.
+    const full = await unit.subtree(scope.offset);
     if (!full) return [];
     const root = await unit.rootOnly();
     const base = typeof root.attrs.get(DW_AT.low_pc) === 'bigint' ? (root.attrs.get(DW_AT.low_pc) as bigint) : 0n;
     const resolve = (off: number) => this.dieAt(off, unit);
     // The frame base belongs to the out-of-line function (chain[0]), inlined scopes share it.
-    const fn = (await unit.dieAt(chain[0]!.offset)) ?? full;
+    const fn = (await unit.subtree(chain[0]!.offset)) ?? full;
     const frameBase = async () => {
       const fb = fn.attrs.get(DW_AT.frame_base);
       if (!Buffer.isBuffer(fb)) return undefined;

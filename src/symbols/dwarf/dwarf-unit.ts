@@ -98,7 +98,7 @@ export class DwarfUnit {
     return this.scopeTree;
   }
 
-  /** A DIE of the scope tree by offset, else from the full tree. */
+  /** A DIE of the scope tree by offset (its children are scopes only), else its full subtree. */
   async scopeDieAt(offset: number): Promise<Die | undefined> {
     await this.scopes();
     return this.scopeIndex?.get(offset) ?? this.dieAt(offset);
@@ -136,8 +136,13 @@ export class DwarfUnit {
       }
       return this.byOffset.get(offset);
     }
-    const scoped = this.scopeIndex?.get(offset);
-    if (scoped) return scoped;
+    return this.subtree(offset);
+  }
+
+  /** A DIE with all of its children, never the scope-only copy (parameters live there). */
+  async subtree(offset: number): Promise<Die | undefined> {
+    if (offset < this.header.firstDie || offset >= this.header.end) return undefined;
+    if (this.tree) return this.dieAt(offset);
     let sub = this.subtrees.get(offset);
     if (!sub) {
       await this.rootOnly(); // the bases indexed forms need

@@ -53,6 +53,9 @@ export class GdbRemoteTarget implements Target {
   /** The stop the target was in when we attached (the `?` reply). */
   initialStop: StopEvent | undefined;
 
+  /** Whether a step from a breakpoint's address may leave the breakpoint in (QEMU under TCG). */
+  stepsOverBreakpointsInPlace = false;
+
   static async connect(stream: Duplex, opts: GdbRemoteConnectOptions = {}): Promise<GdbRemoteTarget> {
     const conn = new RspConnection(stream, { timeoutMs: opts.timeoutMs, log: opts.log, name: opts.name });
     try {
@@ -68,6 +71,13 @@ export class GdbRemoteTarget implements Target {
       // `?` also clears QEMU's breakpoints: exactly what a fresh attach wants, and only then.
       target.initialStop = parseStopReply(await conn.request('?', { wantsStop: true }));
       target.currentThread = target.initialStop.threadId;
+      if (profile.name === 'qemu') {
+        // Under TCG, QEMU (7.1+) single-steps over its own breakpoints ("singlestep overrides
+        // breakpoints") and never writes them into guest memory, so a breakpoint can stay in while
+        // a CPU steps off it: no z/Z per hit, and no translated-code flush each time. KVM writes 0xCC.
+        const kvm = await target.monitor('info kvm').catch(() => '');
+        target.stepsOverBreakpointsInPlace = /kvm support: disabled/.test(kvm);
+      }
       return target;
     } catch (err) {
       conn.close();
@@ -174,9 +184,10 @@ export class GdbRemoteTarget implements Target {
     return this.removeZ(Z_TYPE[kind], address, length);
   }
 
-  async resume(): Promise<void> {
+  async resume(options: { pc?: bigint } = {}): Promise<void> {
     this.invalidate();
-    await this.conn.send(this.profile.vCont ? 'vCont;c' : 'c');
+    // `c ADDR` resumes the stopped CPU (QEMU makes the reporting CPU Hc) at ADDR, all CPUs running.
+    await this.conn.send(options.pc !== undefined ? `c${options.pc.toString(16)}` : this.profile.vCont ? 'vCont;c' : 'c');
     this.isRunning = true;
   }
 
@@ -194,6 +205,13 @@ export class GdbRemoteTarget implements Target {
       return undefined;
     }
     this.invalidate();
+    if (this.stepsOverBreakpointsInPlace) {
+      // One round trip: step off the breakpoint with it still in, then continue.
+      const step = this.stopped(await this.conn.request(`vCont;s:${tid}`, { wantsStop: true, timeoutMs: 30_000 }));
+      if (step.reason !== 'trap') return step;
+      await this.resume();
+      return undefined;
+    }
     // Two round trips instead of four: [z, step] then [Z, continue], each pair in flight together.
     const [removed, stepReply] = await this.conn.requestMany([`z${z}`, { payload: `vCont;s:${tid}`, wantsStop: true }], 2, 30_000);
     this.inserted.delete(`${type}:${address}:1`);

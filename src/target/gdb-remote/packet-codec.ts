@@ -141,8 +141,10 @@ export function encodeHex(data: Buffer): string {
 
 /** Strict hex decoding: an odd length or a non-hex digit is an error, not a silent truncation. */
 export function decodeHex(text: string): Buffer {
-  if (text.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(text)) {
+  // Buffer.from stops at the first non-hex pair; a short result is how a bad digit shows.
+  const out = text.length % 2 === 0 ? Buffer.from(text, 'hex') : undefined;
+  if (!out || out.length * 2 !== text.length) {
     throw new Error(`not a hex string: '${text.length > 40 ? `${text.slice(0, 40)}…` : text}'`);
   }
-  return Buffer.from(text, 'hex');
+  return out;
 }

@@ -16,7 +16,10 @@ export interface StubProfile {
   name: 'qemu' | 'kgdb' | 'generic';
   /** Bytes per `m` request. */
   maxMemoryRead: number;
-  /** `m` requests kept in flight at once (1: no pipelining; kgdb's single 1 KiB buffer cannot queue). */
+  /**
+   * `m` requests kept in flight at once (1: no pipelining; kgdb's single 1 KiB buffer cannot queue).
+   * QEMU 7.2 over loopback: 8 MB/s with 1, 21 with 8, 30 with 16, less again with 32 (measured).
+   */
   memoryReadWindow: number;
   /** Bytes per `M` request (its hex doubles the size). */
   maxMemoryWrite: number;
@@ -68,7 +71,7 @@ export const QEMU_X86_64_LAYOUT = fixedLayout([
 ]);
 
 export const QEMU_PROFILE: StubProfile = {
-  name: 'qemu', maxMemoryRead: 0x7f0, memoryReadWindow: 8, maxMemoryWrite: 0x7f0, usesTargetXml: true, vCont: true, interruptByte: true, sendAcks: false,
+  name: 'qemu', maxMemoryRead: 0x7f0, memoryReadWindow: 16, maxMemoryWrite: 0x7f0, usesTargetXml: true, vCont: true, interruptByte: true, sendAcks: false,
   knownLayouts: [QEMU_X86_64_LAYOUT],
 };
 
