@@ -74,7 +74,7 @@ export async function resolveDebianKernel(flavour: 'cloud-amd64' | 'amd64', opts
  */
 async function resolvePackage(flavour: string, cacheDir: string): Promise<{ pkgName: string; image: AptPackageInfo }> {
   const stamp = aptListsStamp();
-  const memo = path.join(cacheDir, 'kernels', `resolve-${flavour}.json`);
+  const memo = path.join(cacheDir, 'resolved', `debian-${flavour}.json`);
   if (stamp) {
     try {
       const saved = JSON.parse(readFileSync(memo, 'utf8')) as { stamp: string; pkgName: string; image: AptPackageInfo };

@@ -4,3 +4,4 @@ export * from './apt.js';
 export * from './debian-kernel.js';
 export * from './file-kernel.js';
 export * from './resolve-kernel.js';
+export * from './debian-source.js';

@@ -17,6 +17,10 @@ export interface Frame {
   inlined: boolean;
   /** Parameters and their values where the debug info locates them (`<optimized out>`, `<unavailable>` otherwise). */
   args?: { name: string; type: string; value: string }[];
+  /** Local variables in scope, with values where the debug info locates them. */
+  locals?: { name: string; type: string; value: string }[];
+  /** The text of the source line, when a source tree is known (`--source`). */
+  source?: string;
 }
 
 /** Why the unwind stopped below the last frame. */

@@ -197,10 +197,10 @@ export class Session {
       const base = { pc: f.pc, sp: f.sp, kind: f.kind, reliable: f.reliable };
       // Inlined functions first, as gdb numbers them, each at the same pc.
       for (const s of source.slice(0, -1)) {
-        frames.push({ ...base, index: frames.length, function: s.function, file: s.shortFile, line: s.line, inlined: true, args: s.args });
+        frames.push({ ...base, index: frames.length, function: s.function, file: s.shortFile, line: s.line, inlined: true, args: s.args, locals: s.locals });
       }
       const outer = source[source.length - 1];
-      frames.push({ ...base, index: frames.length, function: sym?.function ?? outer?.function, offset: sym?.offset, file: outer?.shortFile, line: outer?.line, inlined: false, args: outer?.args });
+      frames.push({ ...base, index: frames.length, function: sym?.function ?? outer?.function, offset: sym?.offset, file: outer?.shortFile, line: outer?.line, inlined: false, args: outer?.args, locals: outer?.locals });
     }
     return { frames, end: result.end };
   }

@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
 import { KdiveError } from '../../errors.js';
-import { resolveKernel } from '../../kernels/index.js';
+import { fetchDebianSource, resolveKernel } from '../../kernels/index.js';
+import { SourceTree } from '../../session/source-tree.js';
 import { Session, type SessionEvent } from '../../session/session.js';
 import { KernelSymbols } from '../../session/kernel-symbols.js';
 import { TerminalProgress } from '../progress/terminal-progress.js';
@@ -18,6 +19,7 @@ interface RunOptions {
   console?: boolean;
   append?: string[];
   memory: string;
+  source?: string;
 }
 
 export function registerRunCommands(program: Command): void {
@@ -46,6 +48,7 @@ function addBootOptions(cmd: Command): Command {
     .option('--timeout <seconds>', 'give up if the guest has not powered off after this long', '300')
     .option('--console', 'stream the guest console to stderr')
     .option('--append <words...>', 'extra kernel command-line words')
+    .option('--source <dir|debian>', "show source lines: a kernel source tree, or 'debian' to fetch the matching linux-source package")
     .addOption(new Option('--memory <MiB>', 'guest memory').default('512'));
 }
 
@@ -64,6 +67,7 @@ export async function runScenario(opts: RunOptions): Promise<number> {
   const kernel = await resolveKernel(opts.kernel, { vmlinux: opts.vmlinux, progress });
   // Check every breakpoint against the symbols before booting, so a typo costs no boot and leaves no QEMU.
   if (!kernel.vmlinux) throw new KdiveError(`no symbols for ${kernel.bzImage}: pass --vmlinux FILE`, 2);
+  const source = opts.source ? new SourceTree(opts.source === 'debian' ? await fetchDebianSource(kernel, { progress }) : opts.source) : undefined;
   const symbols = await KernelSymbols.open(kernel.vmlinux);
   try {
     for (const location of opts.break) symbols.resolveLocation(location);
@@ -115,6 +119,7 @@ export async function runScenario(opts: RunOptions): Promise<number> {
         args: await session.argumentRegisters(event.threadId),
         backtrace: await session.backtrace(event.threadId),
       };
+      if (source) for (const f of report.backtrace.frames) if (f.file && f.line) f.source = source.line(f.file, f.line);
       if (opts.json) emit(stopToJson(report));
       else out(`\n${stopToText(report)}\n`);
     }

@@ -21,7 +21,7 @@ test('the JSON stop event has the documented fields, addresses as hex strings', 
   assert.equal(j.breakpoint, 'do_mkdirat');
   assert.equal(j.pc, '0xffffffff813632a0');
   assert.equal(j.cpu, 0);
-  assert.deepEqual(j.frames[1], { pc: '0xffffffff81363391', function: '__x64_sys_mkdir', offset: 0x41, sp: '0xffffc90000013f30', kind: 'call', file: null, line: null, inlined: false, args: [] });
+  assert.deepEqual(j.frames[1], { pc: '0xffffffff81363391', function: '__x64_sys_mkdir', offset: 0x41, sp: '0xffffc90000013f30', kind: 'call', file: null, line: null, inlined: false, args: [], locals: [] });
   assert.equal(j.frames[0].file, 'fs/namei.c');
   assert.equal(j.frames[0].line, 4169);
   assert.equal(j.registers.rdi, '0xffffff9c');

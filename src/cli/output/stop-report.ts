@@ -30,6 +30,8 @@ export function stopToJson(report: StopReport): Record<string, unknown> {
       line: f.line ?? null,
       inlined: f.inlined,
       args: f.args ?? [],
+      locals: f.locals ?? [],
+      ...(f.source !== undefined ? { source: f.source } : {}),
     })),
     unwindEnd: {
       reason: backtrace.end.reason,
@@ -67,6 +69,7 @@ export function stopToText(report: StopReport): string {
     const at = f.file ? ` at ${f.file}:${f.line ?? '?'}` : '';
     const note = f.inlined ? '  (inlined)' : f.kind === 'regs' || f.kind === 'regs-partial' ? '  [interrupt/syscall frame]' : f.reliable ? '' : '  [unreliable]';
     lines.push(`#${String(f.index).padEnd(width)}  ${hex(f.pc).padStart(18)} in ${name}${at}${note}`);
+    if (f.source !== undefined && f.index === 0) lines.push(`    ${f.line}\t${f.source}`);
   }
   const end = backtrace.end;
   if (end.reason === 'user' && end.user) {

@@ -26,6 +26,8 @@ export interface SourceFrame {
   inlined: boolean;
   /** Parameters with their values, when a frame context was given. */
   args?: FrameArgument[];
+  /** Local variables in scope at the address (lexical blocks included), when a frame context was given. */
+  locals?: FrameArgument[];
 }
 
 export interface FrameArgument {
@@ -194,7 +196,10 @@ export class DwarfInfo {
     for (let i = chain.length - 1; i >= 0; i--) {
       const die = chain[i]!;
       const f: SourceFrame = { function: (await this.nameOf(die, unit)) ?? '??', file, shortFile: short(file), line: ln, inlined: i > 0 };
-      if (frame) f.args = await this.argumentsOf(die, unit, address, frame, chain);
+      if (frame) {
+        f.args = await this.argumentsOf(die, unit, address, frame, chain, DW_TAG.formal_parameter);
+        f.locals = await this.argumentsOf(die, unit, address, frame, chain, DW_TAG.variable);
+      }
       frames.push(f);
       if (die.tag === DW_TAG.inlined_subroutine) {
         const cf = attrNumber(die, DW_AT.call_file);
@@ -229,7 +234,7 @@ export class DwarfInfo {
   }
 
   /** The formal parameters of a function scope, with values read through their locations at `pc`. */
-  private async argumentsOf(scope: Die, unit: DwarfUnit, pc: bigint, ctx: ExpressionContext, chain: Die[]): Promise<FrameArgument[]> {
+  private async argumentsOf(scope: Die, unit: DwarfUnit, pc: bigint, ctx: ExpressionContext, chain: Die[], tag: number): Promise<FrameArgument[]> {
     // The scope tree skips parameters: read the scope's full subtree.
     const full = await unit.subtree(scope.offset);
     if (!full) return [];
@@ -245,8 +250,16 @@ export class DwarfInfo {
       return loc.kind === 'memory' ? loc.address : loc.kind === 'value' ? loc.value : undefined;
     };
     const out: FrameArgument[] = [];
-    for (const p of full.children) {
-      if (p.tag !== DW_TAG.formal_parameter) continue;
+    // Variables of the scope, and of the lexical blocks inside it that hold pc (not of inlined callees).
+    const candidates: Die[] = [];
+    const collect = async (d: Die): Promise<void> => {
+      for (const c of d.children) {
+        if (c.tag === tag) candidates.push(c);
+        else if (tag === DW_TAG.variable && c.tag === DW_TAG.lexical_block && (await dieRanges(c, unit, this.sections, base)).some((r) => r.start <= pc && pc < r.end)) await collect(c);
+      }
+    };
+    await collect(full);
+    for (const p of candidates) {
       const origin = typeof p.attrs.get(DW_AT.abstract_origin) === 'number' ? await resolve(p.attrs.get(DW_AT.abstract_origin) as number) : undefined;
       const name = attrString(p, DW_AT.name) ?? (origin && attrString(origin, DW_AT.name)) ?? '?';
       const typeRef = p.attrs.get(DW_AT.type) ?? origin?.attrs.get(DW_AT.type);
