@@ -3,6 +3,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { buildInitramfs } from '../../src/rootfs/index.js';
 import { launchQemu, type QemuInstance } from '../../src/vm/index.js';
+import { ElfFile, SymbolTable } from '../../src/symbols/elf/index.js';
+import { GdbRemoteTarget } from '../../src/target/gdb-remote/index.js';
+import { connectTcp } from '../../src/transport/index.js';
 import type { BenchContext, ItemResult } from '../bench-item.js';
 import { resultLine, runTimed, type Sample } from '../measure.js';
 
@@ -16,6 +19,23 @@ async function bootGuest(ctx: BenchContext, guestCommand: string, dir: string): 
   for (let i = 0; i < 300 && !vm.consoleText().includes('Run /init'); i++) await new Promise((r) => setTimeout(r, 100));
   await new Promise((r) => setTimeout(r, 1000));
   return vm;
+}
+
+/** Reads a 64-bit kernel variable through the gdbstub (then lets go without resuming the VM). */
+async function readU64Symbol(ctx: BenchContext, port: number, name: string): Promise<bigint> {
+  const elf = await ElfFile.open(ctx.vmlinux);
+  try {
+    const sym = (await SymbolTable.fromElf(elf)).lookup(name)[0];
+    if (!sym) throw new Error(`no symbol ${name}`);
+    const target = await GdbRemoteTarget.connect(await connectTcp('127.0.0.1', port, { retryUntilMs: 5000 }), { profile: 'qemu' });
+    try {
+      return (await target.readMemory(sym.address, 8)).readBigUInt64LE(0);
+    } finally {
+      target.close();
+    }
+  } finally {
+    await elf.close();
+  }
 }
 
 function gdbPython(port: number, code: string): string[] {
@@ -38,15 +58,18 @@ export async function liveItems(ctx: BenchContext): Promise<ItemResult[]> {
     // Memory reads and single steps on a guest kept busy in a shell loop (never idle in hlt).
     const vm = await bootGuest(ctx, 'while :; do :; done', dir);
     try {
-      const sizes = ctx.quick ? [1 << 20] : [8 << 20, 64 << 20];
-      for (const size of sizes) {
+      // 8 MB of kernel text, as gdb's reference figure was taken; 64 MB does not fit in the image,
+      // so that one comes from the direct map of guest RAM (page_offset_base + 16 MB).
+      const directMap = (await readU64Symbol(ctx, vm.gdb.port, 'page_offset_base')) + (16n << 20n);
+      const sizes: [number, bigint, string][] = ctx.quick ? [[1 << 20, TEXT_START, 'kernel text']] : [[8 << 20, TEXT_START, 'kernel text'], [64 << 20, directMap, 'guest RAM (direct map)']];
+      for (const [size, start, what] of sizes) {
         const gdbRuns: Sample[] = [];
         const kdiveRuns: Sample[] = [];
-        const end = TEXT_START + BigInt(size);
+        const end = start + BigInt(size);
         const gdbOut = path.join(dir, 'gdb.bin');
         const kdiveOut = path.join(dir, 'kdive.bin');
-        const gdbArgs = gdbPython(vm.gdb.port, `import time; t0=time.time(); gdb.execute("dump binary memory ${gdbOut} 0x${TEXT_START.toString(16)} 0x${end.toString(16)}"); print("KDIVE-RESULT", time.time()-t0)`);
-        const kdiveArgs = [worker, 'mem', String(vm.gdb.port), `0x${TEXT_START.toString(16)}`, String(size), kdiveOut];
+        const gdbArgs = gdbPython(vm.gdb.port, `import time; t0=time.time(); gdb.execute("dump binary memory ${gdbOut} 0x${start.toString(16)} 0x${end.toString(16)}"); print("KDIVE-RESULT", time.time()-t0)`);
+        const kdiveArgs = [worker, 'mem', String(vm.gdb.port), `0x${start.toString(16)}`, String(size), kdiveOut];
         for (let i = 0; i < ctx.runs; i++) {
           const k = await runTimed(node!, kdiveArgs);
           const kr = resultLine<{ seconds: number }>(k.stdout, `kdive mem: ${k.stderr}`);
@@ -58,7 +81,7 @@ export async function liveItems(ctx: BenchContext): Promise<ItemResult[]> {
         }
         items.push({
           id: `memory-read-${size >> 20}mb`,
-          title: `Guest memory read over QEMU's gdbstub, ${size >> 20} MB of kernel text`,
+          title: `Guest memory read over QEMU's gdbstub, ${size >> 20} MB of ${what}`,
           unit: 'MB/s',
           higherIsBetter: true,
           runs: [
@@ -115,7 +138,8 @@ export async function liveItems(ctx: BenchContext): Promise<ItemResult[]> {
         const m = /^KDIVE-RESULT (\d+) ([\d.e+-]+)$/m.exec(g.stdout);
         if (!m) throw new Error(`gdb hits printed no result:\n${g.stdout.slice(-1500)}\n${g.stderr.slice(-1500)}`);
         gdbHits.push({ value: Number(m[1]) / Number(m[2]), peakMB: g.peakMB });
-        if (Math.abs(Number(m[1]) - kr.hits) > 2) throw new Error(`gdb counted ${m[1]} hits, kdive ${kr.hits}`);
+        // The guest's shell reads a few bytes of its own around dd: the counts agree to within a few.
+        if (Math.abs(Number(m[1]) - kr.hits) > Math.max(8, kr.hits / 50)) throw new Error(`gdb counted ${m[1]} hits, kdive ${kr.hits}`);
       } finally {
         await vm2.kill();
       }

@@ -5,7 +5,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { KdiveError } from '../errors.js';
 import type { ProgressReporter } from '../progress/progress.js';
-import { debFileName, imagePackageFor, packageInfo, type AptPackageInfo } from './apt.js';
+import { imagePackageFor, packageInfo, type AptPackageInfo } from './apt.js';
+import { downloadDeb } from './apt-download.js';
 import type { KernelArtifacts } from './kernel-artifacts.js';
 
 export interface DebianKernelOptions {
@@ -44,8 +45,8 @@ export async function resolveDebianKernel(flavour: 'cloud-amd64' | 'amd64', opts
   const dbg = await packageInfo(`${pkgName}-dbg`);
   const debDir = path.join(cacheDir, 'debs');
   await mkdir(debDir, { recursive: true });
-  const imageDeb = await download(image, debDir, opts.progress);
-  const dbgDeb = await download(dbg, debDir, opts.progress);
+  const imageDeb = await downloadDeb(image, debDir, opts.progress);
+  const dbgDeb = await downloadDeb(dbg, debDir, opts.progress);
 
   await mkdir(path.dirname(dir), { recursive: true });
   const tmp = await mkdtemp(path.join(path.dirname(dir), '.unpack-'));
@@ -118,45 +119,6 @@ function isComplete(dir: string): boolean {
   } catch {
     return false;
   }
-}
-
-async function download(info: AptPackageInfo, debDir: string, progress: ProgressReporter): Promise<string> {
-  const file = path.join(debDir, debFileName(info));
-  const have = await stat(file).catch(() => undefined);
-  if (have?.size === info.size) return file;
-  await rm(file, { force: true });
-  const task = progress.start(`downloading ${info.name} ${info.version}`, info.size, 'bytes');
-  const poll = setInterval(() => {
-    stat(file).then((s) => task.update(s.size), () => undefined);
-  }, 500);
-  try {
-    await new Promise<void>((resolve, reject) => {
-      const child = spawn('apt-get', ['download', `${info.name}=${info.version}`], { cwd: debDir, stdio: ['ignore', 'ignore', 'pipe'] });
-      let err = '';
-      child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-      child.on('error', (e) => reject(new KdiveError(`apt-get not found (${e.message}): kdive fetches Debian kernels with apt`)));
-      child.on('exit', (code) => {
-        if (code === 0) resolve();
-        else {
-          const last = err.trim().split('\n').filter((l) => !l.startsWith('W:')).pop() ?? `exit code ${code}`;
-          reject(new KdiveError(`downloading ${info.name} ${info.version} failed (apt-get download): ${last}; check the network and apt sources, then retry`));
-        }
-      });
-    });
-  } catch (e) {
-    task.fail();
-    await rm(file, { force: true });
-    throw e;
-  } finally {
-    clearInterval(poll);
-  }
-  const got = await stat(file).catch(() => undefined);
-  if (got?.size !== info.size) {
-    task.fail();
-    throw new KdiveError(`downloaded ${file} has ${got?.size ?? 0} bytes, apt expected ${info.size}; delete it and retry`);
-  }
-  task.finish();
-  return file;
 }
 
 /** `dpkg-deb --fsys-tarfile DEB | tar -x` of some members, counting the bytes that flow. */

@@ -1,10 +1,11 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { KdiveError } from '../errors.js';
 import type { ProgressReporter } from '../progress/progress.js';
-import { debFileName, packageInfo, type AptPackageInfo } from './apt.js';
+import { packageInfo } from './apt.js';
+import { downloadDeb } from './apt-download.js';
 import { kdiveCacheDir } from './debian-kernel.js';
 import type { KernelArtifacts } from './kernel-artifacts.js';
 
@@ -27,7 +28,7 @@ export async function fetchDebianSource(kernel: KernelArtifacts, opts: { cacheDi
 
   const debs = path.join(cacheDir, 'debs');
   await mkdir(debs, { recursive: true });
-  const deb = await downloadDeb(pkg, debs, opts.progress);
+  const deb = await downloadDeb(pkg, debs, opts.progress, 'all');
   await mkdir(path.dirname(root), { recursive: true });
   const tmp = await mkdtemp(path.join(path.dirname(root), '.unpack-'));
   try {
@@ -54,24 +55,6 @@ export async function fetchDebianSource(kernel: KernelArtifacts, opts: { cacheDi
   }
   if (!existsSync(tree)) throw new KdiveError(`unpacked ${pkg.name} but found no ${tree}`);
   return tree;
-}
-
-async function downloadDeb(info: AptPackageInfo, dir: string, progress: ProgressReporter): Promise<string> {
-  const file = path.join(dir, debFileName(info, 'all'));
-  if ((await stat(file).catch(() => undefined))?.size === info.size) return file;
-  const task = progress.start(`downloading ${info.name} ${info.version}`, info.size, 'bytes');
-  const poll = setInterval(() => stat(file).then((s) => task.update(s.size), () => undefined), 500);
-  try {
-    await run('apt-get', ['download', `${info.name}=${info.version}`], `downloading ${info.name} (apt-get download); check the network and apt sources, then retry`, dir);
-  } catch (e) {
-    task.fail();
-    await rm(file, { force: true });
-    throw e;
-  } finally {
-    clearInterval(poll);
-  }
-  task.finish();
-  return file;
 }
 
 function run(cmd: string, args: string[], what: string, cwd?: string): Promise<void> {

@@ -5,3 +5,4 @@ export * from './debian-kernel.js';
 export * from './file-kernel.js';
 export * from './resolve-kernel.js';
 export * from './debian-source.js';
+export * from './apt-download.js';

@@ -332,24 +332,16 @@ export class DwarfInfo {
       if (name) return name;
       const ref = d.attrs.get(DW_AT.abstract_origin) ?? d.attrs.get(DW_AT.specification);
       if (typeof ref !== 'number') return undefined;
-      d = await this.dieAt(ref, unit);
+      // Origins of code scopes are subprograms: the scope tree has them without reading more.
+      d = await this.dieAt(ref, unit, true);
     }
     return undefined;
   }
 
   /** A DIE by absolute offset: in the given unit when it is there, else in the unit that holds it. */
-  async dieAt(offset: number, hint?: DwarfUnit): Promise<Die | undefined> {
-    if (hint && offset >= hint.header.offset && offset < hint.header.end) return hint.scopeDieAt(offset);
-    const all = await this.allUnitOffsets();
-    let lo = 0;
-    let hi = all.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (all[mid]! <= offset) lo = mid + 1;
-      else hi = mid;
-    }
-    if (lo === 0) return undefined;
-    return (await this.unit(all[lo - 1]!)).dieAt(offset);
+  async dieAt(offset: number, hint?: DwarfUnit, scopesOnly = false): Promise<Die | undefined> {
+    const unit = hint && offset >= hint.header.offset && offset < hint.header.end ? hint : await this.unitContaining(offset);
+    return scopesOnly ? unit?.scopeDieAt(offset) : unit?.dieAt(offset);
   }
 
   /** Name → entry address (from the symbol table) and gdb's breakpoint address, file and line. */
