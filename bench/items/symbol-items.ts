@@ -1,4 +1,4 @@
-import { rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { BenchContext, ItemResult } from '../bench-item.js';
@@ -10,10 +10,10 @@ function drgnScript(vmlinux: string, work: string): string {
   return `import drgn\np = drgn.Program(drgn.host_platform)\np.load_debug_info([${JSON.stringify(vmlinux)}])\n${work}\n`;
 }
 
-async function samples(ctx: BenchContext, cmd: string, args: string[], check: (stdout: string) => void, env?: NodeJS.ProcessEnv): Promise<Sample[]> {
+async function samples(ctx: BenchContext, cmd: string, args: string[], check: (stdout: string) => void, env?: () => NodeJS.ProcessEnv): Promise<Sample[]> {
   const out: Sample[] = [];
   for (let i = 0; i < ctx.runs; i++) {
-    const r = await runTimed(cmd, args, { env });
+    const r = await runTimed(cmd, args, { env: env?.() });
     if (r.code !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.code}): ${r.stderr.slice(-500)}`);
     check(r.stdout);
     out.push({ value: r.seconds, peakMB: r.peakMB });
@@ -24,6 +24,17 @@ async function samples(ctx: BenchContext, cmd: string, args: string[], check: (s
 /** Items 1 and 2 of the bench: name → breakpoint address, and info line + ptype, from a cold start. */
 export async function symbolItems(ctx: BenchContext): Promise<ItemResult[]> {
   const v = ctx.vmlinux;
+  // kdive cold: a fresh process and an empty cache (no name index); warm: the index cached on disk.
+  const made: string[] = [];
+  const fresh = (prefix: string) => {
+    const d = mkdtempSync(path.join(os.tmpdir(), prefix));
+    made.push(d);
+    return d;
+  };
+  const coldCache = () => ({ KDIVE_CACHE: fresh('kdive-bench-cold-') });
+  const warmDir = fresh('kdive-bench-warm-');
+  const warmCache = () => ({ KDIVE_CACHE: warmDir });
+  await runTimed(ctx.kdive[0]!, [...ctx.kdive.slice(1), 'sym', 'lookup', v, 'init_task'], { env: warmCache() }); // builds and caches the index
   const [node, ...cli] = ctx.kdive;
   const lookupGdb = ['-nx', '-batch', '-ex', 'info address do_mkdirat', v];
   const lookupKdive = [...cli, 'sym', 'lookup', v, 'do_mkdirat'];
@@ -38,10 +49,11 @@ export async function symbolItems(ctx: BenchContext): Promise<ItemResult[]> {
     higherIsBetter: false,
     runs: [
       { tool: 'gdb', samples: await samples(ctx, 'gdb', lookupGdb, hasAddress), command: `gdb ${lookupGdb.map(q).join(' ')}` },
-      { tool: 'kdive', samples: await samples(ctx, node!, lookupKdive, hasAddress), command: `${ctx.kdive.join(' ')} sym lookup ${v} do_mkdirat` },
+      { tool: 'kdive', samples: await samples(ctx, node!, lookupKdive, hasAddress, coldCache), command: `KDIVE_CACHE=$(mktemp -d) ${ctx.kdive.join(' ')} sym lookup ${v} do_mkdirat` },
+      { tool: 'kdive (index cached)', samples: await samples(ctx, node!, lookupKdive, hasAddress, warmCache), command: `${ctx.kdive.join(' ')} sym lookup ${v} do_mkdirat   # after one run has cached the index` },
       { tool: 'drgn', samples: await samples(ctx, DRGN_PYTHON, ['-c', lookupDrgn], hasAddress), command: `${DRGN_PYTHON} -c ${q(lookupDrgn)}` },
     ],
-    ratios: [['kdive', 'gdb'], ['kdive', 'drgn']],
+    ratios: [['kdive', 'gdb'], ['kdive', 'drgn'], ['kdive (index cached)', 'drgn']],
   };
 
   const ptypeGdb = ['-nx', '-batch', '-ex', 'info line do_mkdirat', '-ex', 'ptype struct task_struct', v];
@@ -60,7 +72,8 @@ export async function symbolItems(ctx: BenchContext): Promise<ItemResult[]> {
         }),
         command: `gdb ${ptypeGdb.map(q).join(' ')}`,
       },
-      { tool: 'kdive', samples: await samples(ctx, node!, ptypeKdive, (s) => resultLine(s, 'kdive info-line-ptype')), command: `${node} ${ptypeKdive.join(' ')}` },
+      { tool: 'kdive', samples: await samples(ctx, node!, ptypeKdive, (s) => resultLine(s, 'kdive info-line-ptype'), coldCache), command: `KDIVE_CACHE=$(mktemp -d) ${node} ${ptypeKdive.join(' ')}` },
+      { tool: 'kdive (index cached)', samples: await samples(ctx, node!, ptypeKdive, (s) => resultLine(s, 'kdive info-line-ptype'), warmCache), command: `${node} ${ptypeKdive.join(' ')}   # index cached` },
       {
         tool: 'drgn',
         samples: await samples(ctx, DRGN_PYTHON, ['-c', ptypeDrgn], (s) => {
@@ -69,7 +82,7 @@ export async function symbolItems(ctx: BenchContext): Promise<ItemResult[]> {
         command: `${DRGN_PYTHON} -c ${q(ptypeDrgn)}`,
       },
     ],
-    ratios: [['kdive', 'gdb'], ['kdive', 'drgn']],
+    ratios: [['kdive', 'gdb'], ['kdive', 'drgn'], ['kdive (index cached)', 'drgn']],
     notes: ['drgn does the same two look-ups (function, type); it has no "info line".'],
   };
 
@@ -88,6 +101,7 @@ export async function symbolItems(ctx: BenchContext): Promise<ItemResult[]> {
     warm.push({ value: w.seconds, peakMB: w.peakMB });
   }
   rmSync(cache, { recursive: true, force: true });
+  for (const d of made) rmSync(d, { recursive: true, force: true });
   const tcpDrgn = drgnScript(v, "print(p.type('struct tcp_sock').size)");
   const item3: ItemResult = {
     id: 'indexed-type',
