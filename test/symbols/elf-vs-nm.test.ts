@@ -124,3 +124,11 @@ test('truncated and non-ELF files give one FormatError naming the file and an of
     });
   }
 });
+
+test('the in-place .symtab scan finds the same function address as the full table', async () => {
+  const { elf, table } = await loadVmlinux();
+  const names = [...table.functions()].filter((_, i) => i % 997 === 0).map((s) => s.name);
+  names.push('do_mkdirat', 'entry_SYSCALL_64', 'no_such_function_here');
+  for (const name of names) assert.equal(await SymbolTable.findFunction(elf, name), table.functionAddress(name), name);
+  await elf.close();
+});

@@ -1,6 +1,6 @@
 import { FormatError, NotFoundError } from '../../errors.js';
 import type { ElfFile } from '../elf/elf-file.js';
-import type { SymbolTable } from '../elf/symbol-table.js';
+import { SymbolTable } from '../elf/symbol-table.js';
 import { ArangeIndex, dieRanges, type AddressRange } from './address-ranges.js';
 import { ByteCursor } from './byte-cursor.js';
 import { DW_AT, DW_FORM, DW_TAG } from './constants.js';
@@ -350,7 +350,10 @@ export class DwarfInfo {
     const indexed = (this.index || (await DwarfNameIndex.loadCached(await this.sections.elf.buildId()).then((c) => c && (this.index = Promise.resolve(c)))))
       ? await this.findFunctionInDwarf(name)
       : undefined;
-    const address = indexed ?? (await this.symbols())?.functionAddress(name) ?? (await this.findFunctionInDwarf(name));
+    const address =
+      indexed ??
+      (this.symbolTable ? (await this.symbols())?.functionAddress(name) : await SymbolTable.findFunction(this.sections.elf, name)) ??
+      (await this.findFunctionInDwarf(name));
     if (address === undefined) {
       const near = (await this.symbols())?.closeMatches(name, 5) ?? [];
       throw new NotFoundError(`no function named '${name}' in ${this.file}${near.length ? ` (did you mean: ${near.join(', ')}?)` : ''}`);
