@@ -105,6 +105,13 @@ export class PacketDecoder {
           buf = Buffer.alloc(0);
           break;
         }
+        if (buf[hash + 1] === DOLLAR || buf[hash + 2] === DOLLAR) {
+          // A frame cut short right at its checksum: the `$` starts the next frame, not a digit.
+          const restart = buf[hash + 1] === DOLLAR ? hash + 1 : hash + 2;
+          yield { type: 'stray', bytes: Buffer.from(buf.subarray(i, restart)) };
+          i = restart;
+          continue;
+        }
         const raw = buf.subarray(i + 1, hash);
         const notification = b === PERCENT;
         i = hash + 3;
