@@ -7,7 +7,7 @@ import { decodeHex, encodeHex } from './packet-codec.js';
 import { GPacketValues } from './register-values.js';
 import { RspConnection } from './rsp-connection.js';
 import { parseStopReply } from './stop-reply.js';
-import { STUB_PROFILES, detectProfile, type StubProfile } from './stub-profile.js';
+import { detectProfile, profileFor, type StubProfile } from './stub-profile.js';
 import { readTargetDescription } from './target-description.js';
 
 export interface GdbRemoteConnectOptions {
@@ -30,6 +30,8 @@ export class GdbRemoteTarget implements Target {
   private currentThread: string | undefined;
   private readonly inserted = new Map<string, { type: number; address: bigint; kind: number }>();
   private isRunning = false;
+  /** Whether the stub takes binary `X` writes: unknown until the first write probes it. */
+  private binaryWrites: boolean | undefined;
 
   private constructor(
     private readonly conn: RspConnection,
@@ -60,7 +62,7 @@ export class GdbRemoteTarget implements Target {
     const conn = new RspConnection(stream, { timeoutMs: opts.timeoutMs, log: opts.log, name: opts.name });
     try {
       const supported = await conn.request('qSupported:swbreak+;hwbreak+;xmlRegisters=i386');
-      const profile = !opts.profile || opts.profile === 'auto' ? detectProfile(supported) : STUB_PROFILES[opts.profile];
+      const profile = !opts.profile || opts.profile === 'auto' ? detectProfile(supported) : profileFor(opts.profile, supported);
       conn.sendAcks = profile.sendAcks;
       // QEMU 7.2 announces a stop to every new client before it asks anything: not a real event.
       conn.drainStops();
@@ -158,10 +160,20 @@ export class GdbRemoteTarget implements Target {
   }
 
   async writeMemory(address: bigint, data: Buffer): Promise<void> {
+    if (data.length === 0) return;
+    if (this.binaryWrites === undefined) {
+      // gdb's probe: a zero-length X. An empty reply means no X (QEMU 7.2); then M, hex-encoded.
+      const probe = await this.conn.request(`X${address.toString(16)},0:`);
+      this.binaryWrites = probe === 'OK';
+      this.opts.log?.(`binary memory writes (X): ${this.binaryWrites ? 'yes' : `no (${probe === '' ? 'unsupported' : probe})`}`);
+    }
     for (let done = 0; done < data.length; ) {
       const n = Math.min(this.profile.maxMemoryWrite, data.length - done);
       const at = address + BigInt(done);
-      const reply = await this.conn.request(`M${at.toString(16)},${n.toString(16)}:${encodeHex(data.subarray(done, done + n))}`);
+      const bytes = data.subarray(done, done + n);
+      const header = `${at.toString(16)},${n.toString(16)}:`;
+      // encodePacket escapes the binary part; escaped it is at most as long as M's hex.
+      const reply = await this.conn.request(this.binaryWrites ? Buffer.concat([Buffer.from(`X${header}`), bytes]) : `M${header}${encodeHex(bytes)}`);
       this.checkOk(reply, `write ${n} bytes of memory at 0x${at.toString(16)}`);
       done += n;
     }
@@ -277,9 +289,8 @@ export class GdbRemoteTarget implements Target {
 
   async monitor(command: string): Promise<string> {
     let output = '';
-    const listener = (text: string) => (output += text);
-    this.conn.onConsole(listener);
-    const reply = await this.conn.request(`qRcmd,${encodeHex(Buffer.from(command))}`, { timeoutMs: 30_000 });
+    const stopListening = this.conn.onConsole((text) => (output += text));
+    const reply = await this.conn.request(`qRcmd,${encodeHex(Buffer.from(command))}`, { timeoutMs: 30_000 }).finally(stopListening);
     if (reply === '') throw new TargetError(`this stub (${this.profile.name}) has no monitor commands`);
     if (/^E[0-9a-fA-F]{2}$/.test(reply)) throw new TargetError(`monitor command failed (${reply}): ${command}`);
     // A stub may answer with the output itself in hex instead of O packets.

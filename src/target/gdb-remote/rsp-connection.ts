@@ -66,8 +66,13 @@ export class RspConnection {
     return this.closedError !== undefined;
   }
 
-  onConsole(listener: (text: string) => void): void {
+  /** Calls `listener` with the text of each `O` packet; returns a function that stops it. */
+  onConsole(listener: (text: string) => void): () => void {
     this.consoleListeners.push(listener);
+    return () => {
+      const i = this.consoleListeners.indexOf(listener);
+      if (i >= 0) this.consoleListeners.splice(i, 1);
+    };
   }
 
   /** Sends a packet and resolves with the reply's payload (latin1). */

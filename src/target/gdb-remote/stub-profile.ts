@@ -14,6 +14,8 @@ import { fixedLayout } from './target-description.js';
  */
 export interface StubProfile {
   name: 'qemu' | 'kgdb' | 'generic';
+  /** The largest packet the stub takes (QEMU: PacketSize from qSupported; kgdb: BUFMAX-1). */
+  packetSize: number;
   /** Bytes per `m` request. */
   maxMemoryRead: number;
   /**
@@ -71,16 +73,16 @@ export const QEMU_X86_64_LAYOUT = fixedLayout([
 ]);
 
 export const QEMU_PROFILE: StubProfile = {
-  name: 'qemu', maxMemoryRead: 0x7f0, memoryReadWindow: 16, maxMemoryWrite: 0x7f0, usesTargetXml: true, vCont: true, interruptByte: true, sendAcks: false,
+  name: 'qemu', packetSize: 0x1000, maxMemoryRead: 0x7f0, memoryReadWindow: 16, maxMemoryWrite: 0x7f0, usesTargetXml: true, vCont: true, interruptByte: true, sendAcks: false,
   knownLayouts: [QEMU_X86_64_LAYOUT],
 };
 
 export const KGDB_PROFILE: StubProfile = {
-  name: 'kgdb', maxMemoryRead: 256, memoryReadWindow: 1, maxMemoryWrite: 256, usesTargetXml: false, builtinLayout: KGDB_X86_64_LAYOUT, vCont: false, interruptByte: false, sendAcks: true,
+  name: 'kgdb', packetSize: 1023, maxMemoryRead: 256, memoryReadWindow: 1, maxMemoryWrite: 256, usesTargetXml: false, builtinLayout: KGDB_X86_64_LAYOUT, vCont: false, interruptByte: false, sendAcks: true,
 };
 
 export const GENERIC_PROFILE: StubProfile = {
-  name: 'generic', maxMemoryRead: 0x400, memoryReadWindow: 1, maxMemoryWrite: 0x200, usesTargetXml: false, builtinLayout: GDB_AMD64_LAYOUT, vCont: false, interruptByte: true, sendAcks: true,
+  name: 'generic', packetSize: 0x800, maxMemoryRead: 0x400, memoryReadWindow: 1, maxMemoryWrite: 0x200, usesTargetXml: false, builtinLayout: GDB_AMD64_LAYOUT, vCont: false, interruptByte: true, sendAcks: true,
 };
 
 export const STUB_PROFILES = { qemu: QEMU_PROFILE, kgdb: KGDB_PROFILE, generic: GENERIC_PROFILE } as const;
@@ -88,12 +90,26 @@ export const STUB_PROFILES = { qemu: QEMU_PROFILE, kgdb: KGDB_PROFILE, generic: 
 /** Picks a profile from the qSupported reply: QEMU offers target.xml, kgdb answers nothing. */
 export function detectProfile(qSupportedReply: string): StubProfile {
   if (qSupportedReply === '') return KGDB_PROFILE;
-  if (/qXfer:features:read\+/.test(qSupportedReply)) {
-    const size = /PacketSize=([0-9a-fA-F]+)/.exec(qSupportedReply);
-    const packet = size ? parseInt(size[1]!, 16) : 0x1000;
-    // Each byte is two hex digits, plus room for the framing.
-    const max = Math.max(64, Math.min(0x7f0, Math.floor((packet - 16) / 2)));
-    return { ...QEMU_PROFILE, maxMemoryRead: max, maxMemoryWrite: Math.floor(max / 1.2) };
-  }
-  return GENERIC_PROFILE;
+  if (/qXfer:features:read\+/.test(qSupportedReply)) return profileFor('qemu', qSupportedReply);
+  return profileFor('generic', qSupportedReply);
+}
+
+/**
+ * A named profile with the limits the stub announced applied: a `PacketSize=` in its qSupported
+ * reply bounds memory packets (each byte is two hex digits, plus room for the framing).
+ */
+export function profileFor(name: StubProfile['name'], qSupportedReply: string): StubProfile {
+  const base = STUB_PROFILES[name];
+  const size = /(?:^|;)PacketSize=([0-9a-fA-F]+)/.exec(qSupportedReply);
+  if (!size) return base;
+  const packetSize = parseInt(size[1]!, 16);
+  // A read's reply is all hex; a write also carries `M<addr>,<len>:` (up to 24 characters).
+  const readFits = Math.max(64, Math.floor((packetSize - 16) / 2));
+  const writeFits = Math.max(64, Math.floor((packetSize - 64) / 2));
+  return {
+    ...base,
+    packetSize,
+    maxMemoryRead: Math.min(base.maxMemoryRead, readFits),
+    maxMemoryWrite: Math.min(base.maxMemoryWrite, writeFits),
+  };
 }
