@@ -28,7 +28,7 @@ export async function downloadDeb(info: AptPackageInfo, debDir: string, progress
         if (code === 0) resolve();
         else {
           const last = err.trim().split('\n').filter((l) => !l.startsWith('W:')).pop() ?? `exit code ${code}`;
-          reject(new KdiveError(`downloading ${info.name} ${info.version} failed (apt-get download): ${last}; check the network and apt sources, then retry`));
+          reject(new KdiveError(`downloading ${info.name} ${info.version} failed ('apt-get download ${info.name}=${info.version}' in ${debDir}): ${last}; check the network and apt sources, then run again`));
         }
       });
     });
@@ -42,7 +42,8 @@ export async function downloadDeb(info: AptPackageInfo, debDir: string, progress
   const got = await stat(file).catch(() => undefined);
   if (got?.size !== info.size) {
     task.fail();
-    throw new KdiveError(`downloaded ${file} has ${got?.size ?? 0} bytes, apt expected ${info.size}; delete it and retry`);
+    await rm(file, { force: true });
+    throw new KdiveError(`downloaded ${file} has ${got?.size ?? 0} bytes, apt expected ${info.size} ('apt-get download ${info.name}=${info.version}'); removed it: run again to download it afresh`);
   }
   task.finish();
   return file;

@@ -4,6 +4,9 @@ import { KdiveError } from '../errors.js';
 
 const run = promisify(execFile);
 
+/** Runs a host program and returns its stdout; tests inject their own to see or fake the calls. */
+export type CommandRunner = (command: string, args: string[]) => Promise<string>;
+
 /** Runs a host tool and returns its stdout; a failure names the command and its last stderr line. */
 export async function runTool(command: string, args: string[], opts: { cwd?: string } = {}): Promise<string> {
   try {

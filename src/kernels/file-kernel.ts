@@ -1,17 +1,28 @@
 import { open } from 'node:fs/promises';
 import path from 'node:path';
 import { FormatError, KdiveError } from '../errors.js';
+import { elfHeaderProblem } from './elf-header-check.js';
 import type { KernelArtifacts } from './kernel-artifacts.js';
 
 /** A bzImage given by path: checks the boot header and reads the version string from it. */
 export async function resolveFileKernel(bzImage: string, vmlinux?: string): Promise<KernelArtifacts> {
   const version = await bzImageVersion(bzImage);
-  if (vmlinux) await checkElfHeader(vmlinux);
+  if (vmlinux) await checkVmlinux(vmlinux);
   return { spec: bzImage, version: version ?? path.basename(bzImage), bzImage, vmlinux };
 }
 
-/** The x86 boot protocol: "HdrS" at 0x202, kernel_version (a pointer, +0x200) at 0x20e. */
+/**
+ * The release in an x86 bzImage (e.g. 6.1.0-56-cloud-amd64). Boot protocol: "HdrS" at 0x202;
+ * kernel_version at 0x20e is an offset from the setup header's base, so the string is at it + 0x200.
+ * Undefined when the image carries no version string (pointer 0).
+ */
 export async function bzImageVersion(file: string): Promise<string | undefined> {
+  const text = await bzImageVersionText(file);
+  return text === undefined ? undefined : text.split(' ')[0];
+}
+
+/** The whole kernel_version string, e.g. "6.1.0-56-cloud-amd64 (debian-kernel@...) #1 SMP ... 6.1.192-2 (2026-11-16)". */
+export async function bzImageVersionText(file: string): Promise<string | undefined> {
   let fh;
   try {
     fh = await open(file, 'r');
@@ -19,23 +30,26 @@ export async function bzImageVersion(file: string): Promise<string | undefined> 
     throw new KdiveError(`cannot open kernel image ${file}: ${(err as Error).message}`, 2);
   }
   try {
-    const head = Buffer.alloc(0x400);
+    const head = Buffer.alloc(0x210);
     const { bytesRead } = await fh.read(head, 0, head.length, 0);
     if (bytesRead < 0x210 || head.toString('latin1', 0x202, 0x206) !== 'HdrS') {
       throw new FormatError(file, 0x202, 'not an x86 bzImage (no "HdrS" boot header)');
     }
     const ptr = head.readUInt16LE(0x20e);
     if (ptr === 0) return undefined;
+    const at = ptr + 0x200;
     const text = Buffer.alloc(256);
-    await fh.read(text, 0, text.length, ptr + 0x200);
-    const s = text.toString('latin1');
-    return s.slice(0, s.indexOf('\0') >= 0 ? s.indexOf('\0') : s.length).split(' ')[0];
+    const got = (await fh.read(text, 0, text.length, at)).bytesRead;
+    const end = text.subarray(0, got).indexOf(0);
+    if (end <= 0) throw new FormatError(file, at, 'a NUL-terminated kernel version string (kernel_version at 0x20e points past it)');
+    return text.toString('latin1', 0, end);
   } finally {
     await fh.close();
   }
 }
 
-async function checkElfHeader(file: string): Promise<void> {
+/** The vmlinux given with --vmlinux must at least be a whole x86-64 ELF file. */
+export async function checkVmlinux(file: string): Promise<void> {
   let fh;
   try {
     fh = await open(file, 'r');
@@ -43,9 +57,10 @@ async function checkElfHeader(file: string): Promise<void> {
     throw new KdiveError(`cannot open --vmlinux ${file}: ${(err as Error).message}`, 2);
   }
   try {
-    const head = Buffer.alloc(4);
-    const { bytesRead } = await fh.read(head, 0, 4, 0);
-    if (bytesRead < 4 || head.readUInt32BE(0) !== 0x7f454c46) throw new FormatError(file, 0, 'not an ELF file (no \\x7fELF magic)');
+    const head = Buffer.alloc(64);
+    const { bytesRead } = await fh.read(head, 0, 64, 0);
+    const problem = elfHeaderProblem(head.subarray(0, bytesRead), (await fh.stat()).size);
+    if (problem) throw new FormatError(file, problem.offset, `not a usable vmlinux: expected ${problem.expected}`);
   } finally {
     await fh.close();
   }

@@ -6,3 +6,5 @@ export * from './file-kernel.js';
 export * from './resolve-kernel.js';
 export * from './debian-source.js';
 export * from './apt-download.js';
+export * from './command-runner.js';
+export * from './elf-header-check.js';

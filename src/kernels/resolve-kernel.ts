@@ -9,6 +9,8 @@ export interface ResolveKernelOptions {
   vmlinux?: string;
   cacheDir?: string;
   progress?: ProgressReporter;
+  /** For debian: specs, also fetch the -dbg package (default true). */
+  withDebug?: boolean;
 }
 
 /** A kernel SPEC (`debian:cloud-amd64`, a bzImage path) to files ready to boot and debug. */
@@ -17,12 +19,12 @@ export async function resolveKernel(spec: string, opts: ResolveKernelOptions = {
   const progress = opts.progress ?? silentProgress;
   switch (parsed.kind) {
     case 'debian': {
-      const k = await resolveDebianKernel(parsed.flavour, { cacheDir: opts.cacheDir, progress });
+      const k = await resolveDebianKernel(parsed.flavour, { cacheDir: opts.cacheDir, progress, withDebug: opts.withDebug });
       return opts.vmlinux ? { ...k, vmlinux: opts.vmlinux } : k;
     }
     case 'file':
       return resolveFileKernel(parsed.bzImage, opts.vmlinux);
     case 'build':
-      throw new KdiveError(`--kernel build:${parsed.dir}: kernels built from source are not supported yet`, 2);
+      throw new KdiveError(`--kernel build:${parsed.dir}: building a kernel from a source tree is not yet supported; use --kernel debian:cloud-amd64 or pass a bzImage path with --vmlinux`, 2);
   }
 }
