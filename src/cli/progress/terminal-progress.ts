@@ -3,16 +3,19 @@ import type { ProgressReporter, ProgressTask } from '../../progress/progress.js'
 
 /**
  * Progress on stderr: a bar on a terminal, plain lines otherwise (logs, CI), nothing when
- * quiet. Plain lines come at most every 10 % or 5 s, so a log stays readable.
+ * quiet. Plain lines come at each 10 % step or every ~2 s, so a log stays readable. The bar
+ * uses no colour at all (NO_COLOR is honoured by never emitting any); on a terminal it only
+ * moves the cursor.
  */
 export class TerminalProgress implements ProgressReporter {
   private readonly tty: boolean;
   private readonly quiet: boolean;
 
-  constructor(opts: { quiet?: boolean; stream?: NodeJS.WritableStream & { isTTY?: boolean } } = {}) {
+  /** `tty` overrides the guess from the stream (a TTY, and not under CI). */
+  constructor(opts: { quiet?: boolean; stream?: NodeJS.WritableStream & { isTTY?: boolean }; tty?: boolean } = {}) {
     this.stream = opts.stream ?? process.stderr;
     this.quiet = opts.quiet ?? false;
-    this.tty = Boolean(this.stream.isTTY) && !process.env.CI;
+    this.tty = opts.tty ?? (Boolean(this.stream.isTTY) && !process.env.CI);
   }
 
   private readonly stream: NodeJS.WritableStream & { isTTY?: boolean };
@@ -63,21 +66,24 @@ export class TerminalProgress implements ProgressReporter {
 
   private lines(label: string, total?: number, unit?: string): ProgressTask {
     const started = Date.now();
-    let lastPct = -1;
-    let lastAt = 0;
+    let lastPct = 0;
+    let lastAt = started;
     let max = total;
-    const fmt = (n: number) => (unit === 'bytes' ? `${(n / (1 << 20)).toFixed(0)} MB` : String(n));
+    const mb = (n: number) => (n / (1 << 20)).toFixed(0);
+    const amount = (done: number, of: number) => (unit === 'bytes' ? `${mb(done)}/${mb(of)} MB` : `${done}/${of}${unit ? ` ${unit}` : ''}`);
     this.stream.write(`${label}...\n`);
     return {
       update: (done, newTotal) => {
         if (newTotal) max = newTotal;
         if (!max) return;
-        const pct = Math.floor((done / max) * 100);
+        const pct = Math.min(100, Math.floor((done / max) * 100));
         const now = Date.now();
-        if (pct >= lastPct + 10 || now - lastAt > 5000) {
+        // A line per 10 % step, or every ~2 s while it moves at all: readable in a log, alive in CI.
+        const nextStep = Math.floor(lastPct / 10) * 10 + 10;
+        if (pct >= nextStep || (pct > lastPct && now - lastAt >= 2000)) {
           lastPct = pct;
           lastAt = now;
-          this.stream.write(`${label}: ${pct}% (${fmt(done)}/${fmt(max)})\n`);
+          this.stream.write(`${label}: ${pct}% (${amount(done, max)})\n`);
         }
       },
       finish: (message) => {
