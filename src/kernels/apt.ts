@@ -2,9 +2,13 @@ import { KdiveError } from '../errors.js';
 import { silentProgress, type ProgressReporter } from '../progress/progress.js';
 import { runTool, type CommandRunner } from './command-runner.js';
 
-/** `Depends: linux-image-6.1.0-56-cloud-amd64` in `apt-cache depends linux-image-cloud-amd64`. */
+/**
+ * `Depends: linux-image-6.1.0-56-cloud-amd64` in `apt-cache depends linux-image-cloud-amd64`.
+ * The ABI part (6.1.0-56, or 6.12.12+bpo for backports) holds no '-' but before its number,
+ * so the generic flavour `amd64` never takes a `...-cloud-amd64` package.
+ */
 export function parseImageDependency(dependsOutput: string, flavour: string): string | undefined {
-  const re = new RegExp(`^\\s*Depends:\\s*(linux-image-[0-9][\\w.+-]*-${flavour.replace(/[-]/g, '\\-')})\\s*$`, 'm');
+  const re = new RegExp(`^\\s*Depends:\\s*(linux-image-\\d+\\.\\d+[\\w.+~]*(?:-\\d+)?-${flavour.replace(/[-]/g, '\\-')})\\s*$`, 'm');
   return re.exec(dependsOutput)?.[1];
 }
 
