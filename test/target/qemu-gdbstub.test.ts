@@ -63,6 +63,23 @@ test('a pipelined read (several m packets in flight) returns the same bytes as p
   assert.ok(pipelined.some((b) => b !== 0) && pipelined.some((b) => b !== 0xff), 'real BIOS bytes, not a blank');
 });
 
+test('a pipelined read of 1 MB (16 m packets in flight) equals the same megabyte read one packet at a time', async () => {
+  // The first megabyte in real mode: low RAM (with a pattern written into it), VGA, option ROMs, BIOS.
+  const pattern = Buffer.from(Array.from({ length: 0x9000 }, (_, i) => (i * 131 + 17) & 0xff));
+  await target.writeMemory(0x30000n, pattern);
+  const length = 1 << 20;
+  const pipelined = await target.readMemory(0n, length);
+  const serial = Buffer.alloc(length);
+  for (let off = 0; off < length; off += 0x7f0) {
+    const n = Math.min(0x7f0, length - off);
+    (await target.readMemory(BigInt(off), n)).copy(serial, off);
+  }
+  assert.equal(pipelined.length, length);
+  assert.ok(pipelined.equals(serial), 'pipelined bytes equal serial bytes');
+  assert.ok(pipelined.subarray(0x30000, 0x39000).equals(pattern), 'the pattern written at 0x30000 is where it was put');
+  assert.equal(pipelined[0xffff0], 0xea, 'the reset vector at the end of the megabyte');
+});
+
 test('a single step moves rip to the far jump target', async () => {
   const insn = await target.readMemory(0xffff0n, 5);
   const ip = BigInt(insn.readUInt16LE(1));

@@ -145,7 +145,15 @@ export class GdbRemoteTarget implements Target {
       if (reply === '' || /^E[0-9a-fA-F]{2}$/.test(reply)) {
         throw new TargetError(`cannot read ${c.n} bytes of memory at 0x${c.at.toString(16)}${reply ? ` (stub error ${reply})` : ''}`, reply);
       }
-      const chunk = decodeHex(reply);
+      // The common case: hex straight into the result, no buffer per reply (a bad digit ends
+      // the write short, and decodeHex below then names it).
+      if (reply.length === c.n * 2 && out.write(reply, c.offset, c.n, 'hex') === c.n) continue;
+      let chunk: Buffer;
+      try {
+        chunk = decodeHex(reply);
+      } catch (e) {
+        throw new TargetError(`bad reply to a memory read at 0x${c.at.toString(16)}: ${(e as Error).message}`);
+      }
       if (chunk.length !== c.n) {
         // A stub may return less than asked: read the rest of this chunk on its own.
         if (chunk.length === 0 || chunk.length > c.n) throw new TargetError(`bad reply to a memory read at 0x${c.at.toString(16)}: ${chunk.length} bytes for ${c.n}`);

@@ -127,3 +127,70 @@ test('memory reads are split at the stub profile limit and an error reply names 
   target.close();
   await stub.close();
 });
+
+/** A QEMU-like stub that answers `m` with a pattern of the address, and tracks requests in flight. */
+function pipelineStub(opts: { badAt?: number; errorAt?: number } = {}) {
+  const seen = { maxInFlight: 0, inFlight: 0 };
+  const onPacket = (p: string, s: net.Socket) => {
+    if (p === '?') return reply(s, 'S05');
+    if (p.startsWith('qSupported')) return reply(s, 'PacketSize=1000;qXfer:features:read+');
+    const m = /^m([0-9a-f]+),([0-9a-f]+)$/.exec(p);
+    if (!m) return reply(s, '');
+    const addr = parseInt(m[1]!, 16);
+    const n = parseInt(m[2]!, 16);
+    seen.inFlight++;
+    seen.maxInFlight = Math.max(seen.maxInFlight, seen.inFlight);
+    // Answer a little later, in order, so requests pile up as they would on a real link.
+    setTimeout(() => {
+      seen.inFlight--;
+      if (addr === opts.errorAt) return reply(s, 'E14');
+      const bytes = Buffer.alloc(n);
+      for (let i = 0; i < n; i++) bytes[i] = ((addr + i) * 7) & 0xff;
+      let hex = bytes.toString('hex');
+      if (addr === opts.badAt) hex = `zz${hex.slice(2)}`;
+      reply(s, hex);
+    }, 1);
+  };
+  return { seen, onPacket };
+}
+
+test('a pipelined read keeps at most the window in flight and puts every reply where its request asked', async () => {
+  const { seen, onPacket } = pipelineStub();
+  const stub = await scriptedStub(onPacket);
+  const target = await GdbRemoteTarget.connect(stub.socket, { profile: 'generic' });
+  // The generic profile pipelines nothing; give it a window as QEMU's profile has.
+  const profile = target.profile as { memoryReadWindow: number; maxMemoryRead: number };
+  profile.memoryReadWindow = 6;
+  profile.maxMemoryRead = 0x100;
+  const base = 0x4000;
+  const length = 0x100 * 40 + 0x33;
+  const data = await target.readMemory(BigInt(base), length);
+  for (let i = 0; i < length; i++) assert.equal(data[i], ((base + i) * 7) & 0xff, `byte ${i}`);
+  const reads = stub.received.filter((p) => p.startsWith('m'));
+  assert.equal(reads.length, 41);
+  assert.deepEqual(reads.slice(0, 2), ['m4000,100', 'm4100,100']);
+  assert.equal(reads.at(-1), `m${(base + 0x100 * 40).toString(16)},33`);
+  assert.ok(seen.maxInFlight > 1, `requests overlapped (${seen.maxInFlight} at most)`);
+  assert.ok(seen.maxInFlight <= 6, `never more than the window in flight (${seen.maxInFlight})`);
+  target.close();
+  await stub.close();
+});
+
+test('an error or a bad hex digit in the middle of a pipelined read names the address of that packet', async () => {
+  for (const [opts, message] of [
+    [{ errorAt: 0x4300 }, /cannot read 256 bytes of memory at 0x4300 \(stub error E14\)/],
+    [{ badAt: 0x4500 }, /bad reply to a memory read at 0x4500: not a hex string/],
+  ] as const) {
+    const { onPacket } = pipelineStub(opts);
+    const stub = await scriptedStub(onPacket);
+    const target = await GdbRemoteTarget.connect(stub.socket, { profile: 'generic' });
+    const profile = target.profile as { memoryReadWindow: number; maxMemoryRead: number };
+    profile.memoryReadWindow = 4;
+    profile.maxMemoryRead = 0x100;
+    await assert.rejects(target.readMemory(0x4000n, 0x1000), message);
+    // The connection is still in step: the next request gets its own reply.
+    assert.equal((await target.readMemory(0x8000n, 4)).toString('hex'), Buffer.from([0x8000 * 7, 0x8001 * 7, 0x8002 * 7, 0x8003 * 7].map((v) => v & 0xff)).toString('hex'));
+    target.close();
+    await stub.close();
+  }
+});
