@@ -1,9 +1,10 @@
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { GdbRemoteTarget } from '../../src/target/gdb-remote/index.js';
+import fs from 'node:fs';
+import { GdbRemoteTarget, RspConnection } from '../../src/target/gdb-remote/index.js';
 import { ConnectionClosedError } from '../../src/target/target-error.js';
 import { connectTcp } from '../../src/transport/index.js';
-import { startBareQemu } from '../support/bare-qemu.js';
+import { qemuBiosImage, startBareQemu } from '../support/bare-qemu.js';
 
 let qemu: Awaited<ReturnType<typeof startBareQemu>>;
 let target: GdbRemoteTarget;
@@ -25,6 +26,9 @@ test('QEMU is detected, and the register layout matches what its `g` and `p` rea
   // Every register got a value: the reply was exactly as long as the layout in use says.
   assert.deepEqual(regs.names().sort(), layout.map((r) => r.name).sort());
   assert.equal(layout.at(-1)!.name, 'mxcsr');
+  // QEMU 7.2's x86-64 gdbstub: 66 registers, a 608-byte `g`.
+  assert.equal(layout.length, 66);
+  assert.equal(layout.at(-1)!.offset + layout.at(-1)!.bitSize / 8, 608);
   assert.deepEqual(layout.slice(16, 18).map((r) => [r.name, r.offset]), [['rip', 128], ['eflags', 136]]);
   // Values after the segment registers are where the CPU has them at reset (Intel SDM: CR0 = 0x60000010,
   // MXCSR = 0x1f80); Debian's QEMU 7.2 target.xml lists three extra registers its `g` does not send,
@@ -42,6 +46,11 @@ test('at reset the CPU is at f000:fff0 and the reset vector holds a far jump', a
   // Real mode: linear address = cs*16 + ip. The BIOS starts with a far jmp (0xea).
   const insn = await target.readMemory(0xffff0n, 5);
   assert.equal(insn[0], 0xea);
+  // The top 16 bytes below 4 GiB are the end of the BIOS image file QEMU loaded.
+  const image = fs.readFileSync(qemuBiosImage());
+  assert.deepEqual(await target.readMemory(0xfffffff0n, 16), image.subarray(image.length - 16));
+  // ...and the legacy 0xf0000 window mirrors the image's last 64 KiB.
+  assert.deepEqual(await target.readMemory(0xf0000n, 0x10000), image.subarray(image.length - 0x10000));
 });
 
 test('memory written with M reads back, across several packets', async () => {
@@ -119,9 +128,36 @@ test('a running VM stops on interrupt, and the monitor passes HMP through', asyn
   assert.match(await target.monitor('info status'), /VM status: paused/);
 });
 
-test('a request to a QEMU that died fails with ConnectionClosedError, not a hang', async () => {
+test('detach takes our breakpoints out and lets the VM run on', async () => {
+  await target.monitor('system_reset');
+  const seen: bigint[] = [];
+  for (let i = 0; i < 4; i++) {
+    await target.step();
+    const r = await target.readRegisters();
+    seen.push((r.get('cs')! << 4n) + r.get('rip')!);
+  }
+  await target.monitor('system_reset');
+  await target.insertBreakpoint(seen[2]!, 'hardware');
+  await target.insertBreakpoint(seen[3]!, 'software');
+  await target.detach();
+  assert.deepEqual(target.insertedPoints(), []);
+  // A bare connection (no `?`, which would clear breakpoints itself): QEMU 7.2 announces T02
+  // to a new client only when the VM was running, i.e. it did not stop at either address.
+  const raw = new RspConnection(await connectTcp('127.0.0.1', qemu.port, { retryUntilMs: 10_000 }), { timeoutMs: 10_000 });
+  assert.match(await raw.waitForStop(AbortSignal.timeout(20_000)), /^T02/);
+  // Nothing of ours is left to remove.
+  assert.match(await raw.request(`z1,${seen[2]!.toString(16)},1`), /^E/);
+  assert.match(await raw.request(`z0,${seen[3]!.toString(16)},1`), /^E/);
+  raw.close();
+  target = await GdbRemoteTarget.connect(await connectTcp('127.0.0.1', qemu.port, { retryUntilMs: 10_000 }), { profile: 'auto' });
+  assert.equal(target.stubName, 'qemu');
+});
+
+test('a request to a QEMU that died fails with ConnectionClosedError, not a hang; no QEMU is left', async () => {
+  await target.resume();
   const waiting = assert.rejects(target.waitForStop(), ConnectionClosedError);
   await qemu.stop();
   await waiting;
   await assert.rejects(target.readRegisters(), ConnectionClosedError);
+  assert.ok(qemu.gone(), 'QEMU and its process group are gone');
 });
