@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { TargetError } from '../target-error.js';
+import { TargetError, TargetTimeoutError } from '../target-error.js';
 import { PacketDecoder, encodePacket } from './packet-codec.js';
 import { GdbRemoteTarget } from './gdb-remote-target.js';
 import { parseStopReply } from './stop-reply.js';
@@ -275,4 +275,25 @@ test('stop replies map to reasons', () => {
   assert.deepEqual(parseStopReply('T05thread:01;awatch:ffffffff81000000;').watch, { kind: 'awatch', address: 0xffffffff81000000n });
   assert.deepEqual([parseStopReply('W03').reason, parseStopReply('W03').exitCode], ['exited', 3]);
   assert.deepEqual([parseStopReply('X09').reason, parseStopReply('X09').signal], ['terminated', 9]);
+});
+
+test('a g reply with xx (unavailable) bytes or an odd digit spoils only the registers it touches', async () => {
+  const stub = await fakeStub(qemuLike({ g: () => `${'44'.repeat(8)}${'xx'.repeat(8)}${'0200000'}` }));
+  const target = await GdbRemoteTarget.connect(stub.socket, { profile: 'qemu' });
+  const regs = await target.readRegisters();
+  assert.equal(regs.get('rax'), 0x4444444444444444n);
+  assert.equal(regs.get('rip'), 0xfff0n, 'unavailable in g, fetched with p1');
+  assert.equal(regs.get('eflags'), undefined, 'cut short, and p2 fails');
+  target.close();
+  await stub.close();
+});
+
+test('interrupting a target that does not stop fails with a timeout error, not a hang', async () => {
+  const stub = await fakeStub(qemuLike());
+  const target = await GdbRemoteTarget.connect(stub.socket, { profile: 'qemu', timeoutMs: 300 });
+  await assert.rejects(target.interrupt(), (e: Error) => e instanceof TargetTimeoutError && /interrupt/.test(e.message));
+  // The connection is still usable afterwards.
+  assert.equal((await target.readRegisters()).get('rip'), 0xfff0n);
+  target.close();
+  await stub.close();
 });

@@ -2,7 +2,7 @@ import type { Duplex } from 'node:stream';
 import type {
   BreakpointKind, RegisterDescription, RegisterValues, StopEvent, Target, ThreadInfo, WatchKind,
 } from '../target.js';
-import { TargetError } from '../target-error.js';
+import { TargetError, TargetTimeoutError } from '../target-error.js';
 import { decodeHex, encodeHex } from './packet-codec.js';
 import { GPacketValues } from './register-values.js';
 import { RspConnection } from './rsp-connection.js';
@@ -94,21 +94,23 @@ export class GdbRemoteTarget implements Target {
     if (threadId && threadId !== this.currentThread) await this.selectThread(threadId);
     const reply = await this.conn.request('g');
     this.checkError(reply, 'read registers');
-    const data = decodeHex(reply);
+    // Sized by its hex: an odd digit or an `xx` (unavailable) spoils one register, not the reply.
+    const length = Math.floor(reply.length / 2);
     let expected = layoutSize(this.layout);
-    if (data.length !== expected) {
-      const known = this.profile.knownLayouts?.find((l) => layoutSize(l) === data.length);
+    if (length !== expected) {
+      const known = this.profile.knownLayouts?.find((l) => layoutSize(l) === length);
       if (known) {
-        this.opts.log?.(`g reply is ${data.length} bytes, target.xml says ${expected}: using the stub's known ${known.length}-register layout`);
+        this.opts.log?.(`g reply is ${length} bytes, target.xml says ${expected}: using the stub's known ${known.length}-register layout`);
         this.layout = known;
-      } else if (data.length > expected && this.profile.usesTargetXml) {
+      } else if (length > expected && this.profile.usesTargetXml) {
         // The stub's layout changed under us (another CPU model after a reconnect): learn it again.
         this.layout = (await readTargetDescription((annex) => readFeature(this.conn, annex))).registers;
       }
       expected = layoutSize(this.layout);
+      if (length > expected) this.opts.log?.(`g reply is ${length} bytes, ${length - expected} more than the ${this.layout.length}-register layout: surplus ignored`);
     }
-    const values = new GPacketValues(this.layout, data);
-    if (data.length < expected) {
+    const values = GPacketValues.fromHex(this.layout, reply);
+    if (length < expected || values.names().length < this.layout.length) {
       // A short `g`: fetch what is missing one register at a time, where the stub allows it.
       for (const r of this.layout) {
         if (values.has(r.name)) continue;
@@ -259,7 +261,15 @@ export class GdbRemoteTarget implements Target {
     if (this.profile.interruptByte) this.conn.sendRaw(Buffer.from([0x03]));
     else if (this.opts.breakIn) await this.opts.breakIn();
     else throw new TargetError(`${this.profile.name} stubs cannot be interrupted with Ctrl-C over the protocol, and no break-in was configured`);
-    return this.waitForStop();
+    // A target that was not running answers nothing: fail in time rather than wait for ever.
+    const ms = this.conn.timeoutMs;
+    const timer = new AbortController();
+    const t = setTimeout(() => timer.abort(new TargetTimeoutError(`${this.conn.name}: interrupt (no stop reply; was the target running?)`, ms)), ms);
+    try {
+      return await this.waitForStop(timer.signal);
+    } finally {
+      clearTimeout(t);
+    }
   }
 
   async waitForStop(signal?: AbortSignal): Promise<StopEvent> {

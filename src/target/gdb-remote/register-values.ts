@@ -15,6 +15,19 @@ export class GPacketValues implements RegisterValues {
     }
   }
 
+  /**
+   * From the `g` reply's hex, register by register: a register whose digits are cut short or
+   * not hex (gdbserver sends `xx` for unavailable bytes) is unavailable, the others still parse.
+   */
+  static fromHex(layout: readonly RegisterDescription[], hex: string): GPacketValues {
+    const values = new GPacketValues([], Buffer.alloc(0));
+    for (const r of layout) {
+      const digits = hex.slice(r.offset * 2, (r.offset + Math.ceil(r.bitSize / 8)) * 2);
+      if (digits.length === Math.ceil(r.bitSize / 8) * 2 && /^[0-9a-fA-F]*$/.test(digits)) values.set(r.name, Buffer.from(digits, 'hex'));
+    }
+    return values;
+  }
+
   /** Adds a register fetched on its own (`p`) after a short `g` reply. */
   set(name: string, raw: Buffer): void {
     this.byName.set(name, raw);
