@@ -26,5 +26,10 @@ test('npm run bench -- --quick measures every work item for gdb and kdive and wr
   assert.ok(rows.length >= 14, `${rows.length} rows`);
   for (const r of rows) assert.match(r, /^\| [a-z ]+ \| \d+(\.\d+)? \|/, r);
   assert.match(report, /kdive\/gdb = \d/);
+  // The memory read was checked byte for byte against gdb's dump, in every run.
+  const equal = /kdive's bytes equal gdb's dump in (\d+) of (\d+) runs/.exec(report);
+  assert.ok(equal, 'the report states that kdive\'s bytes equal gdb\'s dump');
+  assert.equal(equal[1], equal[2]);
+  assert.ok(Number(equal[1]) >= 1);
   assert.deepEqual(newQemuPids(before), [], 'no QEMU left');
 });

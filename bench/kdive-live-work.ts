@@ -4,6 +4,7 @@
  *   step PORT COUNT                     single-step COUNT instructions
  *   hits BZIMAGE VMLINUX COUNT          break on ksys_read while the guest reads COUNT bytes one at a time
  */
+import { readdirSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { GdbRemoteTarget } from '../src/target/gdb-remote/index.js';
 import { connectTcp } from '../src/transport/index.js';
@@ -44,17 +45,45 @@ if (mode === 'mem') {
     let hits = 0;
     let first = 0;
     let last = 0;
+    let cpuAtFirst = 0;
+    let cpuAtLast = 0;
     for (;;) {
       const ev = await session.resume();
       if (ev.kind === 'exit') break;
       if (ev.kind !== 'breakpoint') continue;
       await session.argumentRegisters(ev.threadId);
-      if (hits === 0) first = performance.now();
+      if (hits === 0) {
+        first = performance.now();
+        cpuAtFirst = qemuCpuMs(session.vm?.pid);
+      }
       hits++;
       last = performance.now();
+      cpuAtLast = qemuCpuMs(session.vm?.pid);
     }
-    result({ hits, seconds: (last - first) / 1000 });
+    const qemuCpuMsPerHit = hits > 1 && cpuAtLast > 0 ? (cpuAtLast - cpuAtFirst) / (hits - 1) : undefined;
+    result({ hits, seconds: (last - first) / 1000, qemuCpuMsPerHit });
   } finally {
     await session.close();
   }
 } else throw new Error(`unknown mode ${mode}`);
+
+/** CPU time (user + system, ms) QEMU's threads have used so far; 0 when /proc cannot tell. */
+function qemuCpuMs(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  try {
+    let ticks = 0;
+    for (const t of readdirSync(`/proc/${pid}/task`)) {
+      let stat: string;
+      try {
+        stat = readFileSync(`/proc/${pid}/task/${t}/stat`, 'utf8');
+      } catch {
+        continue; // a worker thread that just ended
+      }
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14, 15)
+    }
+    return (ticks * 1000) / 100; // USER_HZ is 100 on Linux
+  } catch {
+    return 0;
+  }
+}

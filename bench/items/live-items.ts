@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -7,7 +8,7 @@ import { ElfFile, SymbolTable } from '../../src/symbols/elf/index.js';
 import { GdbRemoteTarget } from '../../src/target/gdb-remote/index.js';
 import { connectTcp } from '../../src/transport/index.js';
 import type { BenchContext, ItemResult } from '../bench-item.js';
-import { resultLine, runTimed, type Sample } from '../measure.js';
+import { median, resultLine, runTimed, type Sample } from '../measure.js';
 
 const TEXT_START = 0xffffffff81000000n; // _text with nokaslr
 
@@ -65,6 +66,8 @@ export async function liveItems(ctx: BenchContext): Promise<ItemResult[]> {
       for (const [size, start, what] of sizes) {
         const gdbRuns: Sample[] = [];
         const kdiveRuns: Sample[] = [];
+        let equalRuns = 0;
+        let digest = '';
         const end = start + BigInt(size);
         const gdbOut = path.join(dir, 'gdb.bin');
         const kdiveOut = path.join(dir, 'kdive.bin');
@@ -77,7 +80,10 @@ export async function liveItems(ctx: BenchContext): Promise<ItemResult[]> {
           const g = await runTimed('gdb', gdbArgs);
           gdbRuns.push({ value: size / (1 << 20) / gdbResult(g.stdout), peakMB: g.peakMB });
           // A fast read of the wrong bytes is worth nothing.
-          if (!(await readFile(gdbOut)).equals(await readFile(kdiveOut))) throw new Error(`kdive's ${size}-byte read differs from gdb's dump`);
+          const [gdbBytes, kdiveBytes] = [await readFile(gdbOut), await readFile(kdiveOut)];
+          if (gdbBytes.length !== size || !gdbBytes.equals(kdiveBytes)) throw new Error(`kdive's ${size}-byte read differs from gdb's dump`);
+          equalRuns++;
+          digest = createHash('sha256').update(kdiveBytes).digest('hex').slice(0, 16);
         }
         items.push({
           id: `memory-read-${size >> 20}mb`,
@@ -89,7 +95,10 @@ export async function liveItems(ctx: BenchContext): Promise<ItemResult[]> {
             { tool: 'kdive', samples: kdiveRuns, command: `${node} ${kdiveArgs.join(' ')}` },
           ],
           ratios: [['kdive', 'gdb']],
-          notes: ['Timed inside each tool around the read alone; the bytes kdive read are compared with gdb\'s dump in every run.'],
+          notes: [
+            'Timed inside each tool around the read alone; the bytes kdive read are compared with gdb\'s dump in every run.',
+            `kdive's bytes equal gdb's dump in ${equalRuns} of ${ctx.runs} runs (sha256 ${digest}…).`,
+          ],
         });
       }
 
@@ -123,13 +132,15 @@ export async function liveItems(ctx: BenchContext): Promise<ItemResult[]> {
     const count = ctx.quick ? 100 : 1000;
     const kdiveHits: Sample[] = [];
     const gdbHits: Sample[] = [];
+    const qemuCpuPerHit: number[] = [];
     const script = path.join(dir, 'hits.py');
     await writeFile(script, GDB_HITS_SCRIPT);
     const kdiveHitArgs = [worker, 'hits', ctx.bzImage, ctx.vmlinux, String(count)];
     for (let i = 0; i < ctx.runs; i++) {
       const k = await runTimed(node!, kdiveHitArgs);
-      const kr = resultLine<{ hits: number; seconds: number }>(k.stdout, `kdive hits: ${k.stderr}`);
+      const kr = resultLine<{ hits: number; seconds: number; qemuCpuMsPerHit?: number }>(k.stdout, `kdive hits: ${k.stderr}`);
       kdiveHits.push({ value: kr.hits / kr.seconds, peakMB: k.peakMB });
+      if (kr.qemuCpuMsPerHit !== undefined) qemuCpuPerHit.push(kr.qemuCpuMsPerHit);
       const initrd = path.join(dir, 'hits.cpio.gz');
       await buildInitramfs({ guestCommand: `dd if=/dev/zero of=/dev/null bs=1 count=${count}`, out: initrd });
       const vm2 = await launchQemu({ kernel: ctx.bzImage, initrd, append: 'console=ttyS0 nokaslr panic=-1', memoryMiB: 512, halted: true });
@@ -156,7 +167,7 @@ export async function liveItems(ctx: BenchContext): Promise<ItemResult[]> {
       ratios: [['kdive', 'gdb']],
       notes: [
         'Both measured from the first hit to the last; the hit counts of the two runs are checked to agree.',
-        "Most of each hit is QEMU's own stop/resume cycle under TCG (2-9 ms, measured from our side of the socket). kdive spends no single step per hit (it resumes past ftrace's entry NOP with `c ADDR`) and so avoids the two flushes of translated code a step costs; gdb removes, steps and re-inserts.",
+        `Most of each hit is QEMU's own stop/resume cycle under TCG: during kdive's runs QEMU's threads spent ${qemuCpuPerHit.length ? `${fmtMs(median(qemuCpuPerHit))} ms` : 'an unmeasured amount'} of CPU per hit (median; read from /proc/PID/task/*/stat), while kdive's own share is two short round trips (\`m\` of 16 bytes at the stop pc, \`g\`). kdive spends no single step per hit (it resumes past ftrace's entry NOP with \`c ADDR\`) and so avoids the two flushes of translated code a step costs; gdb removes, steps and re-inserts.`,
       ],
     });
 
@@ -214,4 +225,8 @@ def report():
 
 function q(s: string): string {
   return /^[\w./:=-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+function fmtMs(v: number): string {
+  return v >= 10 ? v.toFixed(0) : v.toFixed(1);
 }
