@@ -135,3 +135,17 @@ test('hex decoding is strict', () => {
   assert.throws(() => decodeHex('abc'), /not a hex string/);
   assert.throws(() => decodeHex('zz'), /not a hex string/);
 });
+
+test('string payloads frame the same whether or not they need escapes (the one-buffer path for plain requests)', () => {
+  // The reference: escape, checksum, frame, done byte by byte.
+  const slow = (p: string) => {
+    const body = escapeBinary(Buffer.from(p, 'latin1'));
+    return Buffer.concat([Buffer.from('$'), body, Buffer.from(`#${checksum(body).toString(16).padStart(2, '0')}`)]);
+  };
+  const samples = ['', 'g', 'mffffffff81000000,7f0', 'vCont;c', 'Z0,ffffffff8134d7c0,1', 'qSupported:multiprocess+;xmlRegisters=i386', 'M1000,2:7d23', 'X10,2:}#', 'a*b$c', '\xff\xfe\x80'];
+  for (let i = 0; i < 200; i++) samples.push(String.fromCharCode(...Array.from({ length: i % 37 }, (_, k) => (i * 53 + k * 17) % 256)));
+  for (const p of samples) assert.deepEqual(encodePacket(p), slow(p), JSON.stringify(p));
+  const decoder = new PacketDecoder();
+  const payloads = [...decoder.feed(Buffer.concat(samples.map((p) => encodePacket(p))))].map((e) => (e.type === 'packet' ? e.payload.toString('latin1') : `<${e.type}>`));
+  assert.deepEqual(payloads, samples);
+});
