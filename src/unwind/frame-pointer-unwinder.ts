@@ -1,27 +1,54 @@
 import type { UnwindResult, UnwoundFrame } from './orc-unwinder.js';
 
+export interface FramePointerDeps {
+  readU64(address: bigint): Promise<bigint>;
+  /** At most this many frames (default 64). */
+  maxFrames?: number;
+  /**
+   * The stack the walk must stay on, [low, high). Default: the 64 KiB above the start sp
+   * (kernel stacks are 16 KiB; a frame pointer outside that is garbage, not a caller).
+   */
+  stack?: { low: bigint; high: bigint };
+}
+
+const DEFAULT_STACK_SPAN = 0x10000n;
+const hex = (v: bigint): string => `0x${v.toString(16)}`;
+
 /**
- * The rbp chain, for kernels built with frame pointers and no ORC: each frame holds
- * [saved rbp][return address] at rbp. Stops at a zero or non-increasing rbp.
+ * The rbp chain, for code without ORC (kernels built with CONFIG_UNWINDER_FRAME_POINTER, or
+ * the fallback when ORC fails): each frame holds [saved rbp][return address] at rbp. Every
+ * frame it finds is marked unreliable (a function that does not set up rbp is skipped
+ * silently). Stops at a zero rbp or return address (end-of-stack), at an rbp outside the
+ * stack, misaligned or not above the previous one (error), or on a failed read (error,
+ * keeping the frames found so far). Frames after the first carry return addresses: symbolize pc-1.
  */
 export async function unwindFramePointers(
   start: { ip: bigint; sp: bigint; bp: bigint },
-  readU64: (address: bigint) => Promise<bigint>,
-  maxFrames = 64,
+  deps: FramePointerDeps | FramePointerDeps['readU64'],
+  maxFrames?: number,
 ): Promise<UnwindResult> {
+  const d: FramePointerDeps = typeof deps === 'function' ? { readU64: deps, maxFrames } : deps;
+  const limit = Math.max(1, d.maxFrames ?? 64);
+  const stack = d.stack ?? { low: start.sp, high: start.sp + DEFAULT_STACK_SPAN };
   const frames: UnwoundFrame[] = [{ pc: start.ip, sp: start.sp, kind: 'initial', reliable: true }];
   let bp = start.bp;
+  let prevBp = -1n;
   try {
-    while (frames.length < maxFrames) {
+    while (frames.length < limit) {
       if (bp === 0n) return { frames, end: { reason: 'end-of-stack' } };
-      const nextBp = await readU64(bp);
-      const ret = await readU64(bp + 8n);
+      if ((bp & 7n) !== 0n) return { frames, end: { reason: 'error', detail: `frame pointer ${hex(bp)} is not 8-byte aligned` } };
+      if (bp < stack.low || bp + 16n > stack.high) {
+        return { frames, end: { reason: 'error', detail: `frame pointer ${hex(bp)} is outside the stack [${hex(stack.low)}, ${hex(stack.high)})` } };
+      }
+      if (bp <= prevBp) return { frames, end: { reason: 'error', detail: `frame pointer went down or repeated at ${hex(bp)} (a loop?)` } };
+      const nextBp = await d.readU64(bp);
+      const ret = await d.readU64(bp + 8n);
       if (ret === 0n) return { frames, end: { reason: 'end-of-stack' } };
       frames.push({ pc: ret, sp: bp + 16n, cfa: bp + 16n, kind: 'call', reliable: false });
-      if (nextBp !== 0n && nextBp <= bp) return { frames, end: { reason: 'error', detail: `frame pointer went down at 0x${bp.toString(16)}` } };
+      prevBp = bp;
       bp = nextBp;
     }
-    return { frames, end: { reason: 'limit', detail: `stopped after ${maxFrames} frames` } };
+    return { frames, end: { reason: 'limit', detail: `stopped after ${limit} frames` } };
   } catch (err) {
     return { frames, end: { reason: 'error', detail: `memory read failed: ${(err as Error).message}` } };
   }

@@ -1,44 +1,85 @@
 import { OrcReg, type OrcEntry, type OrcTable } from '../symbols/orc/index.js';
 import { PT_REGS, IRET_FRAME_OFFSET, type PtRegsField } from './pt-regs.js';
 
+/** How a frame was reached: the stop itself, a return address, a full pt_regs, or an iret frame. */
 export type UnwindKind = 'initial' | 'call' | 'regs' | 'regs-partial';
 
 export interface UnwoundFrame {
-  /** Frame 0: the stop pc. Later frames reached by a call: a return address (symbolize pc-1). */
+  /**
+   * Frame 0 and frames reached through a pt_regs/iret frame ('regs', 'regs-partial'): the exact
+   * pc. Frames of kind 'call': a RETURN ADDRESS, the instruction after the call. Symbolize and
+   * look up line info at pc-1 for those, or a call at the end of a function names the next one.
+   */
   pc: bigint;
+  /** The frame's stack pointer (for a 'call' frame: the CFA of its callee, just above the return address). */
   sp: bigint;
+  /** The CFA computed by the step that produced this frame, i.e. the CFA of the frame before it. */
   cfa?: bigint;
   kind: UnwindKind;
-  /** False when no ORC entry covered the code and the frame-pointer guess was used. */
+  /** False once no ORC entry covered some code and the frame-pointer guess was used (sticky, as in the kernel). */
   reliable: boolean;
 }
 
+export interface UserState {
+  /** pt_regs.ip / pt_regs.sp of user space. */
+  ip: bigint;
+  sp: bigint;
+  /** pt_regs.orig_ax (absent for an iret-only frame). */
+  origAx?: bigint;
+  /** orig_ax when it is a syscall number (>= 0): the frame came from the syscall entry. */
+  syscall?: bigint;
+  /** cs == __USER32_CS: a 32-bit task. */
+  compat?: boolean;
+}
+
 export interface UnwindEnd {
+  /**
+   * user: a user-mode pt_regs was reached (the normal end of a syscall or an interrupt from
+   * user space); end-of-stack: an ORC end entry (kernel thread, boot stack, entry code before
+   * pt_regs exists); error: bad ORC data, an unreadable stack, a loop; limit: maxFrames reached.
+   */
   reason: 'user' | 'end-of-stack' | 'error' | 'limit';
   detail?: string;
-  /** At a user-mode pt_regs: where user space was, and the syscall number when it was a syscall. */
-  user?: { ip: bigint; sp: bigint; syscall?: bigint };
+  user?: UserState;
 }
 
 export interface UnwindResult {
+  /** frames[0] is the start state; the frames found before an error are kept. */
   frames: UnwoundFrame[];
   end: UnwindEnd;
 }
 
+export type GeneralRegister =
+  | 'rax' | 'rbx' | 'rcx' | 'rdx' | 'rsi' | 'rdi' | 'rbp' | 'rsp'
+  | 'r8' | 'r9' | 'r10' | 'r11' | 'r12' | 'r13' | 'r14' | 'r15' | 'rip' | 'eflags' | 'cs' | 'ss';
+
 export interface UnwindStart {
+  /** Run-time (slid) addresses, as the target reports them. */
   ip: bigint;
   sp: bigint;
   bp: bigint;
-  /** The full live register set by gdb name (rax, rbx, ... r15, cs), for DX/DI/R10/R13-based CFAs. */
-  regs?: Record<string, bigint>;
+  /**
+   * The full live register set by gdb name (extra names are ignored), for DX/DI/R10/R13-based
+   * CFAs in entry code. Without it such an entry ends the walk with an error, as in the kernel.
+   * When `cs` is present and has RPL 3, the vCPU is in user mode and the walk ends at once.
+   */
+  regs?: Partial<Record<GeneralRegister, bigint>> | Record<string, bigint>;
 }
 
 export interface UnwindDeps {
   orc: OrcTable;
+  /** Reads 8 bytes little-endian at a run-time address; throws when unreadable. */
   readU64(address: bigint): Promise<bigint>;
-  /** KASLR slide: run-time minus link-time address. */
+  /** KASLR slide: run-time minus link-time address (ORC lookups subtract it). */
   slide?: bigint;
+  /** At most this many frames (default 64); the walk then ends with reason 'limit'. */
   maxFrames?: number;
+  /**
+   * The bounds [low, high) of the stack holding `sp` (task, IRQ, exception stack), when the
+   * caller knows them. Used for the loop guard; without it two stack pointers within 64 KiB
+   * of each other count as one stack.
+   */
+  stackOf?(sp: bigint): { low: bigint; high: bigint } | undefined;
 }
 
 /** A register set: the live one, or a pt_regs in memory. */
@@ -46,6 +87,7 @@ interface Regs {
   get(field: PtRegsField): Promise<bigint>;
   /** For REGS_PARTIAL frames only the iret part (ip, cs, flags, sp, ss) is valid. */
   partial: boolean;
+  live: boolean;
 }
 
 const ORC_REG_FIELD: Partial<Record<number, PtRegsField>> = {
@@ -55,23 +97,49 @@ const ORC_REG_FIELD: Partial<Record<number, PtRegsField>> = {
   [OrcReg.R13]: 'r13',
 };
 
-/** Used where no ORC entry covers the ip (BPF JIT, trampolines): assume a frame-pointer frame. */
+/** Used where no ORC entry covers the ip (BPF JIT, trampolines): the kernel's orc_fp_entry. */
 const FRAME_POINTER_GUESS: Omit<OrcEntry, 'ip'> = {
   spReg: OrcReg.BP, spOffset: 16, bpReg: OrcReg.PREV_SP, bpOffset: -16, type: 'call', end: false, signal: false,
 };
 
+/** Segment selectors (arch/x86/include/asm/segment.h). */
+const USER_CS = 0x33n;
+const USER32_CS = 0x23n;
+const USER_DS = 0x2bn;
+const SAME_STACK_WINDOW = 0x10000n;
+
+const hex = (v: bigint): string => `0x${v.toString(16)}`;
+
 /**
- * Walks a kernel stack with the ORC tables, the kernel's own algorithm (arch/x86/kernel/unwind_orc.c,
- * 6.1 semantics), over callbacks so it works on a live target, a core dump or a test's fake memory.
+ * Walks a kernel stack with the ORC tables: the kernel's own unwind_next_frame()
+ * (arch/x86/kernel/unwind_orc.c, 6.1 semantics, with the 6.3+ `signal` bit honoured), over
+ * callbacks so it works on a live target, a core dump or a test's fake memory.
+ * LINUX-INTERNALS.md §1.5 describes the step.
+ *
+ * Not done (the kernel does them): mapping return_to_handler / kretprobe trampolines back to
+ * the real return address, and checking every read against the known stacks (pass `stackOf`
+ * for the loop guard). SP_INDIRECT uses the ≥5.12 meaning (CFA = *sp + offset).
  */
 export async function unwindOrc(start: UnwindStart, deps: UnwindDeps): Promise<UnwindResult> {
   const slide = deps.slide ?? 0n;
-  const maxFrames = deps.maxFrames ?? 64;
+  const maxFrames = Math.max(1, deps.maxFrames ?? 64);
   const mem = deps.readU64;
-  const live: Regs | undefined = start.regs
-    ? { partial: false, get: async (f) => start.regs![f === 'eflags' ? 'eflags' : f] ?? (f === 'cs' ? 0x10n : 0n) }
-    : undefined;
   const frames: UnwoundFrame[] = [{ pc: start.ip, sp: start.sp, kind: 'initial', reliable: true }];
+  const liveRegs = start.regs as Record<string, bigint> | undefined;
+  const live: Regs | undefined = liveRegs
+    ? {
+        partial: false,
+        live: true,
+        get: async (f) => {
+          const v = liveRegs[f] ?? (f === 'rip' ? start.ip : f === 'rsp' ? start.sp : f === 'rbp' ? start.bp : undefined);
+          if (v === undefined) throw new MissingRegister(f);
+          return v;
+        },
+      }
+    : undefined;
+  if (liveRegs?.cs !== undefined && (liveRegs.cs & 3n) !== 0n) {
+    return { frames, end: { reason: 'user', detail: 'the CPU is in user mode', user: { ip: start.ip, sp: start.sp, compat: liveRegs.cs === USER32_CS } } };
+  }
   let ip = start.ip;
   let sp = start.sp;
   let bp = start.bp;
@@ -79,25 +147,22 @@ export async function unwindOrc(start: UnwindStart, deps: UnwindDeps): Promise<U
   let fullRegs = live !== undefined;
   let prevRegs: Regs | undefined;
   let signal = true; // the stop pc is exact, not a return address
+  let reliable = true;
 
   const fail = (detail: string): UnwindResult => ({ frames, end: { reason: 'error', detail } });
   try {
     while (frames.length < maxFrames) {
-      if (regs && regs !== live && ((await regs.get('cs')) & 3n) !== 0n) {
-        const origAx = regs.partial ? undefined : await regs.get('orig_ax');
-        const syscall = origAx !== undefined && BigInt.asIntN(64, origAx) >= 0n ? origAx : undefined;
-        return { frames, end: { reason: 'user', user: { ip: await regs.get('rip'), sp: await regs.get('rsp'), syscall } } };
-      }
-      const lookup = (signal ? ip : ip - 1n) - slide;
-      const found = deps.orc.find(lookup);
+      if (regs && !regs.live && ((await regs.get('cs')) & 3n) !== 0n) return { frames, end: await userEnd(regs) };
+      const found = deps.orc.find(signal ? ip : ip - 1n, slide);
       const orc = found ?? FRAME_POINTER_GUESS;
-      const reliable = found !== undefined;
-      if (orc.type === 'end-of-stack' || (orc.spReg === OrcReg.UNDEFINED && orc.end)) {
+      if (!found) reliable = false;
+      if (orc.type === 'end-of-stack') {
         return { frames, end: (await userRegsAt(sp, mem)) ?? { reason: 'end-of-stack' } };
       }
-      if (orc.spReg === OrcReg.UNDEFINED || orc.type === 'undefined') {
-        return fail(`no ORC unwind information at 0x${ip.toString(16)}`);
+      if (orc.type === 'undefined' || orc.spReg === OrcReg.UNDEFINED) {
+        return fail(`no ORC unwind information at ${hex(ip)} (an ORC terminator: unwinding stops here)`);
       }
+      signal = orc.signal;
       let cfa: bigint;
       switch (orc.spReg) {
         case OrcReg.SP: cfa = sp + BigInt(orc.spOffset); break;
@@ -106,9 +171,15 @@ export async function unwindOrc(start: UnwindStart, deps: UnwindDeps): Promise<U
         case OrcReg.BP_INDIRECT: cfa = await mem(bp + BigInt(orc.spOffset)); break;
         default: {
           const field = ORC_REG_FIELD[orc.spReg];
+          if (!field) return fail(`unknown ORC sp register ${orc.spReg} at ${hex(ip)}`);
           const r = fullRegs ? regs : prevRegs;
-          if (!field || !r) return fail(`ORC at 0x${ip.toString(16)} needs register ${orc.spReg} from a register frame that is not there`);
-          cfa = await r.get(field);
+          if (!r) return fail(`ORC at ${hex(ip)} takes the CFA from ${field}, but no register frame is known there`);
+          try {
+            cfa = await r.get(field);
+          } catch (err) {
+            if (err instanceof MissingRegister) return fail(`ORC at ${hex(ip)} takes the CFA from ${field}, which the register set lacks`);
+            throw err;
+          }
         }
       }
       const oldSp = sp;
@@ -120,7 +191,6 @@ export async function unwindOrc(start: UnwindStart, deps: UnwindDeps): Promise<U
         regs = undefined;
         prevRegs = undefined;
         fullRegs = false;
-        signal = false;
         kind = 'call';
       } else if (orc.type === 'regs') {
         regs = ptRegsAt(cfa, mem, false);
@@ -128,7 +198,6 @@ export async function unwindOrc(start: UnwindStart, deps: UnwindDeps): Promise<U
         sp = await regs.get('rsp');
         fullRegs = true;
         prevRegs = undefined;
-        signal = true;
         kind = 'regs';
       } else {
         const iret = ptRegsAt(cfa - BigInt(IRET_FRAME_OFFSET), mem, true);
@@ -137,7 +206,6 @@ export async function unwindOrc(start: UnwindStart, deps: UnwindDeps): Promise<U
         if (fullRegs) prevRegs = regs;
         regs = iret;
         fullRegs = false;
-        signal = true;
         kind = 'regs-partial';
       }
       switch (orc.bpReg) {
@@ -148,13 +216,14 @@ export async function unwindOrc(start: UnwindStart, deps: UnwindDeps): Promise<U
         }
         case OrcReg.PREV_SP: bp = await mem(cfa + BigInt(orc.bpOffset)); break;
         case OrcReg.BP: bp = await mem(oldBp + BigInt(orc.bpOffset)); break;
-        default: return fail(`unsupported ORC bp register ${orc.bpReg} at 0x${ip.toString(16)}`);
+        default: return fail(`unsupported ORC bp register ${orc.bpReg} at ${hex(ip)}`);
       }
-      // Stacks grow down, so a caller's sp is above its callee's on the same stack; a stack
-      // switch (IRQ stack to task stack) moves far, and a pt_regs frame may repeat the sp.
-      const sameStack = sp - oldSp < 0x10000n && oldSp - sp < 0x10000n;
-      if (kind === 'call' && sameStack && sp <= oldSp) return fail(`stack pointer did not move up at 0x${ip.toString(16)} (a loop?)`);
-      if (regs && ((await regs.get('cs')) & 3n) !== 0n) continue; // the user boundary: reported at the top of the loop
+      // Stacks grow down: on one stack a caller's sp is above its callee's. A stack switch
+      // (IRQ stack to task stack) may go either way. The kernel's check, unwind_orc.c.
+      if (sameStack(deps, oldSp, sp) && sp <= oldSp) {
+        return fail(`stack going in the wrong direction at ${hex(ip)}: sp ${hex(sp)} after ${hex(oldSp)} (a loop or bad ORC data?)`);
+      }
+      if (regs && ((await regs.get('cs')) & 3n) !== 0n) return { frames, end: await userEnd(regs) }; // the user boundary
       frames.push({ pc: ip, sp, cfa, kind, reliable });
     }
     return { frames, end: { reason: 'limit', detail: `stopped after ${maxFrames} frames` } };
@@ -163,9 +232,31 @@ export async function unwindOrc(start: UnwindStart, deps: UnwindDeps): Promise<U
   }
 }
 
+class MissingRegister extends Error {
+  constructor(readonly field: string) {
+    super(`register ${field} unknown`);
+  }
+}
+
+function sameStack(deps: UnwindDeps, a: bigint, b: bigint): boolean {
+  const s = deps.stackOf?.(a);
+  if (s) return b >= s.low && b < s.high;
+  return b - a < SAME_STACK_WINDOW && a - b < SAME_STACK_WINDOW;
+}
+
+async function userEnd(regs: Regs): Promise<UnwindEnd> {
+  const cs = await regs.get('cs');
+  const user: UserState = { ip: await regs.get('rip'), sp: await regs.get('rsp'), compat: cs === USER32_CS };
+  if (!regs.partial) {
+    user.origAx = await regs.get('orig_ax');
+    if (BigInt.asIntN(64, user.origAx) >= 0n) user.syscall = user.origAx;
+  }
+  return { reason: 'user', user };
+}
+
 /**
- * The syscall entry ends the ORC walk (an ENTRY hint) with the user pt_regs right at sp, as the
- * kernel's own reliability check expects; report user space from it when it looks like one.
+ * At an end entry the kernel's reliability check expects the user pt_regs right at sp (the
+ * bottom of a user task's stack); report user space from it when it looks like one.
  */
 async function userRegsAt(sp: bigint, mem: (a: bigint) => Promise<bigint>): Promise<UnwindEnd | undefined> {
   try {
@@ -173,22 +264,16 @@ async function userRegsAt(sp: bigint, mem: (a: bigint) => Promise<bigint>): Prom
     const cs = await regs.get('cs');
     const ss = await regs.get('ss');
     if ((cs !== USER_CS && cs !== USER32_CS) || ss !== USER_DS) return undefined;
-    const origAx = await regs.get('orig_ax');
-    const syscall = BigInt.asIntN(64, origAx) >= 0n ? origAx : undefined;
-    return { reason: 'user', user: { ip: await regs.get('rip'), sp: await regs.get('rsp'), syscall } };
+    return await userEnd(regs);
   } catch {
     return undefined;
   }
 }
 
-/** Segment selectors (arch/x86/include/asm/segment.h). */
-const USER_CS = 0x33n;
-const USER32_CS = 0x23n;
-const USER_DS = 0x2bn;
-
 function ptRegsAt(address: bigint, mem: (a: bigint) => Promise<bigint>, partial: boolean): Regs {
   return {
     partial,
+    live: false,
     get: (field) => mem(address + BigInt(PT_REGS[field])),
   };
 }
