@@ -38,28 +38,90 @@ test('every function symbol nm lists is found by name at nm\'s address', async (
   await elf.close();
 });
 
-test('symbolize names the sized symbol containing an address, for 2,000 addresses over .text (nm -S as the oracle)', async () => {
+test('symbolize agrees with nm -S for 2,000 addresses over .text: the innermost sized symbol containing it, else the closest one before it', async () => {
   const { k, elf, table } = await loadVmlinux();
   const text = elf.section('.text')!;
   const nm = execFileSync('nm', ['-S', '--defined-only', k.vmlinux!], { encoding: 'utf8', maxBuffer: 64 << 20 });
-  // Sized code symbols from nm, sorted: the oracle answer is the one whose [start, start+size) holds the address.
-  const sized = nm.split('\n').map((l) => /^([0-9a-f]{16}) ([0-9a-f]{16}) [TtWw] (\S+)$/.exec(l)).filter(Boolean)
-    .map((m) => ({ start: BigInt(`0x${m![1]}`), end: BigInt(`0x${m![1]}`) + BigInt(`0x${m![2]}`), name: m![3]! }))
-    .filter((s) => s.end > s.start)
+  // Code symbols (T t W w) with and without sizes, sorted by address.
+  const code = nm.split('\n').map((l) => /^([0-9a-f]{16})(?: ([0-9a-f]{16}))? [TtWw] (\S+)$/.exec(l)).filter((m) => m !== null)
+    .map((m) => ({ start: BigInt(`0x${m[1]}`), size: m[2] ? BigInt(`0x${m[2]}`) : 0n, name: m[3]! }))
     .sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
-  let compared = 0;
+  assert.ok(code.length > 40_000, `nm listed ${code.length} code symbols`);
+  const maxSize = code.reduce((m, s) => (s.size > m ? s.size : m), 0n);
+  const lastAtOrBefore = (addr: bigint): number => {
+    let lo = 0;
+    let hi = code.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (code[mid]!.start <= addr) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo - 1;
+  };
+  const counts = { contained: 0, preceding: 0 };
   for (let i = 0; i < 2000; i++) {
-    const addr = text.addr + (BigInt(text.size) * BigInt(i)) / 2000n;
-    const containing = sized.filter((s) => s.start <= addr && addr < s.end);
-    if (containing.length === 0) continue; // padding between functions: no oracle answer
+    const addr = text.addr + (BigInt(text.size) * BigInt(2 * i + 1)) / 4000n;
     const got = table.symbolize(addr);
     assert.ok(got, `0x${addr.toString(16)}`);
-    // Aliases (several names for one function) are all correct answers.
-    assert.ok(containing.some((s) => s.name === got.name), `0x${addr.toString(16)}: ${got.name} not in ${containing.map((s) => s.name).join(',')}`);
-    assert.equal(got.offset, addr - containing.find((s) => s.name === got.name)!.start);
-    compared++;
+    const last = lastAtOrBefore(addr);
+    const containing = [];
+    for (let j = last; j >= 0 && code[j]!.start + maxSize > addr; j--) {
+      if (code[j]!.size > 0n && addr < code[j]!.start + code[j]!.size) containing.push(code[j]!);
+    }
+    // The expected answer, and every alias of it (several names at one address are all right:
+    // nm cannot tell FUNC from NOTYPE, and kdive picks the FUNC/global one among aliases).
+    let expected: string[];
+    if (containing.length > 0) {
+      const innermost = containing[0]!.start; // scanned downwards: the first hit starts last
+      expected = containing.filter((s) => s.start === innermost).map((s) => s.name);
+      counts.contained++;
+    } else {
+      // Alignment padding between functions and unsized asm labels: the closest symbol before.
+      expected = code.filter((s) => s.start === code[last]!.start).map((s) => s.name);
+      counts.preceding++;
+    }
+    assert.ok(expected.includes(got.name), `0x${addr.toString(16)}: kdive says ${got.name}+0x${got.offset.toString(16)}, nm says one of ${expected.join(', ')}`);
+    assert.equal(got.address + got.offset, addr);
   }
-  assert.ok(compared > 1200, `compared ${compared}`);
+  // The one class where nm's "closest symbol before" and gdb's answer differ: unsized labels
+  // inside a sized symbol (entry_SYSCALL_64_after_hwframe inside entry_SYSCALL_64). gdb prefers
+  // the sized symbol that contains the address (minimal symbols: a zero-sized one only when no
+  // sized one contains it), and so does kdive. The samples above rarely land there: test them all.
+  let inner = 0;
+  for (let j = 0; j < code.length; j++) {
+    const label = code[j]!;
+    if (label.size !== 0n) continue;
+    let outer: typeof label | undefined;
+    for (let o = j - 1; o >= 0 && code[o]!.start + maxSize > label.start; o--) {
+      const c = code[o]!;
+      if (c.size > 0n && c.start < label.start && label.start < c.start + c.size && (!outer || c.start > outer.start)) outer = c;
+    }
+    if (!outer || code.some((c) => c.start === label.start && c.size > 0n)) continue;
+    const got = table.symbolize(label.start)!;
+    const aliases = code.filter((c) => c.start === outer!.start && c.size > 0n).map((c) => c.name);
+    assert.ok(aliases.includes(got.name), `0x${label.start.toString(16)} (label ${label.name}): kdive says ${got.name}, expected ${aliases.join(', ')}`);
+    assert.equal(got.offset, label.start - outer.start);
+    inner++;
+  }
+  assert.ok(inner > 10, `only ${inner} unsized labels inside sized symbols`);
+  // No disagreement class was found on the Debian 6.1 vmlinux (checked on 20,000 addresses too):
+  // no sized FUNC there contains a sized label of another name, so "FUNC first" and
+  // "innermost first" give the same answer. Both kinds of address must have been exercised.
+  assert.ok(counts.contained > 1000 && counts.preceding > 100, JSON.stringify(counts));
+  await elf.close();
+});
+
+test('symbolize: addresses in data name their object, a return address just past a function needs pc-1', async () => {
+  const { elf, table } = await loadVmlinux();
+  const banner = table.lookup('linux_banner')[0]!;
+  assert.equal(banner.type, 'object');
+  assert.deepEqual(table.symbolize(banner.address + 5n), { name: 'linux_banner', address: banner.address, size: banner.size, offset: 5n });
+  const fn = table.lookup('do_mkdirat')[0]!;
+  assert.equal(table.symbolize(fn.address)!.name, 'do_mkdirat');
+  assert.equal(table.symbolize(fn.address + BigInt(fn.size) - 1n)!.name, 'do_mkdirat');
+  assert.notEqual(table.symbolize(fn.address + BigInt(fn.size) + 16n)!.name, 'do_mkdirat');
+  // Per-CPU variables are linked at small offsets from 0 (not slid): 0 is fixed_percpu_data.
+  assert.equal(table.symbolize(0n)!.name, 'fixed_percpu_data');
   await elf.close();
 });
 

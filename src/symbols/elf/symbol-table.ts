@@ -17,18 +17,29 @@ const TYPES: ElfSymbolType[] = ['notype', 'object', 'func', 'section', 'file', '
 const BINDINGS: ElfSymbolBinding[] = ['local', 'global', 'weak'];
 const SHN_UNDEF = 0;
 const SHN_ABS = 0xfff1;
-/** How far back symbolize() looks for a sized symbol enclosing the address (inner labels sit between). */
-const ENCLOSING_SEARCH = 256;
+/** Bound on the containment chain walked per lookup (nesting in real files is a few levels). */
+const MAX_CHAIN = 1024;
 
-/**
- * `.symtab` as two indexes: by name, and by address (sorted typed arrays, so the hot
- * path compares numbers and never builds maps keyed by bigint).
- */
+export interface SymbolizedAddress {
+  name: string;
+  address: bigint;
+  size: number;
+  /** address - symbol address. */
+  offset: bigint;
+}
+
 export class SymbolTable {
   private readonly byName = new Map<string, number[]>();
   /** Indexes into `symbols` of address-bearing symbols, sorted by address. */
   private readonly order: Uint32Array;
   private readonly sortedAddresses: BigUint64Array;
+  /**
+   * For each sorted position: the innermost sized symbol (a sorted position) that starts before
+   * this address and contains it, or -1; `below` links each such symbol to the one that enclosed
+   * it in turn. Built once by a sweep with a stack, so symbolize() is exact without scanning back.
+   */
+  private readonly parent: Int32Array;
+  private readonly below: Int32Array;
 
   private constructor(readonly symbols: readonly ElfSymbol[]) {
     symbols.forEach((s, i) => {
@@ -50,6 +61,32 @@ export class SymbolTable {
     located.sort((a, b) => hi[a]! - hi[b]! || lo[a]! - lo[b]! || ranks[b]! - ranks[a]!);
     this.order = Uint32Array.from(located);
     this.sortedAddresses = BigUint64Array.from(located.map((i) => symbols[i]!.address));
+    const m = located.length;
+    this.parent = new Int32Array(m).fill(-1);
+    this.below = new Int32Array(m).fill(-1);
+    const stack: number[] = [];
+    const ends: bigint[] = [];
+    for (let g = 0; g < m; ) {
+      const a = this.sortedAddresses[g]!;
+      let h = g;
+      while (h + 1 < m && this.sortedAddresses[h + 1] === a) h++;
+      while (stack.length > 0 && ends[ends.length - 1]! <= a) {
+        stack.pop();
+        ends.pop();
+      }
+      const p = stack.length > 0 ? stack[stack.length - 1]! : -1;
+      for (let i = g; i <= h; i++) this.parent[i] = p;
+      // Sized members of the group, outermost (largest) first so the innermost ends on top.
+      const sized: number[] = [];
+      for (let i = g; i <= h; i++) if (symbols[located[i]!]!.size > 0) sized.push(i);
+      sized.sort((x, y) => symbols[located[y]!]!.size - symbols[located[x]!]!.size);
+      for (const i of sized) {
+        this.below[i] = stack.length > 0 ? stack[stack.length - 1]! : -1;
+        stack.push(i);
+        ends.push(a + BigInt(symbols[located[i]!]!.size));
+      }
+      g = h + 1;
+    }
   }
 
   static async fromElf(elf: ElfFile): Promise<SymbolTable> {
@@ -128,19 +165,32 @@ export class SymbolTable {
   }
 
   /**
-   * The symbol an address belongs to, as addr2line and gdb name it: a sized symbol (function
-   * or sized code label such as entry_SYSCALL_64) that contains it, else the closest one before it.
+   * The symbol an address belongs to, as gdb and addr2line name it: among the sized symbols
+   * that contain it, a function first, then a sized code label (entry_SYSCALL_64 is NOTYPE),
+   * then an object, the innermost of each kind; when none contains it (padding, unsized asm
+   * labels), the closest symbol at or before it, as nm-based tools do. For a return address
+   * (every frame but the first of a backtrace) pass pc-1.
    */
-  symbolize(address: bigint): { name: string; address: bigint; size: number; offset: bigint } | undefined {
+  symbolize(address: bigint): SymbolizedAddress | undefined {
     const idx = this.upperBound(address) - 1;
     if (idx < 0) return undefined;
-    for (let i = idx; i >= 0 && i > idx - ENCLOSING_SEARCH; i--) {
-      const s = this.symbols[this.order[i]!]!;
-      if (s.size > 0 && address < s.address + BigInt(s.size) && s.type !== 'object') {
-        return { name: s.name, address: s.address, size: s.size, offset: address - s.address };
+    const start = this.sortedAddresses[idx]!;
+    let g = idx;
+    while (g > 0 && this.sortedAddresses[g - 1] === start) g--;
+    let best: ElfSymbol | undefined;
+    const consider = (s: ElfSymbol): void => {
+      if (s.size <= 0 || address >= s.address + BigInt(s.size)) return;
+      if (!best || better(s, best)) best = s;
+    };
+    for (let i = g; i <= idx; i++) consider(this.symbols[this.order[i]!]!);
+    for (let c = this.parent[g]!, n = 0; c >= 0 && n < MAX_CHAIN; c = this.below[c]!, n++) consider(this.symbols[this.order[c]!]!);
+    if (!best) {
+      for (let i = g; i <= idx; i++) {
+        const s = this.symbols[this.order[i]!]!;
+        if (!best || rank(s) > rank(best)) best = s;
       }
     }
-    const s = this.symbols[this.order[idx]!]!;
+    const s = best!;
     return { name: s.name, address: s.address, size: s.size, offset: address - s.address };
   }
 
@@ -182,6 +232,20 @@ export class SymbolTable {
 
 function isLocated(s: ElfSymbol): boolean {
   return s.sectionIndex !== SHN_UNDEF && s.sectionIndex !== SHN_ABS && s.type !== 'section' && s.type !== 'file' && s.name !== '';
+}
+
+/** Between two sized symbols containing an address: func > code label > object, then the innermost, then rank. */
+function better(a: ElfSymbol, b: ElfSymbol): boolean {
+  const ka = kindOrder(a);
+  const kb = kindOrder(b);
+  if (ka !== kb) return ka > kb;
+  if (a.address !== b.address) return a.address > b.address;
+  if (a.size !== b.size) return a.size < b.size;
+  return rank(a) > rank(b);
+}
+
+function kindOrder(s: ElfSymbol): number {
+  return s.type === 'func' ? 3 : s.type === 'notype' ? 2 : s.type === 'object' ? 1 : 0;
 }
 
 /** Among aliases at one address: functions over labels over data, globals over locals, sized over not. */
