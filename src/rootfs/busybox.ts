@@ -5,14 +5,15 @@ const CANDIDATES = ['/bin/busybox', '/usr/bin/busybox'];
 const PT_INTERP = 3;
 
 /** A statically linked busybox: the initramfs has no libc, so a dynamic one would not run. */
-export async function findStaticBusybox(): Promise<string> {
-  for (const path of CANDIDATES) {
+export async function findStaticBusybox(candidates: readonly string[] = CANDIDATES): Promise<string> {
+  for (const path of candidates) {
     if (await isStaticElf(path)) return path;
   }
-  throw new MissingDependencyError('a static busybox', 'busybox-static');
+  throw new MissingDependencyError('busybox (static)', 'busybox-static');
 }
 
-async function isStaticElf(path: string): Promise<boolean> {
+/** An x86-64/ELF64 executable with no PT_INTERP program header (false for anything unreadable or not ELF64). */
+export async function isStaticElf(path: string): Promise<boolean> {
   let fh;
   try {
     fh = await open(path, 'r');

@@ -1,5 +1,6 @@
 import { createReadStream } from 'node:fs';
-import type { Writable } from 'node:stream';
+import { stat } from 'node:fs/promises';
+import { PassThrough, type Writable } from 'node:stream';
 
 /** File type bits of st_mode. */
 const S_IFDIR = 0o040000;
@@ -18,11 +19,22 @@ export class CpioNewcWriter {
 
   constructor(private readonly out: Writable, private readonly mtime = Math.floor(Date.now() / 1000)) {}
 
+  /** A writer whose archive is read from `stream` (a Readable); end it with finish() then `stream.end()`. */
+  static toReadable(mtime?: number): { writer: CpioNewcWriter; stream: PassThrough } {
+    const stream = new PassThrough();
+    return { writer: new CpioNewcWriter(stream, mtime), stream };
+  }
+
   async addDirectory(path: string, mode = 0o755): Promise<void> {
     await this.entry(path, S_IFDIR | (mode & 0o7777), Buffer.alloc(0), 2);
   }
 
-  async addFile(path: string, data: Buffer, mode = 0o644): Promise<void> {
+  /** A regular file: its bytes, or (a string) the path of a host file streamed from disk. */
+  async addFile(path: string, data: Buffer | string, mode = 0o644): Promise<void> {
+    if (typeof data === 'string') {
+      await this.addFileFromDisk(path, data, (await stat(data)).size, mode);
+      return;
+    }
     await this.entry(path, S_IFREG | (mode & 0o7777), data);
   }
 
@@ -61,7 +73,9 @@ export class CpioNewcWriter {
 
   private async header(path: string, mode: number, size: number, nlink: number, rdevMajor: number, rdevMinor: number, ino = this.ino++): Promise<void> {
     if (this.finished && path !== 'TRAILER!!!') throw new Error('cpio archive already finished');
-    const name = Buffer.from(`${path.replace(/^\/+/, '')}\0`);
+    const clean = path.replace(/^\/+/, '');
+    if (clean === '' || clean.includes('\0')) throw new Error(`cpio: bad entry name ${JSON.stringify(path)}`);
+    const name = Buffer.from(`${clean}\0`);
     const fields = [ino, mode, 0, 0, nlink, this.mtime, size, 0, 0, rdevMajor, rdevMinor, name.length, 0];
     const head = Buffer.from(`070701${fields.map((f) => f.toString(16).padStart(8, '0')).join('')}`, 'latin1');
     // The header (110 bytes) plus the name is padded to a multiple of 4.
