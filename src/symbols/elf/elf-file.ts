@@ -27,6 +27,9 @@ export interface ElfProgramHeader {
 export const SHT_NOBITS = 8;
 export const SHT_SYMTAB = 2;
 export const SHT_NOTE = 7;
+export const SHT_STRTAB = 3;
+/** NOBITS sections are allocated as zeros on read: refuse absurd sizes (a corrupt header). */
+const MAX_NOBITS = 1n << 32n;
 export const SHF_ALLOC = 2n;
 export const PT_LOAD = 1;
 export const PT_INTERP = 3;
@@ -83,8 +86,15 @@ export class ElfFile {
     const type = h.readUInt16LE(16);
     const machine = h.readUInt16LE(18);
     const entry = h.readBigUInt64LE(24);
-    const phoff = Number(h.readBigUInt64LE(32));
-    const shoff = Number(h.readBigUInt64LE(40));
+    const fileOffset = (at: number, what: string): number => {
+      const v = h.readBigUInt64LE(at);
+      if (v > BigInt(fileSize)) throw new FormatError(path, at, `${what} 0x${v.toString(16)} points past the end of the file (${fileSize} bytes): truncated?`);
+      return Number(v);
+    };
+    const phoff = fileOffset(32, 'program header table offset');
+    const shoff = fileOffset(40, 'section header table offset');
+    const ehsize = h.readUInt16LE(52);
+    if (ehsize < 64) throw new FormatError(path, 52, `ELF header size ${ehsize} is smaller than 64`);
     const phentsize = h.readUInt16LE(54);
     const phnum = h.readUInt16LE(56);
     const shentsize = h.readUInt16LE(58);
@@ -121,25 +131,31 @@ export class ElfFile {
       const sh = await read(shoff, shnum * shentsize, 'section header table');
       for (let i = 0; i < shnum; i++) {
         const o = i * shentsize;
+        const rawOffset = sh.readBigUInt64LE(o + 24);
+        const rawSize = sh.readBigUInt64LE(o + 32);
         const sec: ElfSection = {
           index: i,
           name: '',
           type: sh.readUInt32LE(o + 4),
           flags: sh.readBigUInt64LE(o + 8),
           addr: sh.readBigUInt64LE(o + 16),
-          offset: Number(sh.readBigUInt64LE(o + 24)),
-          size: Number(sh.readBigUInt64LE(o + 32)),
+          offset: Number(rawOffset),
+          size: Number(rawSize),
           link: sh.readUInt32LE(o + 40),
           info: sh.readUInt32LE(o + 44),
           entsize: Number(sh.readBigUInt64LE(o + 56)),
         };
-        if (sec.type !== SHT_NOBITS && sec.type !== 0 && sec.offset + sec.size > fileSize) {
+        if (sec.type === SHT_NOBITS && rawSize > MAX_NOBITS) {
+          throw new FormatError(path, shoff + o + 32, `NOBITS section ${i} claims 0x${rawSize.toString(16)} bytes`);
+        }
+        if (sec.type !== SHT_NOBITS && sec.type !== 0 && rawOffset + rawSize > BigInt(fileSize)) {
           throw new FormatError(path, shoff + o, `section ${i} (offset 0x${sec.offset.toString(16)}, size 0x${sec.size.toString(16)}) runs past the end of the file (${fileSize} bytes): truncated?`);
         }
         sections.push(sec);
       }
       const names = sections[shstrndx];
-      if (!names) throw new FormatError(path, 62, `section name table index ${shstrndx} is out of range`);
+      if (!names || shstrndx === 0) throw new FormatError(path, 62, `section name table index ${shstrndx} is out of range (${sections.length} sections)`);
+      if (names.type !== SHT_STRTAB) throw new FormatError(path, shoff + shstrndx * shentsize + 4, `section name table (section ${shstrndx}) has type ${names.type}, not STRTAB`);
       const strtab = await read(names.offset, names.size, 'section name table');
       for (const sec of sections) {
         const nameOff = sh.readUInt32LE(sec.index * shentsize);
