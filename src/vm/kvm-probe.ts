@@ -1,21 +1,50 @@
 import { spawn } from 'node:child_process';
-import { accessSync, constants, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, readFileSync, renameSync, truncateSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createRunDir } from './run-dir.js';
+import { registerChild, unregisterChild } from './process-reaper.js';
 import { QEMU_X86_64, qemuVersion } from './qemu-binary.js';
 
 export type Accel = 'kvm' | 'tcg';
 
-const PROBE_TIMEOUT_MS = 4000;
+/** Where a decision came from: KDIVE_ACCEL, the cache file, a probe run now, or no usable /dev/kvm. */
+export type AccelSource = 'env' | 'cache' | 'probe' | 'no-kvm-device';
+
+export interface AccelDecision {
+  accel: Accel;
+  source: AccelSource;
+}
+
+const PROBE_TIMEOUT_MS = 3000;
+
+/** What the probe guest writes to COM1: long enough that no BIOS text can be mistaken for it. */
+export const PROBE_MESSAGE = 'kdive-probe-ok';
 
 /**
- * A 512-byte boot sector: write 'K' to COM1 and halt. Seeing the 'K' proves KVM really runs
- * guest code; on some hosts /dev/kvm opens fine and then hangs at "Booting from ROM".
+ * A 512-byte boot sector that writes PROBE_MESSAGE to COM1 (port 0x3f8) and halts.
+ * Seeing it proves the accelerator really runs guest code; on some hosts /dev/kvm opens fine
+ * and then hangs at "Booting from ROM".
  */
-function probeBootSector(): Buffer {
+export function probeBootSector(): Buffer {
   const sector = Buffer.alloc(512);
-  Buffer.from([0xba, 0xf8, 0x03, 0xb0, 0x4b, 0xee, 0xf4, 0xeb, 0xfd]).copy(sector); // mov dx,3f8; mov al,'K'; out dx,al; hlt; jmp $-1
+  const code = [
+    0xfa, //             cli
+    0x31, 0xc0, //       xor ax, ax
+    0x8e, 0xd8, //       mov ds, ax
+    0xfc, //             cld
+    0xba, 0xf8, 0x03, // mov dx, 0x3f8
+    0xbe, 0x17, 0x7c, // mov si, 0x7c17 (the message, right after the code)
+    0xac, //             next: lodsb
+    0x84, 0xc0, //       test al, al
+    0x74, 0x03, //       jz done
+    0xee, //             out dx, al
+    0xeb, 0xf8, //       jmp next
+    0xf4, //             done: hlt
+    0xeb, 0xfd, //       jmp done
+  ];
+  Buffer.from(code).copy(sector);
+  Buffer.from(`${PROBE_MESSAGE}\n\0`, 'latin1').copy(sector, code.length); // code.length = 0x17
   sector[510] = 0x55;
   sector[511] = 0xaa;
   return sector;
@@ -23,58 +52,83 @@ function probeBootSector(): Buffer {
 
 /** 'kvm' when it really works, else 'tcg'. KDIVE_ACCEL overrides; the answer is cached per QEMU and host kernel. */
 export async function chooseAccelerator(cacheDir = defaultCacheDir()): Promise<Accel> {
+  return (await probeAccelerator({ cacheDir })).accel;
+}
+
+/** chooseAccelerator, saying where the answer came from. */
+export async function probeAccelerator(opts: { cacheDir?: string; timeoutMs?: number } = {}): Promise<AccelDecision> {
   const forced = process.env.KDIVE_ACCEL;
-  if (forced === 'kvm' || forced === 'tcg') return forced;
+  if (forced === 'kvm' || forced === 'tcg') return { accel: forced, source: 'env' };
   try {
     accessSync('/dev/kvm', constants.R_OK | constants.W_OK);
   } catch {
-    return 'tcg';
+    return { accel: 'tcg', source: 'no-kvm-device' };
   }
-  const key = `${qemuVersion()} ${os.release()}`;
-  const cacheFile = path.join(cacheDir, 'accel-probe.json');
+  const key = accelCacheKey();
+  const cacheFile = path.join(opts.cacheDir ?? defaultCacheDir(), 'accel-probe.json');
   try {
     const cached = JSON.parse(readFileSync(cacheFile, 'utf8')) as { key: string; accel: Accel };
-    if (cached.key === key && (cached.accel === 'kvm' || cached.accel === 'tcg')) return cached.accel;
+    if (cached.key === key && (cached.accel === 'kvm' || cached.accel === 'tcg')) return { accel: cached.accel, source: 'cache' };
   } catch {
-    // no cache yet
+    // no cache yet, or an unreadable one: probe again
   }
-  const accel = (await kvmRunsGuestCode()) ? 'kvm' : 'tcg';
+  const accel: Accel = (await acceleratorRunsGuestCode('kvm', opts.timeoutMs ?? PROBE_TIMEOUT_MS)) ? 'kvm' : 'tcg';
   try {
-    mkdirSync(cacheDir, { recursive: true });
-    writeFileSync(cacheFile, JSON.stringify({ key, accel }));
+    mkdirSync(path.dirname(cacheFile), { recursive: true });
+    const tmp = `${cacheFile}.${process.pid}.tmp`;
+    writeFileSync(tmp, `${JSON.stringify({ key, accel, probedAt: new Date().toISOString() })}\n`);
+    renameSync(tmp, cacheFile);
   } catch {
     // a read-only cache only costs a probe next time
   }
-  return accel;
+  return { accel, source: 'probe' };
+}
+
+/** The cache key: a QEMU upgrade or another host kernel can change the answer. */
+export function accelCacheKey(): string {
+  return `${qemuVersion()} ${os.release()}`;
 }
 
 export function defaultCacheDir(): string {
   return process.env.KDIVE_CACHE ?? path.join(os.homedir(), '.cache', 'kdive');
 }
 
-async function kvmRunsGuestCode(): Promise<boolean> {
-  const run = createRunDir('kdive-kvm-probe-');
+/** Boots probeBootSector() under `accel` and says whether its message reached the serial port in time. */
+export async function acceleratorRunsGuestCode(accel: Accel, timeoutMs = PROBE_TIMEOUT_MS): Promise<boolean> {
+  const run = createRunDir('kdive-accel-probe-');
   const image = path.join(run.path, 'boot.img');
   writeFileSync(image, probeBootSector());
+  // SeaBIOS does not boot a one-sector disk behind q35's AHCI: make it 1 MiB (sparse).
+  truncateSync(image, 1 << 20);
   try {
     return await new Promise<boolean>((resolve) => {
       const child = spawn(QEMU_X86_64, [
         // The same machine and CPU model as real launches: on some hosts only `-cpu host` trips an MSR abort.
-        '-accel', 'kvm', '-machine', 'q35', '-cpu', 'host', '-display', 'none', '-monitor', 'none', '-nodefaults', '-serial', 'stdio',
+        '-accel', accel, '-machine', 'q35', '-cpu', accel === 'kvm' ? 'host' : 'max',
+        '-display', 'none', '-monitor', 'none', '-nodefaults', '-serial', 'stdio',
         '-drive', `file=${image},format=raw,if=ide`, '-m', '16', '-no-reboot',
       ], { stdio: ['ignore', 'pipe', 'ignore'], detached: true });
+      if (child.pid !== undefined) registerChild({ pid: child.pid });
+      let seen = '';
+      let done = false;
       const finish = (ok: boolean) => {
+        if (done) return;
+        done = true;
         clearTimeout(timer);
-        try {
-          process.kill(-child.pid!, 'SIGKILL');
-        } catch {
-          // gone already
+        if (child.pid !== undefined) {
+          try {
+            process.kill(-child.pid, 'SIGKILL');
+          } catch {
+            // gone already
+          }
+          unregisterChild(child.pid);
         }
         resolve(ok);
       };
-      const timer = setTimeout(() => finish(false), PROBE_TIMEOUT_MS);
+      const timer = setTimeout(() => finish(false), timeoutMs);
       child.stdout.on('data', (d: Buffer) => {
-        if (d.includes('K')) finish(true);
+        seen += d.toString('latin1');
+        if (seen.includes(PROBE_MESSAGE)) finish(true);
       });
       child.on('error', () => finish(false));
       child.on('exit', () => finish(false));

@@ -1,7 +1,10 @@
 /**
  * Ends every child process group we started, on every way out of this process: normal exit,
- * an error, SIGINT (Ctrl-C), SIGTERM, SIGHUP. Children are spawned with `detached: true`
- * so that `kill(-pid)` reaches QEMU and anything it started.
+ * an error, an uncaught exception, SIGINT (Ctrl-C), SIGTERM, SIGHUP. Children are spawned with
+ * `detached: true` so that `kill(-pid)` reaches QEMU and anything it started.
+ *
+ * Handlers are installed only while something is registered, so an idle registry neither
+ * changes how signals behave nor keeps the event loop alive (signal watchers never do).
  */
 interface Reapable {
   pid: number;
@@ -22,6 +25,11 @@ export function registerChild(child: Reapable): void {
 export function unregisterChild(pid: number): void {
   children.delete(pid);
   if (children.size === 0) uninstall();
+}
+
+/** Pids of the process groups registered now (for tests and diagnostics). */
+export function registeredChildren(): number[] {
+  return [...children.keys()];
 }
 
 /** Kills every registered group now (SIGKILL) and runs their cleanups. */
@@ -51,10 +59,17 @@ function onExit(): void {
   reapAll();
 }
 
+function onUncaught(): void {
+  // With no handler Node prints the error and exits with 1 ('exit' would reap too, but first is
+  // better). A process that handles its uncaught exceptions (the test runner) lives on: leave it be.
+  if (process.listenerCount('uncaughtException') === 0) reapAll();
+}
+
 function install(): void {
   if (installed) return;
   installed = true;
   process.on('exit', onExit);
+  process.on('uncaughtExceptionMonitor', onUncaught);
   for (const s of SIGNALS) process.on(s, onSignal);
 }
 
@@ -62,5 +77,6 @@ function uninstall(): void {
   if (!installed) return;
   installed = false;
   process.off('exit', onExit);
+  process.off('uncaughtExceptionMonitor', onUncaught);
   for (const s of SIGNALS) process.off(s, onSignal);
 }

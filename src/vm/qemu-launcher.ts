@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import path from 'node:path';
+import { StringDecoder } from 'node:string_decoder';
 import { KdiveError } from '../errors.js';
 import { freeLoopbackPort } from './free-port.js';
 import { chooseAccelerator, type Accel } from './kvm-probe.js';
@@ -20,7 +21,12 @@ export interface LaunchOptions {
   /** gdbstub on 127.0.0.1 (a free port). Default true. */
   gdb?: boolean;
   extraArgs?: string[];
-  /** Where the console log goes; default: console.log in the run folder. */
+  /**
+   * 'stdio' (default): the first serial port is QEMU's stdout, streamed to the log file and to
+   * onConsole listeners. 'none': no serial port unless extraArgs adds one (kgdb over telnet...).
+   */
+  serial?: 'stdio' | 'none';
+  /** Where the console log goes; default: console.log in the run folder (removed with it when QEMU ends). */
   consoleLogPath?: string;
   accel?: Accel;
 }
@@ -34,7 +40,7 @@ export interface QemuInstance {
   consoleLogPath: string;
   onConsole(listener: (text: string) => void): void;
   consoleText(): string;
-  /** Resolves when QEMU has exited (never rejects). */
+  /** Resolves when QEMU has exited and the run folder is removed (never rejects). */
   exited: Promise<{ code: number | null; signal: string | null }>;
   readonly hasExited: boolean;
   /** Ends QEMU (QMP quit, then SIGTERM, then SIGKILL of its group) and removes the run folder. Idempotent. */
@@ -80,62 +86,73 @@ async function startOnce(opts: LaunchOptions, accel: Accel): Promise<QemuInstanc
     ...(opts.initrd ? ['-initrd', opts.initrd] : []),
     ...(opts.append ? ['-append', opts.append] : []),
     '-display', 'none', '-monitor', 'none', '-nodefaults', '-no-reboot',
-    '-serial', 'stdio',
+    ...(opts.serial === 'none' ? [] : ['-serial', 'stdio']),
     '-qmp', `unix:${qmpPath},server=on,wait=off`,
     ...(opts.gdb === false ? [] : ['-gdb', `tcp:127.0.0.1:${port}`]),
     ...(opts.halted === false ? [] : ['-S']),
     ...(opts.extraArgs ?? []),
   ];
   const child = spawn(QEMU_X86_64, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  const log: WriteStream = createWriteStream(consoleLogPath, { flags: 'a' });
+  const log: WriteStream = createWriteStream(consoleLogPath, { flags: 'a', mode: 0o600 });
+  log.on('error', () => undefined); // the run folder may go first when QEMU is killed
   let consoleText = '';
   let stderrText = '';
   const listeners: ((t: string) => void)[] = [];
+  const decoder = new StringDecoder('utf8');
   child.stdout!.on('data', (d: Buffer) => {
-    const text = d.toString('utf8');
+    const text = decoder.write(d);
     consoleText += text;
     log.write(d);
     for (const l of listeners) l(text);
   });
   child.stderr!.on('data', (d: Buffer) => (stderrText += d.toString('utf8')));
+
   let hasExited = false;
-  const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => {
-    child.once('exit', (code, signal) => {
-      hasExited = true;
-      unregisterChild(child.pid!);
-      resolve({ code, signal });
-    });
-    child.once('error', () => {
-      hasExited = true;
+  let qmp: QmpClient | undefined;
+  const gaveUp = new AbortController();
+  const rawExit = new Promise<{ code: number | null; signal: string | null }>((resolve) => {
+    // 'close' comes after the console pipe is drained, so consoleText is complete by then.
+    child.once('close', (code, signal) => resolve({ code, signal }));
+    child.once('error', (err) => {
+      stderrText += `${err.message}\n`;
       resolve({ code: null, signal: null });
     });
   });
-  if (child.pid === undefined) {
+  // Whatever way QEMU ends, its sockets are useless: close QMP, flush the log, remove the run folder.
+  const exited = rawExit.then(async (status) => {
+    hasExited = true;
+    gaveUp.abort('QEMU exited');
+    if (child.pid !== undefined) unregisterChild(child.pid);
+    qmp?.close();
+    await new Promise<void>((r) => log.end(() => r()));
     run.remove();
-    throw new KdiveError(`cannot start ${QEMU_X86_64}`);
+    return status;
+  });
+  if (child.pid === undefined) {
+    await exited;
+    throw new KdiveError(`cannot start ${QEMU_X86_64}: ${lastLine(stderrText)}`);
   }
   registerChild({ pid: child.pid, cleanup: () => run.remove() });
 
-  let qmp: QmpClient;
   try {
-    const connecting = QmpClient.connect(qmpPath);
-    connecting.then((c) => hasExited && c.close(), () => undefined); // a late result after QEMU died
-    const first = await Promise.race([connecting, exited.then(() => undefined)]);
-    if (!first) throw startFailure(stderrText, port);
-    qmp = first;
+    qmp = await QmpClient.connect(qmpPath, { timeoutMs: 15_000, signal: gaveUp.signal });
   } catch (err) {
+    // QEMU checks its options (kernel file, gdb port) before it answers QMP: if it dies now,
+    // its stderr says why, whatever the QMP side saw.
+    if (await Promise.race([exited.then(() => true), delay(2000).then(() => false)])) throw startFailure(stderrText, port);
     await killGroup(child, exited);
-    run.remove();
-    throw err instanceof KdiveError ? err : startFailure(stderrText, port);
+    throw err;
   }
+  if (hasExited) qmp.close();
 
   let killed: Promise<void> | undefined;
+  const client = qmp;
   const instance: QemuInstance = {
     pid: child.pid,
     runDir: run.path,
     accel,
     gdb: { host: '127.0.0.1', port },
-    qmp,
+    qmp: client,
     consoleLogPath,
     onConsole: (l) => listeners.push(l),
     consoleText: () => consoleText,
@@ -146,20 +163,22 @@ async function startOnce(opts: LaunchOptions, accel: Accel): Promise<QemuInstanc
     kill: () =>
       (killed ??= (async () => {
         if (!hasExited) {
-          await qmp.execute('quit', undefined, 1000).catch(() => undefined);
+          await client.execute('quit', undefined, 1000).catch(() => undefined);
           await Promise.race([exited, delay(2000)]);
         }
-        qmp.close();
         if (!hasExited) await killGroup(child, exited);
-        await new Promise<void>((r) => log.end(() => r()));
-        run.remove();
+        await exited;
       })()),
   };
   return instance;
 }
 
+function lastLine(stderr: string): string {
+  return stderr.trim().split('\n').map((l) => l.trim()).filter(Boolean).pop() ?? 'no message';
+}
+
 function startFailure(stderr: string, port: number): KdiveError {
-  const last = stderr.trim().split('\n').filter(Boolean).pop() ?? 'no message';
+  const last = lastLine(stderr);
   if (/Address already in use|Failed to bind/i.test(stderr)) return new PortTakenError(`QEMU could not listen on 127.0.0.1:${port}: ${last}`);
   return new KdiveError(`QEMU exited at start: ${last}`);
 }

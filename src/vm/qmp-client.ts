@@ -8,11 +8,32 @@ export interface QmpEvent {
   timestamp?: { seconds: number; microseconds: number };
 }
 
-/** A QMP client over QEMU's unix socket: JSON lines, ids for replies, events as they come. */
+/** QMP answered a command with an error; `message` carries QMP's own `desc`. */
+export class QmpError extends KdiveError {
+  constructor(readonly command: string, readonly errorClass: string, readonly desc: string) {
+    super(`QMP ${command}: ${desc}`);
+  }
+}
+
+export interface QmpConnectOptions {
+  /** Give up after this long (the socket may not exist yet while QEMU starts). Default 10 s. */
+  timeoutMs?: number;
+  /** Stop retrying (QEMU died). */
+  signal?: AbortSignal;
+}
+
+/**
+ * A QMP client over QEMU's unix socket: JSON lines, ids for replies, events as they come.
+ * Events are emitted twice: as 'event' (any) and under their own name ('STOP', 'RESUME',
+ * 'SHUTDOWN', 'GUEST_PANICKED'...), with the whole QmpEvent as argument. 'close' when the
+ * connection ends.
+ */
 export class QmpClient extends EventEmitter {
   private buffer = '';
   private nextId = 1;
-  private readonly pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
+  private readonly pending = new Map<number, { command: string; resolve(v: unknown): void; reject(e: Error): void }>();
+  /** The greeting's QEMU version, e.g. { major: 7, minor: 2, micro: 0 }. */
+  version: { major: number; minor: number; micro: number } | undefined;
   private closed = false;
 
   private constructor(private readonly socket: net.Socket) {
@@ -23,9 +44,12 @@ export class QmpClient extends EventEmitter {
   }
 
   /** Connects, reads the greeting and leaves capabilities negotiation mode. */
-  static async connect(socketPath: string, timeoutMs = 10_000): Promise<QmpClient> {
+  static async connect(socketPath: string, options: QmpConnectOptions | number = {}): Promise<QmpClient> {
+    const opts = typeof options === 'number' ? { timeoutMs: options } : options;
+    const timeoutMs = opts.timeoutMs ?? 10_000;
     const deadline = Date.now() + timeoutMs;
     for (;;) {
+      if (opts.signal?.aborted) throw new KdiveError(`cannot talk QMP on ${socketPath}: gave up (${String(opts.signal.reason ?? 'aborted')})`);
       try {
         const socket = await new Promise<net.Socket>((resolve, reject) => {
           const s = net.connect(socketPath);
@@ -33,8 +57,13 @@ export class QmpClient extends EventEmitter {
           s.once('error', reject);
         });
         const client = new QmpClient(socket);
-        await client.greeting(Math.max(1000, deadline - Date.now()));
-        await client.execute('qmp_capabilities');
+        try {
+          await client.greeting(Math.max(1000, deadline - Date.now()));
+          await client.execute('qmp_capabilities', undefined, Math.max(1000, deadline - Date.now()));
+        } catch (err) {
+          client.close();
+          throw err;
+        }
         return client;
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
@@ -56,6 +85,7 @@ export class QmpClient extends EventEmitter {
         reject(new KdiveError(`QMP ${command}: no answer within ${timeoutMs} ms`));
       }, timeoutMs);
       this.pending.set(id, {
+        command,
         resolve: (v) => {
           clearTimeout(timer);
           resolve(v as T);
@@ -79,14 +109,17 @@ export class QmpClient extends EventEmitter {
     this.onClose();
   }
 
-  private greetingWaiter: ((v: unknown) => void) | undefined;
+  private greetingWaiter: ((err?: Error) => void) | undefined;
 
   private greeting(timeoutMs: number): Promise<void> {
+    if (this.version) return Promise.resolve();
+    if (this.closed) return Promise.reject(new Error('QEMU closed the connection before its greeting'));
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error('no QMP greeting')), timeoutMs);
-      this.greetingWaiter = () => {
+      this.greetingWaiter = (err) => {
         clearTimeout(timer);
-        resolve();
+        if (err) reject(err);
+        else resolve();
       };
     });
   }
@@ -104,7 +137,8 @@ export class QmpClient extends EventEmitter {
         continue;
       }
       if ('QMP' in msg) {
-        this.greetingWaiter?.(msg);
+        this.version = (msg.QMP as { version?: { qemu?: QmpClient['version'] } }).version?.qemu;
+        this.greetingWaiter?.();
         this.greetingWaiter = undefined;
       } else if ('event' in msg) {
         this.emit('event', msg as unknown as QmpEvent);
@@ -115,7 +149,7 @@ export class QmpClient extends EventEmitter {
         if (!p) continue;
         if ('error' in msg) {
           const e = msg.error as { class?: string; desc?: string };
-          p.reject(new KdiveError(`QMP: ${e.desc ?? e.class ?? 'error'}`));
+          p.reject(new QmpError(p.command, e.class ?? 'GenericError', e.desc ?? e.class ?? 'error'));
         } else p.resolve(msg.return);
       }
     }
@@ -124,7 +158,9 @@ export class QmpClient extends EventEmitter {
   private onClose(): void {
     if (this.closed) return;
     this.closed = true;
-    for (const p of this.pending.values()) p.reject(new KdiveError('QMP: QEMU closed the connection'));
+    this.greetingWaiter?.(new Error('QEMU closed the connection before its greeting'));
+    this.greetingWaiter = undefined;
+    for (const p of this.pending.values()) p.reject(new KdiveError(`QMP ${p.command}: QEMU closed the connection`));
     this.pending.clear();
     this.emit('close');
   }
