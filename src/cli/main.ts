@@ -9,6 +9,14 @@ import { registerRunCommands } from './commands/run-command.js';
 import { registerInitramfsCommand } from './commands/initramfs-command.js';
 import { registerKernelCommand } from './commands/kernel-command.js';
 import { registerSymCommand } from './commands/sym-command.js';
+import { registerDebugCommand } from './commands/debug-command.js';
+import { registerBootCommand } from './commands/boot-command.js';
+import { registerProxyCommand } from './commands/proxy-command.js';
+import { registerDapCommand } from './commands/dap-command.js';
+import { registerImageCommand } from './commands/image-command.js';
+import { registerSnapshotCommand } from './commands/snapshot-command.js';
+import { registerSymbolizeCommand } from './commands/symbolize-command.js';
+import { registerLibvirtCommand } from './commands/libvirt-command.js';
 
 async function main(argv: string[]): Promise<number> {
   const program = new Command('kdive')
@@ -21,6 +29,14 @@ async function main(argv: string[]): Promise<number> {
   registerInitramfsCommand(program);
   registerKernelCommand(program);
   registerSymCommand(program);
+  registerDebugCommand(program);
+  registerBootCommand(program);
+  registerProxyCommand(program);
+  registerDapCommand(program);
+  registerImageCommand(program);
+  registerSnapshotCommand(program);
+  registerSymbolizeCommand(program);
+  registerLibvirtCommand(program);
   try {
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;

@@ -18,6 +18,7 @@ import { KernelSymbols } from './kernel-symbols.js';
 import { cpuOfThread } from './thread-cpu.js';
 import path from 'node:path';
 import { createRunDir } from '../vm/run-dir.js';
+import type { EvaluatedValue } from '../expr/evaluated-value.js';
 
 export interface BootOptions {
   kernel: KernelArtifacts;
@@ -51,12 +52,23 @@ export class Session {
   private exited: SessionEvent | undefined;
   private closed = false;
 
+  /** The thread (vCPU under QEMU, task under kgdb) that commands act on: the one that last stopped. */
+  selectedThread: string | undefined;
+
   private constructor(
     readonly target: Target,
     readonly symbols: KernelSymbols,
     readonly vm: QemuInstance | undefined,
     private readonly cleanup: () => void = () => {},
   ) {}
+
+  /**
+   * A session over a target someone else connected (kgdb set-ups, tests, the proxy).
+   * `close()` ends `vm` too when one is given, and runs `cleanup` last.
+   */
+  static fromTarget(target: Target, symbols: KernelSymbols, opts: { vm?: QemuInstance; cleanup?: () => void } = {}): Session {
+    return new Session(target, symbols, opts.vm, opts.cleanup);
+  }
 
   /** Boots the kernel halted under QEMU with its gdbstub on loopback and attaches to it. */
   static async boot(opts: BootOptions): Promise<Session> {
@@ -245,6 +257,16 @@ export class Session {
       // At a function's first instruction, every register still holds its value on entry.
       entryRegister: index === 0 && atEntry ? known : undefined,
     };
+  }
+
+  /**
+   * Evaluates a C expression (members, `->`, `*`, `&`, `[]`, casts, arithmetic, `$rip`, `sizeof`)
+   * in a frame of the selected thread (frame 0 by default), as gdb's `print` would.
+   */
+  async evaluate(expression: string, opts: { frame?: number; threadId?: string } = {}): Promise<EvaluatedValue> {
+    void expression;
+    void opts;
+    throw new KdiveError('expressions are not wired in yet');
   }
 
   readMemory(address: bigint, length: number): Promise<Buffer> {
