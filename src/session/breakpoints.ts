@@ -12,6 +12,10 @@ export interface Breakpoint {
   /** Stop only on hit numbers above this (gdb's ignore count). */
   ignoreCount: number;
   temporary: boolean;
+  /** A C expression: the hit stops only when it is non-zero. */
+  condition?: string;
+  /** Set for watchpoints: what is watched and how. */
+  watch?: { expression: string; length: number; kind: 'write' | 'read' | 'access' };
 }
 
 /** The session's breakpoint table; the target only ever sees addresses. */

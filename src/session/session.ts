@@ -7,11 +7,11 @@ import type { KernelArtifacts } from '../kernels/index.js';
 import { silentProgress, type ProgressReporter } from '../progress/progress.js';
 import { buildInitramfs, parseGuestExit } from '../rootfs/index.js';
 import { GdbRemoteTarget } from '../target/gdb-remote/index.js';
-import type { BreakpointKind, RegisterValues, StopEvent, Target } from '../target/target.js';
+import type { BreakpointKind, RegisterValues, StopEvent, Target, WatchKind } from '../target/target.js';
 import { ConnectionClosedError } from '../target/target-error.js';
 import { connectTcp } from '../transport/index.js';
 import { unwindOrc } from '../unwind/index.js';
-import { launchQemu, type QemuInstance } from '../vm/index.js';
+import { launchQemu, type LaunchOptions, type QemuInstance } from '../vm/index.js';
 import { BreakpointTable, type Breakpoint } from './breakpoints.js';
 import type { Backtrace, Frame } from './frames.js';
 import { KernelSymbols } from './kernel-symbols.js';
@@ -33,6 +33,28 @@ export interface BootOptions {
   onConsole?: (text: string) => void;
   /** Symbols already read (the session takes them over and closes them). */
   symbols?: KernelSymbols;
+  /** Boot with KASLR on (default: off, `nokaslr`); the slide is found once the kernel runs. */
+  kaslr?: boolean;
+  /** More QEMU settings (disks, devices, extra arguments), merged into the launch. */
+  launch?: Partial<LaunchOptions>;
+}
+
+/** One vCPU (QEMU) or task (kgdb) as the stub lists it. */
+export interface SessionThread {
+  id: string;
+  /** The Linux CPU number for vCPU threads. */
+  cpu?: number;
+  description?: string;
+}
+
+export interface BreakpointOptions {
+  kind?: BreakpointKind;
+  /** gdb's tbreak: deleted at its first stop. */
+  temporary?: boolean;
+  /** Stop only when this C expression is non-zero at the hit. */
+  condition?: string;
+  /** Let this many hits pass without stopping. */
+  ignoreCount?: number;
 }
 
 /** What a resume ended with. */
@@ -104,9 +126,14 @@ export class Session {
     }
   }
 
-  async addBreakpoint(location: string, kind: BreakpointKind = 'software'): Promise<Breakpoint> {
-    const address = this.symbols.resolveLocation(location);
-    const bp = this.breakpoints.add(location, address, kind);
+  /** A breakpoint at a function, FILE:LINE or `*ADDRESS`; unknown locations fail before anything changes. */
+  async addBreakpoint(location: string, options: BreakpointKind | BreakpointOptions = {}): Promise<Breakpoint> {
+    const opts = typeof options === 'string' ? { kind: options } : options;
+    const kind = opts.kind ?? 'software';
+    const address = await this.resolveBreakLocation(location);
+    const bp = this.breakpoints.add(location, address, kind, opts.temporary ?? false);
+    bp.condition = opts.condition;
+    bp.ignoreCount = opts.ignoreCount ?? 0;
     if (!this.breakpoints.addressInUse(address, bp.id)) {
       try {
         await this.target.insertBreakpoint(address, kind);
@@ -116,6 +143,25 @@ export class Session {
       }
     }
     return bp;
+  }
+
+  /** Where a location as the user writes it is, at run time. */
+  async resolveBreakLocation(location: string): Promise<bigint> {
+    return this.symbols.resolveLocation(location);
+  }
+
+  /** gdb's enable / disable N. */
+  async setBreakpointEnabled(id: number, enabled: boolean): Promise<void> {
+    void id;
+    void enabled;
+    throw new KdiveError('enable/disable: not wired in yet');
+  }
+
+  /** A hardware watchpoint on an lvalue expression (watch / rwatch / awatch). */
+  async addWatchpoint(expression: string, kind: WatchKind = 'write'): Promise<Breakpoint> {
+    void expression;
+    void kind;
+    throw new KdiveError('watch: not wired in yet');
   }
 
   async deleteBreakpoint(id: number): Promise<void> {
@@ -165,6 +211,40 @@ export class Session {
       if (err instanceof ConnectionClosedError && this.vm) return this.finishExit();
       throw err;
     }
+  }
+
+  /** Asks the running kernel to stop (Ctrl-C) and reports the stop. */
+  async interrupt(): Promise<SessionEvent> {
+    throw new KdiveError('interrupt: not wired in yet');
+  }
+
+  /** gdb's stepi / nexti: one instruction; `over` steps over calls. */
+  async stepInstruction(opts: { over?: boolean; threadId?: string } = {}): Promise<SessionEvent> {
+    void opts;
+    throw new KdiveError('stepi: not wired in yet');
+  }
+
+  /** gdb's step / next: to the next source line; `over` does not enter called functions. */
+  async stepLine(opts: { over?: boolean; threadId?: string } = {}): Promise<SessionEvent> {
+    void opts;
+    throw new KdiveError('step: not wired in yet');
+  }
+
+  /** gdb's finish: runs until the selected frame returns; the return value when its type is known. */
+  async finish(opts: { frame?: number; threadId?: string } = {}): Promise<{ event: SessionEvent; returnValue?: EvaluatedValue }> {
+    void opts;
+    throw new KdiveError('finish: not wired in yet');
+  }
+
+  /** gdb's until LOCATION / advance LOCATION: runs until that location (or the current frame returns). */
+  async runUntil(location: string): Promise<SessionEvent> {
+    void location;
+    throw new KdiveError('until: not wired in yet');
+  }
+
+  /** vCPUs (QEMU) or tasks (kgdb). */
+  async threads(): Promise<SessionThread[]> {
+    return (await this.target.threads()).map((t) => ({ id: t.id, cpu: this.target.stubName === 'qemu' ? cpuOfThread(t.id) : undefined, description: t.description }));
   }
 
   /** Registers of a CPU at the current stop. */
