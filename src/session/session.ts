@@ -106,12 +106,14 @@ export class Session {
       const task = progress.start('building initramfs');
       await buildInitramfs({ guestCommand: opts.guestCommand, out: initrd });
       task.finish();
+      const launch = opts.launch ?? {};
       vm = await launchQemu({
-        kernel: opts.kernel.bzImage,
-        initrd,
-        append: ['console=ttyS0', 'nokaslr', 'panic=-1', 'oops=panic', ...(opts.append ?? [])].join(' '),
         memoryMiB: opts.memoryMiB ?? 512,
         cpus: opts.cpus ?? 1,
+        ...launch,
+        kernel: opts.kernel.bzImage,
+        initrd,
+        append: ['console=ttyS0', ...(opts.kaslr ? [] : ['nokaslr']), 'panic=-1', 'oops=panic', ...(opts.append ?? []), ...(launch.append ? [launch.append] : [])].join(' '),
         halted: true,
       });
       if (opts.onConsole) vm.onConsole(opts.onConsole);
