@@ -15,7 +15,7 @@ export interface Breakpoint {
   /** A C expression: the hit stops only when it is non-zero. */
   condition?: string;
   /** Set for watchpoints: what is watched and how. */
-  watch?: { expression: string; length: number; kind: 'write' | 'read' | 'access' };
+  watch?: { expression: string; length: number; kind: 'write' | 'read' | 'access'; lastValue?: string };
 }
 
 /** The session's breakpoint table; the target only ever sees addresses. */

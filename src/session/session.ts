@@ -1,8 +1,10 @@
 import { ARGUMENT_REGISTERS } from '../arch/x86_64/calling-convention.js';
 import { DWARF_REGISTER_NAMES } from '../arch/x86_64/dwarf-registers.js';
-import { nopLength } from '../arch/x86_64/nop-instructions.js';
+import { decodeInstruction } from '../arch/x86_64/instruction-decoder.js';
 import { unwindRegistersWithCfi, type ExpressionContext } from '../symbols/dwarf/index.js';
-import { KdiveError } from '../errors.js';
+import { KdiveError, NotFoundError } from '../errors.js';
+import { returnTypeAt } from '../symbols/dwarf/function-signature.js';
+import { RunControl, type RawStop } from './run-control.js';
 import type { KernelArtifacts } from '../kernels/index.js';
 import { silentProgress, type ProgressReporter } from '../progress/progress.js';
 import { buildInitramfs, parseGuestExit } from '../rootfs/index.js';
@@ -57,12 +59,15 @@ export interface BreakpointOptions {
   ignoreCount?: number;
 }
 
-/** What a resume ended with. */
+/** What a resume or step ended with. */
 export type SessionEvent =
-  | { kind: 'breakpoint'; breakpoints: Breakpoint[]; threadId: string; cpu: number; pc: bigint }
+  | { kind: 'breakpoint'; breakpoints: Breakpoint[]; threadId: string; cpu: number; pc: bigint; conditionError?: string }
+  | { kind: 'watchpoint'; watchpoints: Breakpoint[]; address: bigint; threadId: string; cpu: number; pc: bigint; oldValue?: string; newValue?: string }
   | { kind: 'stop'; reason: StopEvent['reason']; signal?: number; threadId: string; cpu: number; pc: bigint }
   | { kind: 'exit'; guestStatus?: number; qemuExitCode: number | null };
 
+/** Steps a line step takes at most before it gives up and reports where it is. */
+const MAX_LINE_STEPS = 100_000;
 
 /**
  * One debugged kernel: a target, its symbols and (when we booted it) its VM.
@@ -70,9 +75,12 @@ export type SessionEvent =
  */
 export class Session {
   readonly breakpoints = new BreakpointTable();
-  private lastStop: { threadId: string; pc: bigint } | undefined;
+  private readonly run: RunControl;
   private exited: SessionEvent | undefined;
   private closed = false;
+  /** The resume or step in progress: interrupt() waits for it to report the stop. */
+  private activity: Promise<SessionEvent> | undefined;
+  private stopRequested = false;
 
   /** The thread (vCPU under QEMU, task under kgdb) that commands act on: the one that last stopped. */
   selectedThread: string | undefined;
@@ -82,7 +90,9 @@ export class Session {
     readonly symbols: KernelSymbols,
     readonly vm: QemuInstance | undefined,
     private readonly cleanup: () => void = () => {},
-  ) {}
+  ) {
+    this.run = new RunControl(target, this.breakpoints);
+  }
 
   /**
    * A session over a target someone else connected (kgdb set-ups, tests, the proxy).
@@ -136,117 +146,312 @@ export class Session {
     const bp = this.breakpoints.add(location, address, kind, opts.temporary ?? false);
     bp.condition = opts.condition;
     bp.ignoreCount = opts.ignoreCount ?? 0;
-    if (!this.breakpoints.addressInUse(address, bp.id)) {
-      try {
-        await this.target.insertBreakpoint(address, kind);
-      } catch (err) {
-        this.breakpoints.remove(bp.id);
-        throw err;
-      }
+    try {
+      await this.run.sync(address, kind);
+    } catch (err) {
+      this.breakpoints.remove(bp.id);
+      throw err;
     }
     return bp;
   }
 
-  /** Where a location as the user writes it is, at run time. */
+  /** Where a location as the user writes it (`do_mkdirat`, `fs/namei.c:4169`, `*0xffff...`) is at run time. */
   async resolveBreakLocation(location: string): Promise<bigint> {
+    const fileLine = /^(.+\.[chS]):(\d+)$/.exec(location.trim());
+    if (fileLine) {
+      if (!this.symbols.dwarf) throw new NotFoundError(`${this.symbols.vmlinuxPath} has no DWARF: cannot place a breakpoint at ${location}`);
+      const where = await this.symbols.dwarf.infoLine(location.trim());
+      return where.ranges[0]!.start + this.symbols.slide;
+    }
     return this.symbols.resolveLocation(location);
-  }
-
-  /** gdb's enable / disable N. */
-  async setBreakpointEnabled(id: number, enabled: boolean): Promise<void> {
-    void id;
-    void enabled;
-    throw new KdiveError('enable/disable: not wired in yet');
-  }
-
-  /** A hardware watchpoint on an lvalue expression (watch / rwatch / awatch). */
-  async addWatchpoint(expression: string, kind: WatchKind = 'write'): Promise<Breakpoint> {
-    void expression;
-    void kind;
-    throw new KdiveError('watch: not wired in yet');
   }
 
   async deleteBreakpoint(id: number): Promise<void> {
     const bp = this.breakpoints.remove(id);
-    if (bp && !this.breakpoints.addressInUse(bp.address)) await this.target.removeBreakpoint(bp.address, bp.kind);
+    if (!bp) throw new NotFoundError(`no breakpoint number ${id}`);
+    if (bp.watch) await this.target.removeWatchpoint(bp.address, bp.watch.length, bp.watch.kind);
+    else await this.run.sync(bp.address, bp.kind);
+  }
+
+  /** gdb's enable / disable N. */
+  async setBreakpointEnabled(id: number, enabled: boolean): Promise<void> {
+    const bp = this.breakpoints.get(id);
+    if (!bp) throw new NotFoundError(`no breakpoint number ${id}`);
+    if (bp.enabled === enabled) return;
+    bp.enabled = enabled;
+    if (bp.watch) {
+      if (enabled) await this.target.insertWatchpoint(bp.address, bp.watch.length, bp.watch.kind);
+      else await this.target.removeWatchpoint(bp.address, bp.watch.length, bp.watch.kind);
+    } else await this.run.sync(bp.address, bp.kind);
+  }
+
+  /** A hardware watchpoint on an lvalue expression (watch / rwatch / awatch). */
+  async addWatchpoint(expression: string, kind: WatchKind = 'write'): Promise<Breakpoint> {
+    const value = await this.evaluate(expression);
+    if (value.address === undefined) throw new KdiveError(`cannot watch '${expression}': it is not a value in memory`);
+    const size = await this.evaluate(`sizeof(${expression})`);
+    const length = Number(size.scalar ?? 8n);
+    const bp = this.breakpoints.add(expression, value.address, 'hardware');
+    bp.watch = { expression, length, kind, lastValue: value.text };
+    try {
+      await this.target.insertWatchpoint(value.address, length, kind);
+    } catch (err) {
+      this.breakpoints.remove(bp.id);
+      throw err;
+    }
+    return bp;
   }
 
   /**
-   * Resumes every CPU and waits for the next stop or for the guest to power off.
-   * A CPU stopped on one of our breakpoints is first stepped past it.
+   * Resumes every CPU and waits for the next stop that counts: a breakpoint whose condition holds
+   * and whose ignore count is used up, a watchpoint, a signal, an interrupt, or the guest powering off.
    */
-  async resume(signal?: AbortSignal): Promise<SessionEvent> {
-    if (this.exited) return this.exited;
-    try {
-      const last = this.lastStop;
-      this.lastStop = undefined;
-      const here = last ? this.breakpoints.at(last.pc) : [];
-      const addresses = new Set(this.breakpoints.all().filter((b) => b.enabled).map((b) => b.address));
-      const nop = last && here.length > 0 ? nopLength(await this.target.readMemory(last.pc, 16).catch(() => Buffer.alloc(0))) : undefined;
-      if (last && nop !== undefined) {
-        // The breakpoint sits on a NOP (ftrace's patched-out call at every function entry): going
-        // past it is moving rip, with no single step, which would make QEMU drop its translated code.
-        await this.target.resume({ pc: last.pc + BigInt(nop) });
-      } else if (last && here.length > 0 && addresses.size === 1) {
-        // Stopped on our only breakpoint: step past it and go on, in as few round trips as the stub allows.
-        const early = await this.target.resumeOverBreakpoint(last.pc, here[0]!.kind, last.threadId);
-        if (early) return await this.describeStop(early);
-      } else if (last && here.length > 0) {
-        // Other breakpoints exist: the step may land on one of them, so look where it went.
-        await this.target.removeBreakpoint(last.pc, here[0]!.kind);
-        let step: StopEvent;
-        try {
-          step = await this.target.step(last.threadId);
-        } finally {
-          await this.target.insertBreakpoint(last.pc, here[0]!.kind);
-        }
-        const after = await this.describeStop(step);
-        if (after.kind !== 'stop' || after.reason !== 'trap') return after;
-        this.lastStop = undefined;
-        await this.target.resume();
-      } else {
-        await this.target.resume();
+  resume(signal?: AbortSignal): Promise<SessionEvent> {
+    return this.exclusive(async () => {
+      for (;;) {
+        const event = await this.settle(await this.run.continueOnce(signal));
+        if (event) return event;
+        if (this.stopRequested) return this.stoppedHere('interrupt');
       }
-      const stop = await this.target.waitForStop(signal);
-      return await this.describeStop(stop);
-    } catch (err) {
-      if (err instanceof ConnectionClosedError && this.vm) return this.finishExit();
-      throw err;
-    }
+    });
   }
 
-  /** Asks the running kernel to stop (Ctrl-C) and reports the stop. */
+  /** Asks the running kernel to stop (Ctrl-C) and reports the stop of the resume or step in progress. */
   async interrupt(): Promise<SessionEvent> {
-    throw new KdiveError('interrupt: not wired in yet');
+    if (this.exited) return this.exited;
+    const running = this.activity;
+    if (!running) throw new KdiveError('the kernel is not running');
+    this.stopRequested = true;
+    if (this.target.running) await this.target.requestStop();
+    return running;
   }
 
-  /** gdb's stepi / nexti: one instruction; `over` steps over calls. */
-  async stepInstruction(opts: { over?: boolean; threadId?: string } = {}): Promise<SessionEvent> {
-    void opts;
-    throw new KdiveError('stepi: not wired in yet');
+  /** Whether a resume or step is in progress. */
+  get isRunning(): boolean {
+    return this.activity !== undefined;
   }
 
-  /** gdb's step / next: to the next source line; `over` does not enter called functions. */
-  async stepLine(opts: { over?: boolean; threadId?: string } = {}): Promise<SessionEvent> {
-    void opts;
-    throw new KdiveError('step: not wired in yet');
+  /** gdb's stepi / nexti: one instruction; `over` runs a call to its return. */
+  stepInstruction(opts: { over?: boolean; threadId?: string } = {}): Promise<SessionEvent> {
+    return this.exclusive(async () => {
+      const tid = this.threadFor(opts.threadId);
+      if (opts.over) {
+        const call = await this.callAt(tid);
+        if (call) return this.runTo([call.returnAddress], call.sp, tid);
+      }
+      return this.settleStep(await this.run.step(tid));
+    });
+  }
+
+  /**
+   * gdb's step / next: single-steps until the pc reaches the start of another source line.
+   * `next` runs calls to their return; `step` stops at the first line of a called function with
+   * line information and runs through those without (assembly thunks).
+   */
+  stepLine(opts: { over?: boolean; threadId?: string } = {}): Promise<SessionEvent> {
+    return this.exclusive(async () => {
+      const tid = this.threadFor(opts.threadId);
+      let pc = (await this.registers(tid)).get('rip') ?? 0n;
+      const start = await this.lineAt(pc);
+      // No line information here: like gdb, run until the function returns.
+      if (!start) return (await this.finishFrame(0, tid)).event;
+      let event: SessionEvent = this.stoppedAt('trap', tid, pc);
+      for (let n = 0; n < MAX_LINE_STEPS; n++) {
+        if (this.stopRequested) return this.stoppedHere('interrupt');
+        const call = await this.callAt(tid, pc);
+        event = call && opts.over ? await this.runTo([call.returnAddress], call.sp, tid) : await this.settleStep(await this.run.step(tid));
+        if (event.kind !== 'stop' || event.reason !== 'trap') return event;
+        pc = event.pc;
+        const here = await this.lineAt(pc);
+        if (call && !opts.over) {
+          if (here) return event; // stepped into a function we have lines for: its first line
+          event = await this.runTo([call.returnAddress], call.sp, tid);
+          if (event.kind !== 'stop' || event.reason !== 'trap') return event;
+          pc = event.pc;
+          continue;
+        }
+        if (here && here.line !== 0 && here.start === pc && (here.line !== start.line || here.file !== start.file || pc <= start.start)) return event;
+      }
+      return event;
+    });
   }
 
   /** gdb's finish: runs until the selected frame returns; the return value when its type is known. */
-  async finish(opts: { frame?: number; threadId?: string } = {}): Promise<{ event: SessionEvent; returnValue?: EvaluatedValue }> {
-    void opts;
-    throw new KdiveError('finish: not wired in yet');
+  async finish(opts: { frame?: number; threadId?: string } = {}): Promise<{ event: SessionEvent; returnValue?: EvaluatedValue; frame?: Frame }> {
+    let result: { event: SessionEvent; returnValue?: EvaluatedValue; frame?: Frame } | undefined;
+    const event = await this.exclusive(async () => {
+      result = await this.finishFrame(opts.frame ?? 0, this.threadFor(opts.threadId));
+      return result.event;
+    });
+    return { ...result, event };
   }
 
-  /** gdb's until LOCATION / advance LOCATION: runs until that location (or the current frame returns). */
-  async runUntil(location: string): Promise<SessionEvent> {
-    void location;
-    throw new KdiveError('until: not wired in yet');
+  /** gdb's until LOCATION / advance LOCATION: runs until that location, or until the current frame returns. */
+  runUntil(location: string, opts: { threadId?: string } = {}): Promise<SessionEvent> {
+    return this.exclusive(async () => {
+      const tid = this.threadFor(opts.threadId);
+      const address = await this.resolveBreakLocation(location);
+      const bt = await this.backtrace(tid, 8).catch(() => undefined);
+      const caller = bt?.frames.find((f, i) => i > 0 && !bt.frames[i - 1]!.inlined && f.kind === 'call');
+      const frameSp = bt?.frames[0]?.sp;
+      return this.runTo(caller ? [address, caller.pc] : [address], undefined, tid, frameSp);
+    });
   }
 
   /** vCPUs (QEMU) or tasks (kgdb). */
   async threads(): Promise<SessionThread[]> {
     return (await this.target.threads()).map((t) => ({ id: t.id, cpu: this.target.stubName === 'qemu' ? cpuOfThread(t.id) : undefined, description: t.description }));
+  }
+
+  private async finishFrame(frameIndex: number, tid: string): Promise<{ event: SessionEvent; returnValue?: EvaluatedValue; frame?: Frame }> {
+    const bt = await this.backtrace(tid, frameIndex + 16);
+    let i = frameIndex;
+    while (bt.frames[i]?.inlined) i++;
+    const frame = bt.frames[i];
+    const caller = bt.frames[i + 1];
+    if (!frame || !caller) throw new KdiveError('"finish" not meaningful in the outermost frame');
+    if (caller.kind !== 'call') throw new KdiveError(`cannot finish ${frame.function ?? 'this frame'}: it was entered by an interrupt or a system call, not called`);
+    const event = await this.runTo([caller.pc], frame.sp, tid);
+    if (event.kind !== 'stop' || event.pc !== caller.pc) return { event, frame };
+    const lookup = (i === 0 ? frame.pc : frame.pc - 1n) - this.symbols.slide;
+    const type = this.symbols.dwarf ? await returnTypeAt(this.symbols.dwarf, lookup).catch(() => undefined) : undefined;
+    if (!type || type === 'void') return { event, frame };
+    const returnValue = await this.evaluate(`(${type})$rax`).catch(async () => {
+      const rax = (await this.registers(tid)).get('rax') ?? 0n;
+      return { text: String(rax), type, scalar: rax, hasChildren: false, children: async () => [] } satisfies EvaluatedValue;
+    });
+    return { event, returnValue, frame };
+  }
+
+  /**
+   * Resumes until one of `addresses` is reached by thread `tid` (with its stack pointer above
+   * `spAbove`, so a recursive call does not count), or until something else stops the kernel.
+   */
+  private async runTo(addresses: bigint[], spAbove: bigint | undefined, tid: string, frameSp?: bigint): Promise<SessionEvent> {
+    const added: bigint[] = [];
+    try {
+      for (const a of addresses) {
+        await this.run.addInternal(a);
+        added.push(a);
+      }
+      for (;;) {
+        if (this.stopRequested) return this.stoppedHere('interrupt');
+        const raw = await this.run.continueOnce();
+        if (raw.kind === 'breakpoint' && raw.internal && addresses.includes(raw.pc) && raw.threadId === tid) {
+          const sp = (await this.registers(tid)).get('rsp') ?? 0n;
+          const limit = raw.pc === addresses[0] && frameSp !== undefined ? undefined : spAbove ?? frameSp;
+          if (limit === undefined || sp > limit) {
+            // A user breakpoint at the same place still counts as its hit.
+            const users = await this.settle({ ...raw, internal: false });
+            return users ?? this.stoppedAt('trap', tid, raw.pc);
+          }
+          continue;
+        }
+        const event = await this.settle(raw);
+        if (event) return event;
+      }
+    } finally {
+      for (const a of added) await this.run.removeInternal(a);
+    }
+  }
+
+  /** Applies conditions, ignore counts and temporary deletion to a raw stop; undefined = keep going. */
+  private async settle(raw: RawStop): Promise<SessionEvent | undefined> {
+    if (raw.kind === 'gone') return this.finishExit();
+    if (raw.kind === 'stop') return raw;
+    if (raw.kind === 'watchpoint') {
+      const event: SessionEvent = { ...raw };
+      for (const w of raw.watchpoints) {
+        w.hits++;
+        if (w.watch && w.watch.kind !== 'read') {
+          const now = await this.evaluate(w.watch.expression).then((v) => v.text).catch(() => undefined);
+          event.oldValue = w.watch.lastValue;
+          event.newValue = now;
+          w.watch.lastValue = now;
+        }
+      }
+      return event;
+    }
+    const stopping: Breakpoint[] = [];
+    let conditionError: string | undefined;
+    for (const bp of raw.breakpoints) {
+      if (bp.condition) {
+        try {
+          const v = await this.evaluate(bp.condition, { threadId: raw.threadId });
+          if (v.scalar === 0n || (v.scalar === undefined && v.text === '0')) continue;
+        } catch (err) {
+          // gdb stops when a condition cannot be evaluated, and says why.
+          conditionError = `Error in testing condition for breakpoint ${bp.id}: ${err instanceof Error ? err.message : String(err)}`;
+        }
+      }
+      bp.hits++;
+      if (bp.ignoreCount > 0) {
+        bp.ignoreCount--;
+        continue;
+      }
+      stopping.push(bp);
+    }
+    if (stopping.length === 0) return undefined;
+    for (const bp of stopping.filter((b) => b.temporary)) await this.deleteBreakpoint(bp.id);
+    return { kind: 'breakpoint', breakpoints: stopping, threadId: raw.threadId, cpu: raw.cpu, pc: raw.pc, ...(conditionError ? { conditionError } : {}) };
+  }
+
+  /** A step's stop: steps land on breakpoints without hitting them. */
+  private async settleStep(raw: RawStop): Promise<SessionEvent> {
+    if (raw.kind === 'breakpoint') return this.stoppedAt('trap', raw.threadId, raw.pc);
+    return (await this.settle(raw)) ?? this.stoppedHere('trap');
+  }
+
+  private stoppedAt(reason: StopEvent['reason'], threadId: string, pc: bigint): SessionEvent {
+    return { kind: 'stop', reason, threadId, cpu: cpuOfThread(threadId), pc };
+  }
+
+  private stoppedHere(reason: StopEvent['reason']): SessionEvent {
+    const last = this.run.lastStop;
+    return this.stoppedAt(reason, last?.threadId ?? this.selectedThread ?? '01', last?.pc ?? 0n);
+  }
+
+  /** Runs one resume or step at a time; the stop it ends with selects its thread. */
+  private async exclusive(op: () => Promise<SessionEvent>): Promise<SessionEvent> {
+    if (this.exited) return this.exited;
+    if (this.activity) throw new KdiveError('the kernel is running: interrupt it first');
+    this.stopRequested = false;
+    const p = (async () => {
+      try {
+        return await op();
+      } catch (err) {
+        if (err instanceof ConnectionClosedError && this.vm) return this.finishExit();
+        throw err;
+      }
+    })();
+    this.activity = p;
+    try {
+      const event = await p;
+      if (event.kind !== 'exit') this.selectedThread = event.threadId;
+      return event;
+    } finally {
+      this.activity = undefined;
+      this.stopRequested = false;
+    }
+  }
+
+  private threadFor(threadId: string | undefined): string {
+    return threadId ?? this.selectedThread ?? this.run.lastStop?.threadId ?? '01';
+  }
+
+  /** The call instruction at a thread's pc, with where it returns to and the stack pointer before it. */
+  private async callAt(tid: string, pcHint?: bigint): Promise<{ returnAddress: bigint; sp: bigint } | undefined> {
+    const regs = await this.registers(tid);
+    const pc = pcHint ?? regs.get('rip') ?? 0n;
+    const code = await this.target.readMemory(pc, 16).catch(() => undefined);
+    const insn = code && decodeInstruction(code, pc);
+    return insn?.isCall ? { returnAddress: pc + BigInt(insn.length), sp: regs.get('rsp') ?? 0n } : undefined;
+  }
+
+  /** The line-table row at a run-time pc, in run-time addresses. */
+  private async lineAt(pc: bigint): Promise<{ file: string; line: number; start: bigint; end: bigint } | undefined> {
+    const l = await this.symbols.dwarf?.lineFor(pc - this.symbols.slide).catch(() => undefined);
+    return l && { file: l.file, line: l.line, start: l.start + this.symbols.slide, end: l.end + this.symbols.slide };
   }
 
   /** Registers of a CPU at the current stop. */
@@ -370,21 +575,6 @@ export class Session {
       await this.symbols.close();
       this.cleanup();
     }
-  }
-
-  private async describeStop(stop: StopEvent): Promise<SessionEvent> {
-    if (stop.reason === 'exited' || stop.reason === 'terminated') return this.finishExit();
-    const threadId = stop.threadId ?? '01';
-    const regs = await this.target.readRegisters(threadId);
-    const pc = regs.get('rip') ?? 0n;
-    this.lastStop = { threadId, pc };
-    const cpu = cpuOfThread(threadId);
-    const hit = stop.reason === 'trap' ? this.breakpoints.at(pc) : [];
-    if (hit.length > 0) {
-      for (const bp of hit) bp.hits++;
-      return { kind: 'breakpoint', breakpoints: hit, threadId, cpu, pc };
-    }
-    return { kind: 'stop', reason: stop.reason, signal: stop.signal, threadId, cpu, pc };
   }
 
   private async finishExit(): Promise<SessionEvent> {

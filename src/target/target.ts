@@ -82,6 +82,10 @@ export interface Target {
   step(threadId?: string): Promise<StopEvent>;
   /** Asks a running target to stop; resolves with the stop event. */
   interrupt(): Promise<StopEvent>;
+  /** Asks a running target to stop without waiting: the stop reaches whoever waits in waitForStop(). */
+  requestStop(): Promise<void>;
+  /** The stub single-steps off a breakpoint at pc without it being removed first (QEMU under TCG). */
+  readonly stepsOverBreakpointsInPlace?: boolean;
   /** Resolves with the next stop event (queued ones first). Rejects if the connection closes. */
   waitForStop(signal?: AbortSignal): Promise<StopEvent>;
   readonly running: boolean;

@@ -3,7 +3,7 @@ import type { SessionEvent } from '../../session/session.js';
 import { hex } from './hex.js';
 
 export interface StopReport {
-  event: Extract<SessionEvent, { kind: 'breakpoint' | 'stop' }>;
+  event: Exclude<SessionEvent, { kind: 'exit' }>;
   args: { name: string; value: bigint }[];
   backtrace: Backtrace;
 }
@@ -15,7 +15,9 @@ export function stopToJson(report: StopReport): Record<string, unknown> {
     event: 'stop',
     ...(event.kind === 'breakpoint'
       ? { breakpoint: event.breakpoints[0]!.location, breakpointIds: event.breakpoints.map((b) => b.id) }
-      : { reason: event.reason }),
+      : event.kind === 'watchpoint'
+        ? { watchpoint: event.watchpoints[0]?.location ?? null, address: hex(event.address), oldValue: event.oldValue ?? null, newValue: event.newValue ?? null }
+        : { reason: event.reason }),
     pc: hex(event.pc),
     cpu: event.cpu,
     thread: event.threadId,
@@ -58,6 +60,10 @@ export function stopToText(report: StopReport): string {
   if (event.kind === 'breakpoint') {
     const ids = event.breakpoints.map((b) => b.id).join(', ');
     lines.push(`Breakpoint ${ids}, ${where} (${hex(event.pc)}) on CPU ${event.cpu}`);
+  } else if (event.kind === 'watchpoint') {
+    const w = event.watchpoints[0];
+    lines.push(`${w ? `Hardware watchpoint ${w.id}: ${w.location}` : `Watchpoint at ${hex(event.address)}`} at ${where} (${hex(event.pc)}) on CPU ${event.cpu}`);
+    if (event.oldValue !== undefined || event.newValue !== undefined) lines.push(`  Old value = ${event.oldValue ?? '<unknown>'}`, `  New value = ${event.newValue ?? '<unknown>'}`);
   } else {
     lines.push(`Stopped (${event.reason}) at ${where} (${hex(event.pc)}) on CPU ${event.cpu}`);
   }

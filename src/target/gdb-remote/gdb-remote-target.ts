@@ -257,10 +257,14 @@ export class GdbRemoteTarget implements Target {
     return this.stopped(reply);
   }
 
-  async interrupt(): Promise<StopEvent> {
+  async requestStop(): Promise<void> {
     if (this.profile.interruptByte) this.conn.sendRaw(Buffer.from([0x03]));
     else if (this.opts.breakIn) await this.opts.breakIn();
     else throw new TargetError(`${this.profile.name} stubs cannot be interrupted with Ctrl-C over the protocol, and no break-in was configured`);
+  }
+
+  async interrupt(): Promise<StopEvent> {
+    await this.requestStop();
     // A target that was not running answers nothing: fail in time rather than wait for ever.
     const ms = this.conn.timeoutMs;
     const timer = new AbortController();

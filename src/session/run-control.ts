@@ -1,0 +1,132 @@
+import { nopLength } from '../arch/x86_64/nop-instructions.js';
+import type { BreakpointKind, StopEvent, Target } from '../target/target.js';
+import type { Breakpoint, BreakpointTable } from './breakpoints.js';
+import { cpuOfThread } from './thread-cpu.js';
+
+/** What one resume or step ended with, before the session applies conditions and ignore counts. */
+export type RawStop =
+  | { kind: 'breakpoint'; breakpoints: Breakpoint[]; internal: boolean; threadId: string; cpu: number; pc: bigint }
+  | { kind: 'watchpoint'; watchpoints: Breakpoint[]; address: bigint; threadId: string; cpu: number; pc: bigint }
+  | { kind: 'stop'; reason: StopEvent['reason']; signal?: number; threadId: string; cpu: number; pc: bigint }
+  | { kind: 'gone' };
+
+/**
+ * Moves the target: what is inserted where, resuming past a breakpoint the CPU sits on, single
+ * steps. User breakpoints (the table) and the session's own short-lived ones (`finish`, `next`
+ * over a call) share one set of inserted addresses, so neither removes the other's.
+ */
+export class RunControl {
+  /** Where the last stop left the reporting CPU. */
+  lastStop: { threadId: string; pc: bigint } | undefined;
+  private readonly inserted = new Map<bigint, BreakpointKind>();
+  private readonly internal = new Map<bigint, number>();
+
+  constructor(
+    private readonly target: Target,
+    private readonly breakpoints: BreakpointTable,
+  ) {}
+
+  /** Inserts or removes the breakpoint at an address so the target holds exactly what is needed. */
+  async sync(address: bigint, kind: BreakpointKind = 'software'): Promise<void> {
+    const users = this.breakpoints.at(address).filter((b) => !b.watch);
+    const needed = users.length > 0 || (this.internal.get(address) ?? 0) > 0;
+    const have = this.inserted.get(address);
+    if (needed && have === undefined) {
+      const k = users[0]?.kind ?? kind;
+      await this.target.insertBreakpoint(address, k);
+      this.inserted.set(address, k);
+    } else if (!needed && have !== undefined) {
+      this.inserted.delete(address);
+      await this.target.removeBreakpoint(address, have);
+    }
+  }
+
+  async addInternal(address: bigint): Promise<void> {
+    this.internal.set(address, (this.internal.get(address) ?? 0) + 1);
+    await this.sync(address);
+  }
+
+  async removeInternal(address: bigint): Promise<void> {
+    const n = (this.internal.get(address) ?? 1) - 1;
+    if (n > 0) this.internal.set(address, n);
+    else this.internal.delete(address);
+    await this.sync(address).catch(() => undefined);
+  }
+
+  isInserted(address: bigint): boolean {
+    return this.inserted.has(address);
+  }
+
+  /** Resumes every CPU (past a breakpoint the last CPU sits on) and waits for the next stop. */
+  async continueOnce(signal?: AbortSignal): Promise<RawStop> {
+    const last = this.lastStop;
+    this.lastStop = undefined;
+    const kind = last ? this.inserted.get(last.pc) : undefined;
+    if (last && kind !== undefined) {
+      const nop = nopLength(await this.target.readMemory(last.pc, 16).catch(() => Buffer.alloc(0)));
+      if (nop !== undefined) {
+        // The breakpoint sits on a NOP (ftrace's patched-out call at every function entry): going
+        // past it is moving rip, with no single step, which would make QEMU drop its translated code.
+        await this.target.resume({ pc: last.pc + BigInt(nop) });
+      } else if (this.inserted.size === 1) {
+        // Our only breakpoint: step past it and go on, in as few round trips as the stub allows.
+        const early = await this.target.resumeOverBreakpoint(last.pc, kind, last.threadId);
+        if (early) return this.describe(early, false);
+      } else {
+        // Other breakpoints exist: the step may land on one of them, so look where it went.
+        const after = await this.stepOnce(last);
+        if (after.kind !== 'stop' || after.reason !== 'trap') return after;
+        if (this.inserted.has(after.pc)) {
+          // Landed on another breakpoint: that is a hit (resuming would run over it).
+          return { kind: 'breakpoint', breakpoints: this.breakpoints.at(after.pc).filter((b) => !b.watch), internal: this.internal.has(after.pc), threadId: after.threadId, cpu: after.cpu, pc: after.pc };
+        }
+        this.lastStop = undefined;
+        await this.target.resume();
+      }
+    } else {
+      await this.target.resume();
+    }
+    return this.describe(await this.target.waitForStop(signal), false);
+  }
+
+  /** One instruction on one CPU; a breakpoint under it is stepped over, not hit again. */
+  async step(threadId?: string): Promise<RawStop> {
+    const last = this.lastStop;
+    this.lastStop = undefined;
+    return this.stepOnce(last && (!threadId || threadId === last.threadId) ? last : undefined, threadId);
+  }
+
+  private async stepOnce(at: { threadId: string; pc: bigint } | undefined, threadId = at?.threadId): Promise<RawStop> {
+    const kind = at ? this.inserted.get(at.pc) : undefined;
+    if (at && kind !== undefined && !this.target.stepsOverBreakpointsInPlace) {
+      await this.target.removeBreakpoint(at.pc, kind);
+      let stop: StopEvent;
+      try {
+        stop = await this.target.step(threadId);
+      } finally {
+        await this.target.insertBreakpoint(at.pc, kind);
+      }
+      return this.describe(stop, true);
+    }
+    return this.describe(await this.target.step(threadId), true);
+  }
+
+  /** Turns a stub's stop into what the session reasons about; a step landing on a breakpoint is not a hit. */
+  async describe(stop: StopEvent, stepping: boolean): Promise<RawStop> {
+    if (stop.reason === 'exited' || stop.reason === 'terminated') return { kind: 'gone' };
+    const threadId = stop.threadId ?? this.lastStop?.threadId ?? '01';
+    const regs = await this.target.readRegisters(threadId);
+    const pc = regs.get('rip') ?? 0n;
+    this.lastStop = { threadId, pc };
+    const cpu = cpuOfThread(threadId);
+    if (stop.reason === 'watchpoint' && stop.watch) {
+      const address = stop.watch.address;
+      const hit = this.breakpoints.all().filter((b) => b.enabled && b.watch && address >= b.address && address < b.address + BigInt(b.watch.length));
+      return { kind: 'watchpoint', watchpoints: hit, address, threadId, cpu, pc };
+    }
+    if (stop.reason === 'trap' && !stepping && this.inserted.has(pc)) {
+      return { kind: 'breakpoint', breakpoints: this.breakpoints.at(pc).filter((b) => !b.watch), internal: this.internal.has(pc), threadId, cpu, pc };
+    }
+    return { kind: 'stop', reason: stop.reason, signal: stop.signal, threadId, cpu, pc };
+  }
+}
