@@ -5,6 +5,7 @@ import { unwindRegistersWithCfi, type ExpressionContext } from '../symbols/dwarf
 import { KdiveError, NotFoundError } from '../errors.js';
 import { returnTypeAt } from '../symbols/dwarf/function-signature.js';
 import { RunControl, type RawStop } from './run-control.js';
+import { slideFromIdt } from './kaslr-discovery.js';
 import type { KernelArtifacts } from '../kernels/index.js';
 import { silentProgress, type ProgressReporter } from '../progress/progress.js';
 import { buildInitramfs, parseGuestExit } from '../rootfs/index.js';
@@ -102,6 +103,65 @@ export class Session {
     return new Session(target, symbols, opts.vm, opts.cleanup);
   }
 
+  /**
+   * Attaches to a stub that is already listening (QEMU started with `-s`, a kgdb proxy...) with
+   * the symbols of the kernel it runs. The kernel stays stopped until resume().
+   */
+  static async attach(opts: { host: string; port: number; vmlinux: string; profile?: 'qemu' | 'kgdb' | 'generic' | 'auto'; progress?: ProgressReporter; symbols?: KernelSymbols }): Promise<Session> {
+    const symbols = opts.symbols ?? (await KernelSymbols.open(opts.vmlinux, opts.progress));
+    try {
+      const socket = await connectTcp(opts.host, opts.port, { timeoutMs: 10_000 });
+      const target = await GdbRemoteTarget.connect(socket, { profile: opts.profile ?? 'auto' });
+      const session = new Session(target, symbols, undefined);
+      session.selectedThread = target.initialStop?.threadId;
+      try {
+        await session.locateStoppedKernel();
+      } catch (err) {
+        await session.close();
+        throw err;
+      }
+      return session;
+    } catch (err) {
+      await symbols.close();
+      throw err;
+    }
+  }
+
+  /**
+   * With KASLR on, lets the kernel boot (interrupting it every few hundred ms) until its IDT gives
+   * the slide; breakpoints by name can be placed only after that. Functions that run before
+   * trap_init cannot be caught this way: boot without KASLR for those.
+   */
+  private async discoverSlide(timeoutMs = 180_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    let last: unknown;
+    for (let wait = 50; Date.now() < deadline; wait = Math.min(wait * 2, 400)) {
+      await this.target.resume();
+      await new Promise((r) => setTimeout(r, wait));
+      const stop = await this.target.interrupt();
+      if (stop.reason === 'exited' || stop.reason === 'terminated') throw new KdiveError('the guest ended before its kernel could be located');
+      try {
+        this.symbols.slide = await slideFromIdt((a, n) => this.target.readMemory(a, n), this.symbols);
+        return;
+      } catch (err) {
+        if (err instanceof KdiveError && /linux_banner differs/.test(err.message)) throw err;
+        last = err;
+      }
+    }
+    throw new KdiveError(`could not locate the kernel (KASLR) within ${timeoutMs / 1000} s: ${last instanceof Error ? last.message : String(last)}`);
+  }
+
+  /** On attach: the slide of a kernel that is already up (0 when its banner is where the vmlinux says). */
+  private async locateStoppedKernel(): Promise<void> {
+    const banner = this.symbols.table.lookup('linux_banner')[0]?.address;
+    if (banner === undefined) return;
+    const expected = await this.symbols.elf.readVirtual(banner, 64);
+    const live = await this.target.readMemory(banner, 64).catch(() => undefined);
+    if (live?.equals(expected)) return;
+    // Not at its link address: KASLR, or not yet decompressed (then stay at 0 and let the user go on).
+    this.symbols.slide = await slideFromIdt((a, n) => this.target.readMemory(a, n), this.symbols).catch(() => 0n);
+  }
+
   /** Boots the kernel halted under QEMU with its gdbstub on loopback and attaches to it. */
   static async boot(opts: BootOptions): Promise<Session> {
     const progress = opts.progress ?? silentProgress;
@@ -129,7 +189,19 @@ export class Session {
       if (opts.onConsole) vm.onConsole(opts.onConsole);
       const socket = await connectTcp(vm.gdb.host, vm.gdb.port, { timeoutMs: 10_000, retryUntilMs: 10_000 });
       const target = await GdbRemoteTarget.connect(socket, { profile: 'qemu' });
-      return new Session(target, symbols, vm, work.remove);
+      const session = new Session(target, symbols, vm, work.remove);
+      if (opts.kaslr) {
+        const task = progress.start('booting until the kernel can be located (KASLR)');
+        try {
+          await session.discoverSlide();
+          task.finish();
+        } catch (err) {
+          task.fail();
+          await session.close();
+          throw err;
+        }
+      }
+      return session;
     } catch (err) {
       await vm?.kill();
       await symbols.close();
@@ -565,8 +637,9 @@ export class Session {
     if (this.closed) return;
     this.closed = true;
     try {
-      if (this.vm && !this.exited) {
-        // QEMU is killed right after: removing breakpoints first still matters for a shared stub.
+      if (!this.exited) {
+        // Our breakpoints leave the guest: an attached kernel runs on without them, and a booted
+        // one is killed right after (removing them first still matters for a shared stub).
         await Promise.race([this.target.detach().catch(() => {}), new Promise((r) => setTimeout(r, 2000).unref())]);
       }
     } finally {

@@ -20,6 +20,7 @@ interface RunOptions {
   append?: string[];
   memory: string;
   source?: string;
+  kaslr?: boolean;
 }
 
 export function registerRunCommands(program: Command): void {
@@ -47,6 +48,7 @@ function addBootOptions(cmd: Command): Command {
     .option('--json', 'one JSON object per line on stdout')
     .option('--timeout <seconds>', 'give up if the guest has not powered off after this long', '300')
     .option('--console', 'stream the guest console to stderr')
+    .option('--kaslr', 'boot with KASLR on; kdive finds the slide once the kernel runs')
     .option('--append <words...>', 'extra kernel command-line words')
     .option('--source <dir|debian>', "show source lines: a kernel source tree, or 'debian' to fetch the matching linux-source package")
     .addOption(new Option('--memory <MiB>', 'guest memory').default('512'));
@@ -82,6 +84,7 @@ export async function runScenario(opts: RunOptions): Promise<number> {
     guestCommand: opts.guest,
     append: opts.append,
     memoryMiB: Number(opts.memory),
+    kaslr: opts.kaslr,
     progress,
     onConsole: opts.console ? (text) => process.stderr.write(text) : undefined,
   });

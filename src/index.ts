@@ -1,0 +1,14 @@
+/**
+ * kdive as a library: `import { Session, resolveKernel } from 'kdive'`. Everything the REPL and the
+ * CLI do goes through these; see the README for a complete script.
+ */
+export { Session } from './session/session.js';
+export type { BootOptions, BreakpointOptions, SessionEvent, SessionThread } from './session/session.js';
+export type { Breakpoint } from './session/breakpoints.js';
+export type { Backtrace, BacktraceEnd, Frame } from './session/frames.js';
+export { KernelSymbols } from './session/kernel-symbols.js';
+export type { EvaluatedValue, NamedValue } from './expr/evaluated-value.js';
+export { resolveKernel } from './kernels/index.js';
+export type { KernelArtifacts } from './kernels/index.js';
+export { KdiveError, FormatError, NotFoundError, MissingDependencyError } from './errors.js';
+export type { RegisterValues, StopEvent, Target } from './target/target.js';
