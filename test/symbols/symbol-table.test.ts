@@ -71,3 +71,17 @@ test('symbolize: func over label, innermost of nested sized symbols, labels insi
   assert.deepEqual(t.closeMatches('innr'), ['inner']);
   assert.deepEqual([...t.functions()].map((s) => s.name), ['outer', 'inner', 'after', 'after_alias']);
 });
+
+test('namesWithPrefix: sorted, distinct, bounded, nothing for an unknown prefix', async () => {
+  const t = await tableOf([
+    { name: 'do_mkdirat', addr: 0x1000n, size: 16, type: FUNC },
+    { name: 'do_mknodat', addr: 0x1010n, size: 16, type: FUNC },
+    { name: 'do_mkdirat', addr: 0x1020n, size: 16, type: FUNC, bind: LOCAL },
+    { name: 'do_rmdir', addr: 0x1030n, size: 16, type: FUNC },
+    { name: 'vfs_mkdir', addr: 0x1040n, size: 16, type: FUNC },
+  ]);
+  assert.deepEqual(t.namesWithPrefix('do_mk'), ['do_mkdirat', 'do_mknodat']);
+  assert.deepEqual(t.namesWithPrefix('do_', 2), ['do_mkdirat', 'do_mknodat']);
+  assert.deepEqual(t.namesWithPrefix('zz'), []);
+  assert.deepEqual(t.namesWithPrefix('vfs_mkdir'), ['vfs_mkdir']);
+});

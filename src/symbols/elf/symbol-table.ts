@@ -194,6 +194,24 @@ export class SymbolTable {
     return { name: s.name, address: s.address, size: s.size, offset: address - s.address };
   }
 
+  private sortedNames: string[] | undefined;
+
+  /** Distinct names starting with `prefix`, sorted (tab completion); at most `max`. */
+  namesWithPrefix(prefix: string, max = 200): string[] {
+    this.sortedNames ??= [...this.byName.keys()].filter((n) => n !== '').sort();
+    const names = this.sortedNames;
+    let lo = 0;
+    let hi = names.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (names[mid]! < prefix) lo = mid + 1;
+      else hi = mid;
+    }
+    const out: string[] = [];
+    for (let i = lo; i < names.length && out.length < max && names[i]!.startsWith(prefix); i++) out.push(names[i]!);
+    return out;
+  }
+
   /** Names close to a misspelt one, for "did you mean". */
   closeMatches(name: string, max = 5): string[] {
     const scored: { name: string; score: number }[] = [];
