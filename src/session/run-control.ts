@@ -20,6 +20,8 @@ export class RunControl {
   lastStop: { threadId: string; pc: bigint } | undefined;
   private readonly inserted = new Map<bigint, BreakpointKind>();
   private readonly internal = new Map<bigint, number>();
+  /** NOP lengths at inserted addresses; forgotten when the address is removed (the code may change). */
+  private readonly nops = new Map<bigint, number | undefined>();
 
   constructor(
     private readonly target: Target,
@@ -37,6 +39,7 @@ export class RunControl {
       this.inserted.set(address, k);
     } else if (!needed && have !== undefined) {
       this.inserted.delete(address);
+      this.nops.delete(address);
       await this.target.removeBreakpoint(address, have);
     }
   }
@@ -63,7 +66,7 @@ export class RunControl {
     this.lastStop = undefined;
     const kind = last ? this.inserted.get(last.pc) : undefined;
     if (last && kind !== undefined) {
-      const nop = nopLength(await this.target.readMemory(last.pc, 16).catch(() => Buffer.alloc(0)));
+      const nop = await this.nopAt(last.pc);
       if (nop !== undefined) {
         // The breakpoint sits on a NOP (ftrace's patched-out call at every function entry): going
         // past it is moving rip, with no single step, which would make QEMU drop its translated code.
@@ -87,6 +90,14 @@ export class RunControl {
       await this.target.resume();
     }
     return this.describe(await this.target.waitForStop(signal), false);
+  }
+
+  /** The length of the NOP at a breakpoint address, read once per insertion (one round trip less per hit). */
+  private async nopAt(address: bigint): Promise<number | undefined> {
+    if (this.nops.has(address)) return this.nops.get(address);
+    const nop = nopLength(await this.target.readMemory(address, 16).catch(() => Buffer.alloc(0)));
+    this.nops.set(address, nop);
+    return nop;
   }
 
   /** One instruction on one CPU; a breakpoint under it is stepped over, not hit again. */
