@@ -167,7 +167,8 @@ export async function liveItems(ctx: BenchContext): Promise<ItemResult[]> {
       ratios: [['kdive', 'gdb']],
       notes: [
         'Both measured from the first hit to the last; the hit counts of the two runs are checked to agree.',
-        `Most of each hit is QEMU's own stop/resume cycle under TCG: during kdive's runs QEMU's threads spent ${qemuCpuPerHit.length ? `${fmtMs(median(qemuCpuPerHit))} ms` : 'an unmeasured amount'} of CPU per hit (median; read from /proc/PID/task/*/stat), while kdive's own share is two short round trips (\`m\` of 16 bytes at the stop pc, \`g\`). kdive spends no single step per hit (it resumes past ftrace's entry NOP with \`c ADDR\`) and so avoids the two flushes of translated code a step costs; gdb removes, steps and re-inserts.`,
+        `Most of each hit is QEMU's own stop/resume cycle under TCG: during kdive's runs QEMU's threads spent ${qemuCpuPerHit.length ? `${fmtMs(median(qemuCpuPerHit))} ms` : 'an unmeasured amount'} of CPU per hit (median; read from /proc/PID/task/*/stat), while kdive's own share is one round trip (\`g\`; the NOP under the breakpoint is read once, at the first hit). kdive spends no single step per hit (it resumes past ftrace's entry NOP with \`c ADDR\`) and so avoids the two flushes of translated code a step costs; gdb removes, steps and re-inserts.`,
+        "The floor both tools share: QEMU 7.2's gdbstub throws away all translated code at every breakpoint stop (\`tb_flush\` in \`gdb_vm_state_change\` for RUN_STATE_DEBUG; upstream dropped it only in 2025), so after each hit the guest's hot path is translated again. No client can go below that cost over this stub.",
       ],
     });
 
