@@ -30,6 +30,19 @@ export interface SourceFrame {
   locals?: FrameArgument[];
 }
 
+/** A parameter or local variable in scope at some address (see DwarfInfo.variablesAt). */
+export interface ScopedVariable {
+  name: string;
+  isParameter: boolean;
+  /** .debug_info offset of its type DIE. */
+  typeOffset?: number;
+  /** Its DWARF location expression at that address; none = optimized out there. */
+  location?: Buffer;
+  constValue?: number | bigint | Buffer;
+  /** The enclosing function's DW_AT_frame_base expression. */
+  frameBase?: Buffer;
+}
+
 export interface FrameArgument {
   name: string;
   type: string;
@@ -322,6 +335,80 @@ export class DwarfInfo {
     if (enc === 0x02) return raw ? 'true' : 'false';
     const signed = enc === 0x05 || enc === 0x06 || enc === 0x0d;
     return signed ? String(BigInt.asIntN(size * 8, raw)) : String(raw);
+  }
+
+  /**
+   * The parameters and local variables visible at an address, innermost scope first (an
+   * inlined function's own before the function it was inlined into), each with its DIE (for
+   * the type), its location expression at that address, or its constant value.
+   */
+  async variablesAt(address: bigint): Promise<ScopedVariable[]> {
+    const unit = await this.unitForAddress(address);
+    if (!unit) return [];
+    const root = await unit.scopes();
+    const chain = await this.scopeChain(root, unit, address);
+    if (chain.length === 0) return [];
+    const rootFull = await unit.rootOnly();
+    const base = typeof rootFull.attrs.get(DW_AT.low_pc) === 'bigint' ? (rootFull.attrs.get(DW_AT.low_pc) as bigint) : 0n;
+    const fn = await unit.subtree(chain[0]!.offset);
+    const frameBase = fn?.attrs.get(DW_AT.frame_base);
+    const out: ScopedVariable[] = [];
+    for (let i = chain.length - 1; i >= 0; i--) {
+      const full = await unit.subtree(chain[i]!.offset);
+      if (!full) continue;
+      const found: Die[] = [];
+      const collect = async (d: Die): Promise<void> => {
+        for (const c of d.children) {
+          if (c.tag === DW_TAG.formal_parameter || c.tag === DW_TAG.variable) found.push(c);
+          else if (c.tag === DW_TAG.lexical_block && (await dieRanges(c, unit, this.sections, base)).some((r) => r.start <= address && address < r.end)) await collect(c);
+        }
+      };
+      await collect(full);
+      // Inner blocks shadow outer ones: list the deepest declarations first.
+      found.reverse();
+      for (const v of found) {
+        const origin = typeof v.attrs.get(DW_AT.abstract_origin) === 'number' ? await this.dieAt(v.attrs.get(DW_AT.abstract_origin) as number, unit) : undefined;
+        const name = attrString(v, DW_AT.name) ?? (origin && attrString(origin, DW_AT.name));
+        if (!name) continue;
+        const typeRef = v.attrs.get(DW_AT.type) ?? origin?.attrs.get(DW_AT.type);
+        const loc = v.attrs.get(DW_AT.location);
+        let location: Buffer | undefined;
+        if (Buffer.isBuffer(loc)) location = loc;
+        else if (loc !== undefined) location = await locationAt(this.sections, unit, v.forms.get(DW_AT.location) ?? 0, Number(loc), address, base);
+        const constValue = v.attrs.get(DW_AT.const_value) ?? origin?.attrs.get(DW_AT.const_value);
+        out.push({
+          name,
+          isParameter: v.tag === DW_TAG.formal_parameter,
+          typeOffset: typeof typeRef === 'number' ? typeRef : undefined,
+          location,
+          constValue: constValue === undefined || typeof constValue === 'string' || typeof constValue === 'boolean' ? undefined : constValue,
+          frameBase: Buffer.isBuffer(frameBase) ? frameBase : undefined,
+        });
+      }
+    }
+    return out;
+  }
+
+  /** A global variable's definition: its type DIE offset and link-time address (per-CPU: its offset). */
+  async globalVariable(name: string): Promise<{ typeOffset?: number; address?: bigint } | undefined> {
+    let fallback: { typeOffset?: number; address?: bigint } | undefined;
+    for (const off of (await this.nameIndex()).lookup(name, 'variable')) {
+      const unit = await this.unitContaining(off);
+      const d = await unit?.dieAt(off);
+      if (!d || !unit) continue;
+      const spec = d.attrs.get(DW_AT.specification);
+      const decl = typeof spec === 'number' ? await this.dieAt(spec, unit) : undefined;
+      const typeRef = d.attrs.get(DW_AT.type) ?? decl?.attrs.get(DW_AT.type);
+      const loc = d.attrs.get(DW_AT.location);
+      const address = Buffer.isBuffer(loc) && loc[0] === 0x03 && loc.length === 9 ? loc.readBigUInt64LE(1) : undefined;
+      if (address === undefined && !d.attrs.has(DW_AT.location)) continue; // a declaration: look for the definition
+      const found = { typeOffset: typeof typeRef === 'number' ? typeRef : undefined, address };
+      // A definition that takes its type from the declaration may see `char x[]` without a size;
+      // another unit's definition often carries the complete type.
+      if (d.attrs.has(DW_AT.type)) return found;
+      fallback ??= found;
+    }
+    return fallback;
   }
 
   /** A subprogram's or inlined subroutine's name, through abstract_origin and specification. */
