@@ -9,7 +9,8 @@ export type PrintFormat = 'x' | 'd' | 'u' | 'o' | 't' | 'c' | 'a' | 's' | 'z' | 
 const PRINT_MAX = 200;
 const REPEAT_THRESHOLD = 10;
 
-const EFLAGS = [[0, 'CF'], [2, 'PF'], [4, 'AF'], [6, 'ZF'], [7, 'SF'], [8, 'TF'], [9, 'IF'], [10, 'DF'], [11, 'OF'], [14, 'NT'], [16, 'RF'], [17, 'VM'], [18, 'AC'], [19, 'VIF'], [20, 'VIP'], [21, 'ID']] as const;
+/** eflags fields in the order QEMU's target description lists them (high bits first), as gdb prints them. */
+const EFLAGS: readonly (readonly [number, string, number?])[] = [[21, 'ID'], [20, 'VIP'], [19, 'VIF'], [18, 'AC'], [17, 'VM'], [16, 'RF'], [14, 'NT'], [12, 'IOPL', 2], [11, 'OF'], [10, 'DF'], [9, 'IF'], [8, 'TF'], [7, 'SF'], [6, 'ZF'], [4, 'AF'], [2, 'PF'], [0, 'CF']];
 
 /** A value as gdb's `print` shows it; `top` is the outermost value (pointers then show their type). */
 export async function formatValue(v: CValue, src: ValueSource, fmt: PrintFormat = undefined, top = true): Promise<string> {
@@ -205,7 +206,13 @@ async function formatScalar(v: CValue, src: ValueSource, fmt: PrintFormat, top: 
     return String(t.size === 4 ? b.readFloatLE(0) : b.readDoubleLE(0));
   }
   if (t.kind === 'int') {
-    if (t.name === 'i386_eflags') return `[ ${EFLAGS.filter(([bit]) => (unsigned >> BigInt(bit)) & 1n).map(([, n]) => n).join(' ')} ]`;
+    if (t.name === 'i386_eflags') {
+      const shown = EFLAGS.flatMap(([bit, name, width]) => {
+        const field = (unsigned >> BigInt(bit)) & ((1n << BigInt(width ?? 1)) - 1n);
+        return width ? [`${name}=${field}`] : field ? [name] : [];
+      });
+      return `[ ${shown.join(' ')} ]`;
+    }
     if (t.bool) return value === 0n ? 'false' : value === 1n ? 'true' : value.toString();
     if (t.char && t.size === 1) return `${value} '${escapeChar(Number(BigInt.asUintN(8, value)), "'")}'`;
   }

@@ -22,6 +22,9 @@ import { cpuOfThread } from './thread-cpu.js';
 import path from 'node:path';
 import { createRunDir } from '../vm/run-dir.js';
 import type { EvaluatedValue } from '../expr/evaluated-value.js';
+import { ExpressionEngine, type ExpressionScope } from '../expr/expression-engine.js';
+import type { PrintFormat } from '../expr/value-printer.js';
+import { sessionEngineSymbols } from './expression-scope.js';
 
 export interface BootOptions {
   kernel: KernelArtifacts;
@@ -577,6 +580,46 @@ export class Session {
   }
 
   /**
+   * What an expression needs of frame `frameIndex` (numbered as backtrace() numbers frames,
+   * inlined ones included): its pc, the DWARF register values known there and the CFA.
+   */
+  async frameState(threadId?: string, frameIndex = 0): Promise<{ pc: bigint; lookupPc: bigint; registers: Map<number, bigint>; cfa?: bigint; context: ExpressionContext }> {
+    const regs = await this.registers(threadId);
+    const first = new Map<number, bigint>();
+    DWARF_REGISTER_NAMES.forEach((name, regno) => {
+      const v = regs.get(name);
+      if (v !== undefined) first.set(regno, v);
+    });
+    const rip = regs.get('rip') ?? 0n;
+    if (frameIndex === 0 || !this.symbols.orc) {
+      if (frameIndex !== 0) throw new KdiveError(`${this.symbols.vmlinuxPath} has no ORC tables: only frame 0 is known`);
+      const atEntry = this.symbols.symbolize(rip)?.offset === 0n;
+      return { pc: rip, lookupPc: rip, registers: first, context: this.frameContext(0, undefined, first, atEntry) };
+    }
+    const gprs: Record<string, bigint> = {};
+    for (const name of regs.names()) {
+      const v = regs.get(name);
+      if (v !== undefined) gprs[name] = v;
+    }
+    const walk = await unwindOrc(
+      { ip: rip, sp: regs.get('rsp') ?? 0n, bp: regs.get('rbp') ?? 0n, regs: gprs },
+      { orc: this.symbols.orc, slide: this.symbols.slide, maxFrames: frameIndex + 2, readU64: async (a) => (await this.target.readMemory(a, 8)).readBigUInt64LE(0) },
+    );
+    const frameRegs = await this.callerRegisters(walk.frames, regs);
+    let shown = 0;
+    for (const [i, f] of walk.frames.entries()) {
+      const lookup = i === 0 || f.kind !== 'call' ? f.pc : f.pc - 1n;
+      const count = Math.max(1, (await this.symbols.sourceFrames(lookup)).length);
+      if (frameIndex < shown + count) {
+        const cfa = walk.frames[i + 1]?.cfa;
+        return { pc: f.pc, lookupPc: lookup, registers: frameRegs[i]!, cfa, context: this.frameContext(i, cfa, frameRegs[i], false) };
+      }
+      shown += count;
+    }
+    throw new KdiveError(`no frame #${frameIndex}: the stack has ${shown} frames`);
+  }
+
+  /**
    * Register values of each physical frame, by DWARF number: all of them in frame 0; in callers,
    * what .debug_frame recovers (callee-saved registers, sp, pc), checked against the ORC walk.
    * A frame whose CFI disagrees with ORC, or has none, gets nothing more than ORC's sp and pc.
@@ -622,10 +665,81 @@ export class Session {
    * Evaluates a C expression (members, `->`, `*`, `&`, `[]`, casts, arithmetic, `$rip`, `sizeof`)
    * in a frame of the selected thread (frame 0 by default), as gdb's `print` would.
    */
-  async evaluate(expression: string, opts: { frame?: number; threadId?: string } = {}): Promise<EvaluatedValue> {
-    void expression;
-    void opts;
-    throw new KdiveError('expressions are not wired in yet');
+  async evaluate(expression: string, opts: { frame?: number; threadId?: string; format?: PrintFormat } = {}): Promise<EvaluatedValue> {
+    const { engine, scope } = await this.expressionScope(opts);
+    return engine.describe(await engine.evaluate(expression, scope), scope, opts.format);
+  }
+
+  /** gdb's `print[/FMT]`: the value numbered `$N` in the session's value history. */
+  async print(expression: string, opts: { frame?: number; threadId?: string; format?: PrintFormat } = {}): Promise<{ number: number; text: string; value: EvaluatedValue }> {
+    const { engine, scope } = await this.expressionScope(opts);
+    return engine.print(expression, scope, opts.format);
+  }
+
+  /** gdb's whatis and ptype. */
+  async describeType(expression: string, opts: { frame?: number; threadId?: string; expand?: boolean } = {}): Promise<string> {
+    const { engine, scope } = await this.expressionScope(opts);
+    return opts.expand ? engine.ptype(expression, scope) : engine.whatis(expression, scope);
+  }
+
+  private engine: ExpressionEngine | undefined;
+
+  /** The expression engine and what it may read in one frame of one thread. */
+  async expressionScope(opts: { frame?: number; threadId?: string } = {}): Promise<{ engine: ExpressionEngine; scope: ExpressionScope }> {
+    if (!this.symbols.dwarf) throw new KdiveError(`${this.symbols.vmlinuxPath} has no DWARF: expressions need debug info`);
+    this.engine ??= new ExpressionEngine(this.symbols.dwarf, sessionEngineSymbols(this.symbols));
+    const tid = this.threadFor(opts.threadId);
+    const regs = await this.registers(tid);
+    const frame = await this.frameState(tid, opts.frame ?? 0);
+    const dwarfNumber = new Map(DWARF_REGISTER_NAMES.map((n, i) => [n, i]));
+    const scope: ExpressionScope = {
+      readMemory: (a, n) => this.target.readMemory(a, n),
+      // Frame 0 sees every register; callers only what the unwinder recovered.
+      readRegister: (name) => {
+        if ((opts.frame ?? 0) === 0) return regs.get(name);
+        const regno = dwarfNumber.get(name);
+        return regno === undefined ? undefined : frame.registers.get(regno);
+      },
+      frame: { lookupPc: frame.lookupPc, context: frame.context },
+      identifier: async (name) => (name === 'current' ? { value: await this.currentTask(tid), type: 'struct task_struct *' } : undefined),
+      call: async (name, args) => {
+        if (name !== 'percpu') return undefined;
+        const [variable, cpuArg] = args;
+        if (!variable || variable.address === undefined || !cpuArg?.bytes) throw new KdiveError('usage: $percpu(per_cpu_variable, cpu)');
+        const cpu = Number(cpuArg.bytes.readUInt32LE(0));
+        return { type: variable.type, address: variable.address + (await this.perCpuOffset(cpu)) };
+      },
+    };
+    return { engine: this.engine, scope };
+  }
+
+  /** The per-CPU area of a CPU: `__per_cpu_offset[cpu]`. */
+  async perCpuOffset(cpu: number): Promise<bigint> {
+    const table = this.symbols.table.lookup('__per_cpu_offset')[0];
+    if (!table) throw new NotFoundError(`no __per_cpu_offset in ${this.symbols.vmlinuxPath}`);
+    return (await this.target.readMemory(table.address + this.symbols.slide + BigInt(cpu * 8), 8)).readBigUInt64LE(0);
+  }
+
+  /**
+   * The task running on a stopped CPU: `current_task` in its per-CPU area, found through the GS
+   * base the CPU holds (the user one in user mode: swapgs has not run), checked with this_cpu_off.
+   */
+  async currentTask(threadId?: string): Promise<bigint> {
+    const regs = await this.registers(threadId);
+    const perCpu = (name: string) => this.symbols.table.lookup(name)[0]?.address;
+    const currentTask = perCpu('current_task') ?? perCpu('pcpu_hot');
+    const selfOffset = perCpu('this_cpu_off');
+    if (currentTask === undefined) throw new NotFoundError(`no current_task (or pcpu_hot) in ${this.symbols.vmlinuxPath}`);
+    const user = ((regs.get('cs') ?? 0n) & 3n) !== 0n;
+    const candidates = [regs.get(user ? 'k_gs_base' : 'gs_base'), regs.get(user ? 'gs_base' : 'k_gs_base')].filter((b): b is bigint => b !== undefined && b !== 0n);
+    for (const base of candidates) {
+      if (selfOffset !== undefined) {
+        const self = await this.target.readMemory(base + selfOffset, 8).then((b) => b.readBigUInt64LE(0)).catch(() => undefined);
+        if (self !== base) continue;
+      }
+      return (await this.target.readMemory(base + currentTask, 8)).readBigUInt64LE(0);
+    }
+    throw new KdiveError('cannot find this CPU\'s per-CPU area (neither GS base register points at it)');
   }
 
   readMemory(address: bigint, length: number): Promise<Buffer> {
