@@ -240,7 +240,8 @@ export class ExpressionEngine {
       const address = this.symbols.addressOf(name);
       if (address !== undefined) return { type: await this.types.fromDie(die), address };
     }
-    if (this.symbols.addressOf(name) !== undefined) throw new KdiveError(`'${name}' has unknown type; cast it to its declared type`);
+    const bare = this.symbols.addressOf(name);
+    if (bare !== undefined) throw new UnknownTypeError(name, bare);
     throw new NotFoundError(`No symbol "${name}" in current context.`);
   }
 
@@ -320,7 +321,13 @@ export class ExpressionEngine {
         return this.unary(e.op, e.operand, scope);
       case 'cast': {
         const type = await this.resolveType(e.type);
-        return this.cast(await this.eval(e.operand, scope), type, src);
+        // gdb's rule for a symbol without debug info: `(type) sym` reads it as that type.
+        const operand = await this.eval(e.operand, scope).catch((err: unknown) => {
+          if (err instanceof UnknownTypeError) return { type, address: err.address } as CValue;
+          throw err;
+        });
+        if (operand.type === type && operand.bytes === undefined) return operand;
+        return this.cast(operand, type, src);
       }
       case 'sizeof': {
         const t = e.type ? await this.resolveType(e.type) : (await this.eval(e.operand!, scope)).type;
@@ -348,7 +355,11 @@ export class ExpressionEngine {
   private async unary(op: string, operand: Expr, scope: ExpressionScope): Promise<CValue> {
     const src = this.source(scope);
     if (op === '&') {
-      const v = await this.eval(operand, scope);
+      const v = await this.eval(operand, scope).catch((err: unknown) => {
+        // `&sym` of a symbol without debug info: gdb types it `<data variable, no debug info> *`; kdive uses char *.
+        if (err instanceof UnknownTypeError) return { type: CHAR, address: err.address } as CValue;
+        throw err;
+      });
       if (v.bitSize !== undefined) throw new KdiveError('Attempt to take address of value not located in memory (a bit-field).');
       if (v.address === undefined) throw new KdiveError('Attempt to take address of value not located in memory.');
       return fromScalar(pointerTo(v.type), v.address);
@@ -464,6 +475,13 @@ export class ExpressionEngine {
   }
 }
 
+/** A symbol the ELF table knows but DWARF does not type: usable only through a cast or `&`. */
+class UnknownTypeError extends KdiveError {
+  constructor(name: string, readonly address: bigint) {
+    super(`'${name}' has unknown type; cast it to its declared type`);
+  }
+}
+
 /** C's integer promotions: small types become int. */
 function promote(t: CType): CType {
   const s = strip(t);
@@ -483,7 +501,7 @@ function arithmeticType(a: CType, b: CType): CType {
 }
 
 /** A member by name, searching anonymous struct/union members as C does; the path to it. */
-async function findMember(t: Extract<CType, { kind: 'struct' | 'union' }>, name: string): Promise<{ type: CType; offset: number; bitSize?: number; bitOffset?: number }[] | undefined> {
+export async function findMember(t: Extract<CType, { kind: 'struct' | 'union' }>, name: string): Promise<{ type: CType; offset: number; bitSize?: number; bitOffset?: number }[] | undefined> {
   for (const m of await t.members()) {
     if (m.name === name) return [m];
     const inner = strip(m.type);

@@ -25,6 +25,8 @@ import type { EvaluatedValue } from '../expr/evaluated-value.js';
 import { ExpressionEngine, type ExpressionScope } from '../expr/expression-engine.js';
 import type { PrintFormat } from '../expr/value-printer.js';
 import { sessionEngineSymbols } from './expression-scope.js';
+import { LinuxKernel } from '../os/linux/linux-kernel.js';
+import { KernelTypes } from '../os/linux/kernel-view.js';
 
 export interface BootOptions {
   kernel: KernelArtifacts;
@@ -711,6 +713,21 @@ export class Session {
       },
     };
     return { engine: this.engine, scope };
+  }
+
+  private linuxKernel: LinuxKernel | undefined;
+
+  /** Linux awareness (tasks, dmesg, modules, uname, page tables) over this session's kernel. */
+  get linux(): LinuxKernel {
+    if (!this.symbols.dwarf) throw new KdiveError(`${this.symbols.vmlinuxPath} has no DWARF: kernel awareness needs struct layouts`);
+    this.engine ??= new ExpressionEngine(this.symbols.dwarf, sessionEngineSymbols(this.symbols));
+    const names = sessionEngineSymbols(this.symbols);
+    this.linuxKernel ??= new LinuxKernel({
+      read: (a, n) => this.target.readMemory(a, n),
+      symbol: (name) => names.addressOf(name),
+      types: new KernelTypes(this.symbols.dwarf, this.engine.types),
+    });
+    return this.linuxKernel;
   }
 
   /** The per-CPU area of a CPU: `__per_cpu_offset[cpu]`. */
