@@ -1,6 +1,86 @@
-import type { Command } from 'commander';
+import { Command, Option } from 'commander';
+import { createReadStream } from 'node:fs';
+import { KdiveError } from '../../errors.js';
+import { fetchDebianSource, resolveKernel } from '../../kernels/index.js';
+import { KernelSymbols } from '../../session/kernel-symbols.js';
+import { Session } from '../../session/session.js';
+import { SourceTree } from '../../session/source-tree.js';
+import { TerminalProgress } from '../progress/terminal-progress.js';
+import { runRepl } from '../repl/repl.js';
+import { DEFAULT_KERNEL } from './run-command.js';
 
-/** `kdive debug`: placeholder registered in main.ts; the command's owner fills it in. */
+interface DebugOptions {
+  kernel: string;
+  vmlinux?: string;
+  attach?: string;
+  guest: string;
+  append?: string[];
+  kaslr?: boolean;
+  source?: string;
+  memory: string;
+  console?: boolean;
+  command?: string;
+}
+
+/** `kdive debug`: a gdb-like prompt over a kernel kdive boots (halted) or one it attaches to. */
 export function registerDebugCommand(program: Command): void {
-  void program;
+  program
+    .command('debug')
+    .description('an interactive debugger (gdb commands) over a kernel booted under QEMU, or attached with --attach')
+    .option('-k, --kernel <spec>', "kernel: 'debian:cloud-amd64' or a bzImage path", DEFAULT_KERNEL)
+    .option('--vmlinux <file>', 'symbols (ELF vmlinux) for the kernel')
+    .option('--attach <host:port>', 'attach to a gdbstub that is already listening (QEMU -s) instead of booting')
+    .option('-g, --guest <command>', 'shell command the guest runs once booted', 'sleep 86400')
+    .option('--append <words...>', 'extra kernel command-line words')
+    .option('--kaslr', 'boot with KASLR on; kdive finds the slide once the kernel runs')
+    .option('--source <dir|debian>', "source tree for list and source lines, or 'debian' for the matching linux-source package")
+    .option('--console', 'stream the guest console to stderr')
+    .option('-x, --command <file>', 'run the commands in FILE, then read more from stdin')
+    .addOption(new Option('--memory <MiB>', 'guest memory').default('512'))
+    .action(async (opts: DebugOptions) => {
+      process.exitCode = await debugKernel(opts);
+    });
+}
+
+async function debugKernel(opts: DebugOptions): Promise<number> {
+  const progress = new TerminalProgress({ quiet: false });
+  let session: Session;
+  let source: SourceTree | undefined;
+  if (opts.attach) {
+    const m = /^(.+):(\d+)$/.exec(opts.attach);
+    if (!m) throw new KdiveError(`--attach: expected HOST:PORT, not '${opts.attach}'`, 2);
+    const vmlinux = opts.vmlinux ?? (await resolveKernel(opts.kernel, { progress })).vmlinux;
+    if (!vmlinux) throw new KdiveError('--attach needs --vmlinux FILE (the symbols of the running kernel)', 2);
+    session = await Session.attach({ host: m[1]!, port: Number(m[2]), vmlinux, progress });
+    process.stdout.write(`Attached to ${opts.attach}${session.symbols.slide ? ` (KASLR slide 0x${session.symbols.slide.toString(16)})` : ''}; the kernel is stopped.\n`);
+  } else {
+    const kernel = await resolveKernel(opts.kernel, { vmlinux: opts.vmlinux, progress });
+    if (!kernel.vmlinux) throw new KdiveError(`no symbols for ${kernel.bzImage}: pass --vmlinux FILE`, 2);
+    if (opts.source) source = new SourceTree(opts.source === 'debian' ? await fetchDebianSource(kernel, { progress }) : opts.source);
+    const symbols = await KernelSymbols.open(kernel.vmlinux, progress);
+    session = await Session.boot({
+      kernel,
+      symbols,
+      guestCommand: opts.guest,
+      append: opts.append,
+      kaslr: opts.kaslr,
+      memoryMiB: Number(opts.memory),
+      progress,
+      onConsole: opts.console ? (t) => process.stderr.write(t) : undefined,
+    });
+    process.stdout.write(
+      `Booted ${kernel.version ?? kernel.bzImage} under QEMU, ${opts.kaslr ? `KASLR slide 0x${session.symbols.slide.toString(16)}, stopped early in boot` : 'halted before its first instruction'}; gdbstub on ${session.vm!.gdb.host}:${session.vm!.gdb.port}.\n` +
+        `The guest will run: ${opts.guest}\nType "continue" to run the kernel, Ctrl-C to stop it, "help" for commands.\n`,
+    );
+  }
+  if (opts.source && !source) source = new SourceTree(opts.source);
+  try {
+    if (opts.command) await runRepl(session, { source, input: createReadStream(opts.command), output: process.stdout }).catch((err: unknown) => {
+      throw new KdiveError(`-x ${opts.command}: ${err instanceof Error ? err.message : String(err)}`);
+    });
+    await runRepl(session, { source });
+  } finally {
+    await session.close();
+  }
+  return 0;
 }

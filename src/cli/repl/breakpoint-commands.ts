@@ -1,0 +1,102 @@
+import { KdiveError } from '../../errors.js';
+import { hex } from '../output/hex.js';
+import type { WatchKind } from '../../target/target.js';
+import type { ReplCommand, ReplContext } from './repl-command.js';
+
+/** `do_mkdirat if dfd == -100` -> location and condition. */
+function locationAndCondition(args: string): { location: string; condition?: string } {
+  const m = /^(\S+)(?:\s+if\s+(.+))?$/.exec(args.trim());
+  if (!m) throw new KdiveError('expected a location: FUNCTION, FILE:LINE or *ADDRESS');
+  return { location: m[1]!, condition: m[2] };
+}
+
+async function setBreak(args: string, ctx: ReplContext, temporary: boolean, hardware: boolean): Promise<void> {
+  if (!args) throw new KdiveError('expected a location: FUNCTION, FILE:LINE or *ADDRESS');
+  const { location, condition } = locationAndCondition(args);
+  const bp = await ctx.session.addBreakpoint(location, { temporary, kind: hardware ? 'hardware' : 'software', condition });
+  const where = await ctx.session.symbols.sourceFrames(bp.address);
+  const outer = where[where.length - 1];
+  ctx.print(`${temporary ? 'Temporary breakpoint' : hardware ? 'Hardware assisted breakpoint' : 'Breakpoint'} ${bp.id} at ${hex(bp.address)}${outer?.shortFile ? `: file ${outer.shortFile}, line ${outer.line}.` : `: ${location}`}`);
+}
+
+function ids(args: string, ctx: ReplContext): number[] {
+  if (!args) return ctx.session.breakpoints.all().map((b) => b.id);
+  return args.split(/\s+/).map((t) => {
+    const n = Number(t);
+    if (!Number.isInteger(n)) throw new KdiveError(`expected breakpoint numbers, not '${t}'`);
+    return n;
+  });
+}
+
+function watch(kind: WatchKind, label: string): ReplCommand['run'] {
+  return async (args, ctx) => {
+    if (!args) throw new KdiveError('expected an expression to watch');
+    const bp = await ctx.session.addWatchpoint(args, kind);
+    ctx.print(`${label} ${bp.id}: ${args}`);
+  };
+}
+
+export const breakpointCommands: ReplCommand[] = [
+  { names: ['break', 'b', 'br'], help: 'break LOCATION [if COND]: FUNCTION, FILE:LINE or *ADDRESS', run: (a, ctx) => setBreak(a, ctx, false, false) },
+  { names: ['tbreak', 'tb'], help: 'tbreak LOCATION [if COND]: a breakpoint deleted at its first stop', run: (a, ctx) => setBreak(a, ctx, true, false) },
+  { names: ['hbreak', 'hb'], help: 'hbreak LOCATION [if COND]: a hardware breakpoint', run: (a, ctx) => setBreak(a, ctx, false, true) },
+  { names: ['watch'], help: 'watch EXPR: stop when EXPR is written', run: watch('write', 'Hardware watchpoint') },
+  { names: ['rwatch'], help: 'rwatch EXPR: stop when EXPR is read', run: watch('read', 'Hardware read watchpoint') },
+  { names: ['awatch'], help: 'awatch EXPR: stop when EXPR is read or written', run: watch('access', 'Hardware access (read/write) watchpoint') },
+  {
+    names: ['delete', 'd'],
+    help: 'delete [N...]: delete breakpoints (all without N)',
+    async run(args, ctx) {
+      for (const id of ids(args.replace(/^breakpoints?\s*/, ''), ctx)) await ctx.session.deleteBreakpoint(id);
+    },
+  },
+  {
+    names: ['disable'],
+    help: 'disable [N...]',
+    async run(args, ctx) {
+      for (const id of ids(args, ctx)) await ctx.session.setBreakpointEnabled(id, false);
+    },
+  },
+  {
+    names: ['enable'],
+    help: 'enable [N...]',
+    async run(args, ctx) {
+      for (const id of ids(args, ctx)) await ctx.session.setBreakpointEnabled(id, true);
+    },
+  },
+  {
+    names: ['condition'],
+    help: 'condition N [EXPR]: stop at breakpoint N only when EXPR is non-zero',
+    async run(args, ctx) {
+      const m = /^(\d+)\s*(.*)$/.exec(args);
+      const bp = m && ctx.session.breakpoints.get(Number(m[1]));
+      if (!bp) throw new KdiveError(`no breakpoint number ${args.split(' ')[0] ?? ''}`);
+      bp.condition = m![2] || undefined;
+    },
+  },
+  {
+    names: ['ignore'],
+    help: 'ignore N COUNT: pass breakpoint N COUNT times',
+    async run(args, ctx) {
+      const m = /^(\d+)\s+(\d+)$/.exec(args);
+      const bp = m && ctx.session.breakpoints.get(Number(m[1]));
+      if (!bp) throw new KdiveError('usage: ignore N COUNT');
+      bp.ignoreCount = Number(m![2]);
+      ctx.print(`Will ignore next ${bp.ignoreCount} crossings of breakpoint ${bp.id}.`);
+    },
+  },
+];
+
+export function breakpointTable(ctx: ReplContext): string {
+  const all = ctx.session.breakpoints.all();
+  if (all.length === 0) return 'No breakpoints or watchpoints.';
+  const rows = ['Num     Type           Disp Enb Address            What'];
+  for (const b of all) {
+    const type = b.watch ? (b.watch.kind === 'write' ? 'hw watchpoint' : b.watch.kind === 'read' ? 'read watchpoint' : 'acc watchpoint') : b.kind === 'hardware' ? 'hw breakpoint' : 'breakpoint';
+    rows.push(`${String(b.id).padEnd(8)}${type.padEnd(15)}${(b.temporary ? 'del' : 'keep').padEnd(5)}${(b.enabled ? 'y' : 'n').padEnd(4)}${b.watch ? ''.padEnd(19) : hex(b.address).padEnd(19)}${b.location}`);
+    if (b.condition) rows.push(`\tstop only if ${b.condition}`);
+    if (b.hits) rows.push(`\tbreakpoint already hit ${b.hits} time${b.hits === 1 ? '' : 's'}`);
+    if (b.ignoreCount) rows.push(`\tWill ignore next ${b.ignoreCount} crossings of breakpoint.`);
+  }
+  return rows.join('\n');
+}

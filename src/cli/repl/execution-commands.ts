@@ -1,0 +1,84 @@
+import { KdiveError } from '../../errors.js';
+import type { ReplCommand, ReplContext } from './repl-command.js';
+import { frameLine, printStop } from './stop-text.js';
+
+function count(args: string): number {
+  if (!args) return 1;
+  const n = Number(args);
+  if (!Number.isInteger(n) || n < 1) throw new KdiveError(`expected a repeat count, not '${args}'`);
+  return n;
+}
+
+async function repeat(ctx: ReplContext, n: number, one: () => ReturnType<ReplContext['session']['resume']>): Promise<void> {
+  for (let i = 0; i < n; i++) {
+    const ev = await one();
+    if (i === n - 1 || ev.kind !== 'stop' || ev.reason !== 'trap') return printStop(ev, ctx);
+  }
+}
+
+export const executionCommands: ReplCommand[] = [
+  {
+    names: ['continue', 'c', 'cont', 'fg'],
+    help: 'continue [N]: resume the kernel (N: ignore the current breakpoint N-1 more times)',
+    async run(args, ctx) {
+      const n = count(args);
+      const last = ctx.session.breakpoints.all().find((b) => b.hits > 0 && n > 1);
+      if (last) {
+        last.ignoreCount = n - 1;
+        ctx.print(`Will ignore next ${n - 1} crossings of breakpoint ${last.id}.  Continuing.`);
+      } else ctx.print('Continuing.');
+      await printStop(await ctx.session.resume(), ctx);
+    },
+  },
+  {
+    names: ['step', 's'],
+    help: 'step [N]: to the next source line, entering calls',
+    run: (args, ctx) => repeat(ctx, count(args), () => ctx.session.stepLine({ over: false })),
+  },
+  {
+    names: ['next', 'n'],
+    help: 'next [N]: to the next source line, over calls',
+    run: (args, ctx) => repeat(ctx, count(args), () => ctx.session.stepLine({ over: true })),
+  },
+  {
+    names: ['stepi', 'si'],
+    help: 'stepi [N]: one instruction',
+    run: (args, ctx) => repeat(ctx, count(args), () => ctx.session.stepInstruction()),
+  },
+  {
+    names: ['nexti', 'ni'],
+    help: 'nexti [N]: one instruction, over calls',
+    run: (args, ctx) => repeat(ctx, count(args), () => ctx.session.stepInstruction({ over: true })),
+  },
+  {
+    names: ['finish', 'fin'],
+    help: 'finish: run until the selected frame returns; print the value it returns',
+    async run(_args, ctx) {
+      const bt = await ctx.session.backtrace(undefined, ctx.frame + 1);
+      const f = bt.frames[ctx.frame];
+      if (f) ctx.print(`Run till exit from ${frameLine(f, ctx.frame)}`);
+      const { event, returnValue } = await ctx.session.finish({ frame: ctx.frame });
+      await printStop(event, ctx);
+      if (returnValue && event.kind === 'stop') {
+        const numbered = await ctx.session.print(`(${returnValue.type})$rax`).catch(() => undefined);
+        ctx.print(`Value returned is ${numbered ? `$${numbered.number} = ${numbered.text}` : returnValue.text}`);
+      }
+    },
+  },
+  {
+    names: ['until', 'u'],
+    help: 'until LOCATION: run until LOCATION or until the current frame returns',
+    async run(args, ctx) {
+      if (!args) return printStop(await ctx.session.stepLine({ over: true }), ctx);
+      await printStop(await ctx.session.runUntil(args), ctx);
+    },
+  },
+  {
+    names: ['advance'],
+    help: 'advance LOCATION: run until LOCATION (or the current frame returns)',
+    async run(args, ctx) {
+      if (!args) throw new KdiveError('advance needs a location');
+      await printStop(await ctx.session.runUntil(args), ctx);
+    },
+  },
+];

@@ -1,0 +1,38 @@
+import type { Session } from '../../session/session.js';
+import type { SourceTree } from '../../session/source-tree.js';
+
+/** What every REPL command gets: the session, where to print, and the user's selections. */
+export interface ReplContext {
+  session: Session;
+  print(text: string): void;
+  /** The selected frame (frame/up/down), reset at each stop. */
+  frame: number;
+  source?: SourceTree;
+  /** Where `list` continues from. */
+  listed?: { file: string; line: number };
+  /** Set by quit: the loop ends after this command. */
+  quitting?: boolean;
+}
+
+/** One gdb-style command: its names (the first is the full one), help line and action. */
+export interface ReplCommand {
+  names: string[];
+  help: string;
+  /** `fmt` is what follows a slash (`p/x` -> 'x', `x/4gx` -> '4gx'). */
+  run(args: string, ctx: ReplContext, fmt?: string): Promise<void>;
+}
+
+/** `p/x foo` -> { name: 'p', fmt: 'x', args: 'foo' }. */
+export function splitCommandLine(line: string): { name: string; fmt?: string; args: string } {
+  const m = /^\s*([A-Za-z_][\w-]*)(?:\/(\w+))?\s*(.*)$/.exec(line);
+  if (!m) return { name: line.trim(), args: '' };
+  return { name: m[1]!, fmt: m[2], args: m[3]!.trim() };
+}
+
+/** Finds a command by name or gdb's unique-prefix rule (`disas` for disassemble); aliases win. */
+export function findCommand(commands: ReplCommand[], name: string): ReplCommand | undefined {
+  const exact = commands.find((c) => c.names.includes(name));
+  if (exact) return exact;
+  const prefixed = commands.filter((c) => c.names[0]!.startsWith(name));
+  return prefixed.length === 1 ? prefixed[0] : undefined;
+}

@@ -1,0 +1,116 @@
+import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import readline from 'node:readline';
+import { KdiveError } from '../../errors.js';
+import { defaultCacheDir } from '../../vm/kvm-probe.js';
+import type { Session } from '../../session/session.js';
+import type { SourceTree } from '../../session/source-tree.js';
+import { breakpointCommands } from './breakpoint-commands.js';
+import { dataCommands } from './data-commands.js';
+import { executionCommands } from './execution-commands.js';
+import { kernelCommands } from './kernel-commands.js';
+import { findCommand, splitCommandLine, type ReplCommand, type ReplContext } from './repl-command.js';
+import { sessionCommands } from './session-commands.js';
+import { stackCommands } from './stack-commands.js';
+
+/** Commands that an empty line repeats, as in gdb. */
+const REPEATABLE = new Set(['step', 'next', 'stepi', 'nexti', 'continue', 'x', 'list']);
+const INFO_TOPICS = ['registers', 'args', 'locals', 'frame', 'threads', 'breakpoints', 'symbol', 'line'];
+
+export function allCommands(): ReplCommand[] {
+  const commands: ReplCommand[] = [...breakpointCommands, ...executionCommands, ...stackCommands, ...dataCommands, ...kernelCommands, ...sessionCommands];
+  commands.push({
+    names: ['help', 'h'],
+    help: 'help [COMMAND]: the commands, or one command\'s help',
+    async run(args, ctx) {
+      if (args) {
+        const c = findCommand(commands, args);
+        if (!c) throw new KdiveError(`Undefined command: "${args}".  Try "help".`);
+        ctx.print(`${c.help}${c.names.length > 1 ? `\n(aliases: ${c.names.slice(1).join(', ')})` : ''}`);
+        return;
+      }
+      for (const c of commands) ctx.print(`${c.names[0]!.padEnd(12)} ${c.help}`);
+    },
+  });
+  return commands;
+}
+
+/** Runs one command line; errors become one line and the session goes on. */
+export async function runCommandLine(line: string, ctx: ReplContext, commands: ReplCommand[]): Promise<void> {
+  const { name, fmt, args } = splitCommandLine(line);
+  const cmd = findCommand(commands, name);
+  if (!cmd) {
+    ctx.print(`Undefined command: "${name}".  Try "help".`);
+    return;
+  }
+  try {
+    await cmd.run(args, ctx, fmt);
+  } catch (err) {
+    if (err instanceof KdiveError) ctx.print(err.message);
+    else ctx.print(`internal error: ${err instanceof Error ? err.message : String(err)}${process.env.KDIVE_DEBUG && err instanceof Error ? `\n${err.stack}` : ''}`);
+  }
+}
+
+/**
+ * The gdb-like prompt over a session: history in the kdive cache, tab completion of commands and
+ * symbols, Ctrl-C that stops the running kernel (at the prompt it only clears the line).
+ * Reads a script line by line when stdin is not a terminal. Resolves when the user quits.
+ */
+export async function runRepl(session: Session, opts: { source?: SourceTree; input?: NodeJS.ReadableStream; output?: NodeJS.WritableStream } = {}): Promise<void> {
+  const input = opts.input ?? process.stdin;
+  const output = opts.output ?? process.stdout;
+  const terminal = (input as NodeJS.ReadStream).isTTY === true && (output as NodeJS.WriteStream).isTTY === true;
+  const historyFile = path.join(defaultCacheDir(), 'repl-history');
+  let history: string[] = [];
+  try {
+    history = readFileSync(historyFile, 'utf8').split('\n').filter(Boolean).reverse().slice(0, 1000);
+  } catch {
+    // no history yet
+  }
+  const commands = allCommands();
+  const names = commands.flatMap((c) => c.names);
+  const completer = (line: string): [string[], string] => {
+    const words = line.split(/\s+/);
+    const last = words[words.length - 1] ?? '';
+    if (words.length <= 1) return [names.filter((n) => n.startsWith(last)).sort(), last];
+    if (words[0] === 'info' || words[0] === 'i') return [INFO_TOPICS.filter((t) => t.startsWith(last)), last];
+    const prefix = last.replace(/^[*&(!-]+/, '');
+    if (prefix.length < 2) return [[], last];
+    const lead = last.slice(0, last.length - prefix.length);
+    return [session.symbols.table.namesWithPrefix(prefix, 100).map((n) => lead + n), last];
+  };
+  const rl = readline.createInterface({ input, output, terminal, completer, history, historySize: 1000, prompt: '(kdive) ' });
+  const ctx: ReplContext = { session, frame: 0, source: opts.source, print: (t) => output.write(`${t}\n`) };
+  rl.on('SIGINT', () => {
+    if (session.isRunning) {
+      session.interrupt().catch((err: unknown) => ctx.print(err instanceof Error ? err.message : String(err)));
+    } else {
+      output.write('^C\n');
+      rl.prompt();
+    }
+  });
+  let previous = '';
+  if (terminal) rl.prompt();
+  for await (const raw of rl) {
+    let line = raw.trim();
+    if (!line) {
+      if (!terminal || !REPEATABLE.has(findCommand(commands, splitCommandLine(previous).name)?.names[0] ?? '')) {
+        if (terminal) rl.prompt();
+        continue;
+      }
+      line = previous;
+    } else if (!line.startsWith('#')) {
+      previous = line;
+      try {
+        mkdirSync(path.dirname(historyFile), { recursive: true });
+        appendFileSync(historyFile, `${line}\n`);
+      } catch {
+        // history is a convenience
+      }
+    }
+    if (!line.startsWith('#')) await runCommandLine(line, ctx, commands);
+    if (ctx.quitting) break;
+    if (terminal) rl.prompt();
+  }
+  rl.close();
+}

@@ -1,0 +1,124 @@
+import { KdiveError } from '../../errors.js';
+import { hex } from '../output/hex.js';
+import { sessionEngineSymbols } from '../../session/expression-scope.js';
+import type { ReplCommand, ReplContext } from './repl-command.js';
+import { breakpointTable } from './breakpoint-commands.js';
+import { frameLine } from './stop-text.js';
+
+const GENERAL_REGISTERS = ['rax', 'rbx', 'rcx', 'rdx', 'rsi', 'rdi', 'rbp', 'rsp', 'r8', 'r9', 'r10', 'r11', 'r12', 'r13', 'r14', 'r15', 'rip', 'eflags', 'cs', 'ss', 'ds', 'es', 'fs', 'gs', 'fs_base', 'gs_base', 'k_gs_base', 'cr0', 'cr2', 'cr3', 'cr4', 'cr8', 'efer'];
+
+async function selectFrame(ctx: ReplContext, index: number): Promise<void> {
+  const bt = await ctx.session.backtrace(undefined, index + 2);
+  const f = bt.frames[index];
+  if (!f) throw new KdiveError(index < 0 ? 'Bottom (innermost) frame selected; you cannot go down.' : 'Initial frame selected; you cannot go up.');
+  ctx.frame = index;
+  ctx.print(frameLine(f, index));
+  if (f.file && f.line) {
+    const text = ctx.source?.line(f.file, f.line);
+    ctx.print(text !== undefined ? `${f.line}\t${text}` : `${f.line}\tin ${f.file}`);
+    ctx.listed = { file: f.file, line: f.line };
+  }
+}
+
+async function registers(ctx: ReplContext, which: string): Promise<void> {
+  const regs = await ctx.session.registers();
+  const names = which ? which.split(/\s+/).map((r) => r.replace(/^\$/, '')) : GENERAL_REGISTERS.filter((n) => regs.get(n) !== undefined);
+  const symbolAt = sessionEngineSymbols(ctx.session.symbols).symbolAt;
+  for (const name of names) {
+    if (name === 'pc' || name === 'sp' || name === 'fp') return registers(ctx, { pc: 'rip', sp: 'rsp', fp: 'rbp' }[name]);
+    const v = regs.get(name);
+    if (v === undefined) throw new KdiveError(`Invalid register \`${name}'`);
+    let natural: string;
+    if (name === 'rip') natural = `${hex(v)}${symbolAt(v) ? ` <${symbolAt(v)}>` : ''}`;
+    else if (name === 'rsp' || name === 'rbp') natural = hex(v);
+    else if (name === 'eflags') natural = (await ctx.session.print('$eflags')).text;
+    else natural = BigInt.asIntN(64, v).toString();
+    ctx.print(`${name.padEnd(15)}${hex(v).padEnd(19)}${natural}`);
+  }
+}
+
+export const stackCommands: ReplCommand[] = [
+  {
+    names: ['backtrace', 'bt', 'where'],
+    help: 'backtrace [full] [N]: the stack of the selected CPU, with arguments (full: and locals)',
+    async run(args, ctx) {
+      const full = /\bfull\b/.test(args);
+      const n = Number(/\d+/.exec(args)?.[0] ?? 64);
+      const bt = await ctx.session.backtrace(undefined, Math.max(n, 1));
+      bt.frames.slice(0, n).forEach((f, i) => ctx.print(frameLine(f, i, { full })));
+      if (bt.end.user) ctx.print(`   (user space: rip=${hex(bt.end.user.ip)} rsp=${hex(bt.end.user.sp)}${bt.end.user.syscall !== undefined ? `, syscall ${bt.end.user.syscall}` : ''})`);
+      else if (bt.end.reason === 'error') ctx.print(`Backtrace stopped: ${bt.end.detail ?? 'the unwinder could not go on'}`);
+    },
+  },
+  { names: ['frame', 'f'], help: 'frame [N]: select and show frame N', run: (args, ctx) => selectFrame(ctx, args ? Number(args) : ctx.frame) },
+  { names: ['up'], help: 'up [N]: select the caller', run: (args, ctx) => selectFrame(ctx, ctx.frame + (args ? Number(args) : 1)) },
+  { names: ['down'], help: 'down [N]: select the callee', run: (args, ctx) => selectFrame(ctx, ctx.frame - (args ? Number(args) : 1)) },
+  {
+    names: ['thread'],
+    help: 'thread [N]: select vCPU N (as info threads numbers them)',
+    async run(args, ctx) {
+      const threads = await ctx.session.threads();
+      if (!args) {
+        ctx.print(`[Current thread is ${ctx.session.selectedThread ?? threads[0]?.id ?? '?'}]`);
+        return;
+      }
+      const t = threads[Number(args) - 1];
+      if (!t) throw new KdiveError(`Invalid thread ID: ${args}`);
+      ctx.session.selectedThread = t.id;
+      ctx.frame = 0;
+      ctx.print(`[Switching to thread ${args} (${t.description ?? t.id})]`);
+    },
+  },
+  {
+    names: ['info', 'i'],
+    help: 'info registers|args|locals|frame|threads|breakpoints|symbol ADDR|line LOCATION',
+    async run(args, ctx) {
+      const [sub = '', ...rest] = args.split(/\s+/);
+      const arg = rest.join(' ');
+      if ('registers'.startsWith(sub) && sub.length >= 1) return registers(ctx, arg);
+      if ('all-registers'.startsWith(sub) && sub.length >= 2) return registers(ctx, arg);
+      if ('breakpoints'.startsWith(sub) || 'watchpoints'.startsWith(sub)) return ctx.print(breakpointTable(ctx));
+      if ('threads'.startsWith(sub) && sub.length >= 2) {
+        const threads = await ctx.session.threads();
+        ctx.print('  Id   Target Id');
+        threads.forEach((t, i) => ctx.print(`${t.id === (ctx.session.selectedThread ?? threads[0]!.id) ? '*' : ' '} ${String(i + 1).padEnd(4)} ${t.description ?? `Thread ${t.id}`}${t.cpu !== undefined ? ` (CPU ${t.cpu})` : ''}`));
+        return;
+      }
+      // One frame more than shown: a frame's CFA (where its stack variables live) comes from its caller.
+      const bt = await ctx.session.backtrace(undefined, ctx.frame + 2);
+      const f = bt.frames[ctx.frame];
+      if (!f) throw new KdiveError('No frame selected.');
+      if ('args'.startsWith(sub) && sub.length >= 1) {
+        if (!f.args?.length) ctx.print('No arguments.');
+        for (const a of f.args ?? []) ctx.print(`${a.name} = ${a.value}`);
+        return;
+      }
+      if ('locals'.startsWith(sub) && sub.length >= 2) {
+        if (!f.locals?.length) ctx.print('No locals.');
+        for (const a of f.locals ?? []) ctx.print(`${a.name} = ${a.value}`);
+        return;
+      }
+      if ('frame'.startsWith(sub) && sub.length >= 1) {
+        ctx.print(`Stack level ${ctx.frame}, frame at ${hex(f.sp)}:`);
+        ctx.print(` rip = ${hex(f.pc)} in ${f.function ?? '??'}${f.file ? ` (${f.file}:${f.line})` : ''}${f.inlined ? '; inlined' : ''}`);
+        const caller = bt.frames[ctx.frame + 1];
+        if (caller) ctx.print(` caller of frame at ${hex(caller.sp)}`);
+        return;
+      }
+      if ('symbol'.startsWith(sub) && sub.length >= 2) {
+        const v = await ctx.session.evaluate(arg);
+        const a = BigInt.asUintN(64, v.scalar ?? v.address ?? 0n);
+        const s = sessionEngineSymbols(ctx.session.symbols).symbolAt(a);
+        ctx.print(s ? `${s.replace('+', ' + ')} in section .text` : `No symbol matches ${arg}.`);
+        return;
+      }
+      if ('line'.startsWith(sub) && sub.length >= 2) {
+        const where = await ctx.session.symbols.dwarf!.infoLine(arg);
+        const r = where.ranges[0]!;
+        ctx.print(`Line ${where.line} of "${where.file}" starts at address ${hex(r.start + ctx.session.symbols.slide)} and ends at ${hex(r.end + ctx.session.symbols.slide)}.`);
+        return;
+      }
+      throw new KdiveError(`Undefined info command: "${args}".  Try "help info".`);
+    },
+  },
+];

@@ -1,0 +1,48 @@
+import { hex } from '../output/hex.js';
+import type { Frame } from '../../session/frames.js';
+import type { SessionEvent } from '../../session/session.js';
+import type { ReplContext } from './repl-command.js';
+
+/** A frame as gdb's backtrace prints it: `#1  0x... in __x64_sys_mkdir (regs=...) at fs/namei.c:4204`. */
+export function frameLine(f: Frame, index: number, opts: { full?: boolean } = {}): string {
+  const args = `(${(f.args ?? []).map((a) => `${a.name}=${a.value}`).join(', ')})`;
+  const address = index === 0 && (f.offset ?? 0n) === 0n ? '' : f.inlined ? '' : `${hex(f.pc)} in `;
+  const at = f.file ? ` at ${f.file}:${f.line ?? '?'}` : '';
+  const lines = [`#${index}  ${address}${f.function ?? '??'} ${args}${at}`];
+  if (opts.full) {
+    if (!f.locals?.length) lines.push('No locals.');
+    for (const l of f.locals ?? []) lines.push(`        ${l.name} = ${l.value}`);
+  }
+  return lines.join('\n');
+}
+
+/** What gdb prints when the kernel stops: the reason, then the frame and its source line. */
+export async function printStop(event: SessionEvent, ctx: ReplContext): Promise<void> {
+  ctx.frame = 0;
+  if (event.kind === 'exit') {
+    ctx.print(`[the guest powered off${event.guestStatus !== undefined ? `; guest command exit status ${event.guestStatus}` : ''}]`);
+    return;
+  }
+  if (event.kind === 'watchpoint') {
+    const w = event.watchpoints[0];
+    ctx.print(`\nHardware watchpoint ${w?.id ?? '?'}: ${w?.location ?? hex(event.address)}\n\nOld value = ${event.oldValue ?? '<unknown>'}\nNew value = ${event.newValue ?? '<unknown>'}`);
+  }
+  const bt = await ctx.session.backtrace(event.threadId, 2).catch(() => undefined);
+  const top = bt?.frames[0];
+  const where = top ? `${top.function ?? '??'} (${(top.args ?? []).map((a) => `${a.name}=${a.value}`).join(', ')})${top.file ? ` at ${top.file}:${top.line}` : ''}` : hex(event.pc);
+  if (event.kind === 'breakpoint') {
+    if (event.conditionError) ctx.print(event.conditionError);
+    ctx.print(`\n${event.breakpoints[0]!.temporary ? 'Temporary breakpoint' : 'Breakpoint'} ${event.breakpoints.map((b) => b.id).join(', ')}, ${where}`);
+  } else if (event.kind === 'stop' && event.reason === 'interrupt') {
+    ctx.print(`\nThread ${event.threadId} received signal SIGINT, Interrupt.\n${hex(event.pc)} in ${where}`);
+  } else if (event.kind === 'stop' && event.reason !== 'trap') {
+    ctx.print(`\nStopped (${event.reason}${event.signal !== undefined ? `, signal ${event.signal}` : ''}) at ${hex(event.pc)} in ${where}`);
+  } else {
+    ctx.print(top && (top.offset ?? 0n) !== 0n ? `${hex(event.pc)} in ${where}` : where);
+  }
+  if (top?.file && top.line) {
+    const text = ctx.source?.line(top.file, top.line);
+    ctx.print(text !== undefined ? `${top.line}\t${text}` : `${top.line}\tin ${top.file}`);
+    ctx.listed = { file: top.file, line: top.line };
+  }
+}
