@@ -61,7 +61,9 @@ export class ExpressionEngine {
   /** `print[/FMT] EXPR`: the value recorded as `$N`, and gdb's text for it. */
   async print(text: string, scope: ExpressionScope, fmt?: PrintFormat): Promise<{ number: number; text: string; value: EvaluatedValue }> {
     const v = await this.evaluate(text, scope);
-    if (strip(v.type).kind !== 'void' && !v.missing) await bytesOf(v, this.source(scope)).catch(() => undefined);
+    // An unreadable value is an error, as in gdb (no $N is recorded); flexible arrays read nothing.
+    const k = strip(v.type);
+    if (k.kind !== 'void' && k.kind !== 'func' && !v.missing && !(k.kind === 'array' && !k.count)) await bytesOf(v, this.source(scope));
     this.history.push(v);
     const value = await this.describe(v, scope, fmt);
     return { number: this.history.length, text: value.text, value };
