@@ -27,6 +27,7 @@ import type { PrintFormat } from '../expr/value-printer.js';
 import { sessionEngineSymbols } from './expression-scope.js';
 import { LinuxKernel } from '../os/linux/linux-kernel.js';
 import { KernelTypes } from '../os/linux/kernel-view.js';
+import { currentTask, perCpuOffset } from '../os/linux/percpu.js';
 
 export interface BootOptions {
   kernel: KernelArtifacts;
@@ -731,32 +732,14 @@ export class Session {
   }
 
   /** The per-CPU area of a CPU: `__per_cpu_offset[cpu]`. */
-  async perCpuOffset(cpu: number): Promise<bigint> {
-    const table = this.symbols.table.lookup('__per_cpu_offset')[0];
-    if (!table) throw new NotFoundError(`no __per_cpu_offset in ${this.symbols.vmlinuxPath}`);
-    return (await this.target.readMemory(table.address + this.symbols.slide + BigInt(cpu * 8), 8)).readBigUInt64LE(0);
+  perCpuOffset(cpu: number): Promise<bigint> {
+    return perCpuOffset(this.linux.view, cpu);
   }
 
-  /**
-   * The task running on a stopped CPU: `current_task` in its per-CPU area, found through the GS
-   * base the CPU holds (the user one in user mode: swapgs has not run), checked with this_cpu_off.
-   */
+  /** The task running on a stopped CPU (`current`). */
   async currentTask(threadId?: string): Promise<bigint> {
     const regs = await this.registers(threadId);
-    const perCpu = (name: string) => this.symbols.table.lookup(name)[0]?.address;
-    const currentTask = perCpu('current_task') ?? perCpu('pcpu_hot');
-    const selfOffset = perCpu('this_cpu_off');
-    if (currentTask === undefined) throw new NotFoundError(`no current_task (or pcpu_hot) in ${this.symbols.vmlinuxPath}`);
-    const user = ((regs.get('cs') ?? 0n) & 3n) !== 0n;
-    const candidates = [regs.get(user ? 'k_gs_base' : 'gs_base'), regs.get(user ? 'gs_base' : 'k_gs_base')].filter((b): b is bigint => b !== undefined && b !== 0n);
-    for (const base of candidates) {
-      if (selfOffset !== undefined) {
-        const self = await this.target.readMemory(base + selfOffset, 8).then((b) => b.readBigUInt64LE(0)).catch(() => undefined);
-        if (self !== base) continue;
-      }
-      return (await this.target.readMemory(base + currentTask, 8)).readBigUInt64LE(0);
-    }
-    throw new KdiveError('cannot find this CPU\'s per-CPU area (neither GS base register points at it)');
+    return currentTask(this.linux.view, { gs_base: regs.get('gs_base'), k_gs_base: regs.get('k_gs_base'), cs: regs.get('cs') });
   }
 
   readMemory(address: bigint, length: number): Promise<Buffer> {

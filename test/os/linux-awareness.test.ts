@@ -13,13 +13,15 @@ test('ps, dmesg, uname, lsmod and vtop agree with what the guest says of itself 
   const session = await Session.boot({
     kernel,
     kaslr: true,
-    guestCommand: 'echo "UNAME $(uname -r)"; ps -o pid,comm | sed "s/^/PS /"; mkdir /tmp/test',
+    guestCommand: 'echo "UNAME $(uname -r)"; ps -o pid,comm | sed "s/^/PS /"; echo PS-END; mkdir /tmp/test',
     onConsole: (t) => (console += t),
   });
   try {
     await session.addBreakpoint('do_mkdirat');
     const ev = await session.resume();
     assert.equal(ev.kind, 'breakpoint');
+    // The guest printed everything before its mkdir, but our read of QEMU's stdout may trail the stop.
+    for (let i = 0; i < 100 && !console.includes('PS-END'); i++) await new Promise((r) => setTimeout(r, 100));
     const linux = session.linux;
 
     const uname = await linux.uname();
