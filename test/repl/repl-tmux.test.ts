@@ -64,7 +64,7 @@ class Terminal {
   }
 }
 
-test('kdive debug in a terminal: break, continue, bt, print, finish, ps, dmesg, Ctrl-C, quit', async () => {
+test('kdive debug in a terminal: Tab completion, break, continue, bt, print, finish, ps, dmesg, Ctrl-C, quit', async () => {
   await getDebianKernel();
   const before = qemuPids();
   const guest = 'mkdir /tmp/test; i=0; while true; do i=$((i+1)); done';
@@ -78,7 +78,15 @@ test('kdive debug in a terminal: break, continue, bt, print, finish, ps, dmesg, 
       term.type(cmd);
       return term.waitFor(new RegExp(`${cmd.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}[\\s\\S]*${expect.source}[\\s\\S]*\\(kdive\\) $`, 'm'), mark, timeoutMs);
     };
-    await run('break do_mkdirat', /Breakpoint 1 at 0x[0-9a-f]+: file fs\/namei\.c, line \d+\./);
+    // Tab completes the command and the kernel symbol: `brea<Tab> do_mkdira<Tab>`.
+    mark = term.screen().lastIndexOf('(kdive)');
+    term.keys('-l', 'brea');
+    term.keys('Tab');
+    term.keys('-l', ' do_mkdira');
+    term.keys('Tab');
+    await term.waitFor(/\(kdive\) break do_mkdirat/, mark);
+    term.keys('Enter');
+    await term.waitFor(/Breakpoint 1 at 0x[0-9a-f]+: file fs\/namei\.c, line \d+\.[\s\S]*\(kdive\) $/m, mark);
     await run('continue', /Breakpoint 1, do_mkdirat \(dfd=-100, name=0x[0-9a-f]+, mode=511\) at fs\/namei\.c:\d+/);
     const bt = await run('bt', /entry_SYSCALL_64/);
     assert.match(bt, /#0 +do_mkdirat \(.*\) at fs\/namei\.c:\d+/);
