@@ -11,6 +11,8 @@ mode=${1:-demo}
 need=()
 have_cmd() { command -v "$1" >/dev/null 2>&1; }
 have_cmd qemu-system-x86_64 || need+=(qemu-system-x86)
+# qemu-img: disk images and snapshots.
+have_cmd qemu-img || need+=(qemu-utils)
 # kdive needs a *static* busybox for the initramfs; the dynamic `busybox` package is not enough.
 dpkg-query -W -f='${Status}' busybox-static 2>/dev/null | grep -q 'ok installed' || need+=(busybox-static)
 have_cmd apt-get || { echo "setup: apt-get not found: kdive fetches Debian kernels with apt and needs a Debian machine" >&2; exit 1; }

@@ -44,6 +44,11 @@ export class RunControl {
     }
   }
 
+  /** The CPUs are no longer where the last stop left them (a snapshot was loaded). */
+  forgetStop(): void {
+    this.lastStop = undefined;
+  }
+
   async addInternal(address: bigint): Promise<void> {
     this.internal.set(address, (this.internal.get(address) ?? 0) + 1);
     await this.sync(address);

@@ -15,6 +15,9 @@ import { ConnectionClosedError } from '../target/target-error.js';
 import { connectTcp } from '../transport/index.js';
 import { unwindOrc } from '../unwind/index.js';
 import { launchQemu, type LaunchOptions, type QemuInstance } from '../vm/index.js';
+import type { QmpClient } from '../vm/qmp-client.js';
+import { listSnapshots, loadSnapshot, saveSnapshot } from '../vm/live-snapshots.js';
+import { createImage } from '../vm/disk-image.js';
 import { BreakpointTable, type Breakpoint } from './breakpoints.js';
 import type { Backtrace, Frame } from './frames.js';
 import { KernelSymbols } from './kernel-symbols.js';
@@ -46,6 +49,8 @@ export interface BootOptions {
   kaslr?: boolean;
   /** More QEMU settings (disks, devices, extra arguments), merged into the launch. */
   launch?: Partial<LaunchOptions>;
+  /** Attach a scratch qcow2 disk so live snapshots (saveSnapshot/loadSnapshot) work. */
+  snapshots?: boolean;
 }
 
 /** One vCPU (QEMU) or task (kgdb) as the stub lists it. */
@@ -182,7 +187,13 @@ export class Session {
       const task = progress.start('building initramfs');
       await buildInitramfs({ guestCommand: opts.guestCommand, out: initrd });
       task.finish();
-      const launch = opts.launch ?? {};
+      const launch = { ...(opts.launch ?? {}) };
+      if (opts.snapshots) {
+        // savevm keeps the VM state in a qcow2 image: a scratch one in the run folder, not seen by the guest.
+        const disk = path.join(work.path, 'snapshots.qcow2');
+        await createImage(disk, '64M');
+        launch.extraArgs = [...(launch.extraArgs ?? []), '-drive', `file=${disk},format=qcow2,if=none,id=kdive-snapshots`];
+      }
       vm = await launchQemu({
         memoryMiB: opts.memoryMiB ?? 512,
         cpus: opts.cpus ?? 1,
@@ -374,6 +385,27 @@ export class Session {
       const frameSp = bt?.frames[0]?.sp;
       return this.runTo(caller ? [address, caller.pc] : [address], undefined, tid, frameSp);
     });
+  }
+
+  /** A live snapshot of the VM (RAM, CPUs, devices) in its qcow2 disk (BootOptions.snapshots). */
+  async saveSnapshot(name: string): Promise<void> {
+    await saveSnapshot(this.requireVm('snapshots'), name);
+  }
+
+  /** Back to a snapshot: the kernel stays stopped, where the snapshot was taken. */
+  async loadSnapshot(name: string): Promise<void> {
+    await loadSnapshot(this.requireVm('snapshots'), name);
+    this.run.forgetStop();
+    this.target.forgetState?.();
+  }
+
+  listSnapshots(): Promise<string[]> {
+    return listSnapshots(this.requireVm('snapshots'));
+  }
+
+  private requireVm(what: string): QmpClient {
+    if (!this.vm || this.vm.hasExited) throw new KdiveError(`${what} need the VM kdive booted`);
+    return this.vm.qmp;
   }
 
   /** vCPUs (QEMU) or tasks (kgdb). */

@@ -84,6 +84,8 @@ export interface Target {
   interrupt(): Promise<StopEvent>;
   /** Asks a running target to stop without waiting: the stop reaches whoever waits in waitForStop(). */
   requestStop(): Promise<void>;
+  /** Drops what is cached of the stopped target (registers): its state changed behind the stub's back (loadvm). */
+  forgetState?(): void;
   /** The stub single-steps off a breakpoint at pc without it being removed first (QEMU under TCG). */
   readonly stepsOverBreakpointsInPlace?: boolean;
   /** Resolves with the next stop event (queued ones first). Rejects if the connection closes. */

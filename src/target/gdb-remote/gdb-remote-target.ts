@@ -359,6 +359,10 @@ export class GdbRemoteTarget implements Target {
     return event;
   }
 
+  forgetState(): void {
+    this.invalidate();
+  }
+
   private invalidate(): void {
     this.registerCache.clear();
   }

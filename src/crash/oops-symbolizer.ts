@@ -1,0 +1,57 @@
+import type { KernelSymbols } from '../session/kernel-symbols.js';
+import type { SourceFrame } from '../symbols/dwarf/dwarf-info.js';
+
+/** One symbolized frame of an oops or stack trace. */
+export interface SymbolizedTraceLine {
+  /** The line as it came. */
+  line: string;
+  function: string;
+  offset: bigint;
+  /** The link-time address looked up (a return address minus one for call-trace entries). */
+  address: bigint;
+  /** Innermost inlined function first, as addr2line -f -i prints them. */
+  frames: SourceFrame[];
+}
+
+/** `func+0xOFF/0xSIZE` (optionally `[module]`), as the kernel prints symbols in traces. */
+const SYMBOL_OFFSET = /(?:^|[\s(<])(?:RIP: [0-9a-f]{4}:)?(\?\s+)?([A-Za-z_.$][\w.$]*)\+0x([0-9a-f]+)\/0x([0-9a-f]+)(?:\s+\[[\w-]+\])?/;
+
+/**
+ * Turns the `func+0xOFF/0xSIZE` entries of an oops, a WARN or a stack dump into file:line with
+ * inlined frames (what the kernel's decode_stacktrace.sh does with addr2line). The RIP line is
+ * looked up at its own address; call-trace entries are return addresses, looked up one byte back
+ * so the call's own line is named.
+ */
+export async function symbolizeTrace(text: string, symbols: KernelSymbols): Promise<{ line: string; symbolized?: SymbolizedTraceLine }[]> {
+  const out: { line: string; symbolized?: SymbolizedTraceLine }[] = [];
+  for (const line of text.split('\n')) {
+    const m = SYMBOL_OFFSET.exec(line);
+    const base = m ? symbols.table.functionAddress(m[2]!) ?? symbols.table.lookup(m[2]!)[0]?.address : undefined;
+    if (!m || base === undefined) {
+      out.push({ line });
+      continue;
+    }
+    const offset = BigInt(`0x${m[3]}`);
+    const isIp = /\bRIP: /.test(line) || /\bIP: /.test(line);
+    const address = base + offset - (isIp || offset === 0n ? 0n : 1n);
+    const frames = symbols.dwarf ? await symbols.dwarf.addr2line(address).catch(() => []) : [];
+    out.push({ line, symbolized: { line, function: m[2]!, offset, address, frames } });
+  }
+  return out;
+}
+
+/** The human form: each symbolized line followed by its source and the inlined chain. */
+export function formatSymbolizedTrace(lines: { line: string; symbolized?: SymbolizedTraceLine }[]): string {
+  const out: string[] = [];
+  for (const { line, symbolized } of lines) {
+    if (!symbolized || symbolized.frames.length === 0) {
+      out.push(line);
+      continue;
+    }
+    const [inner, ...outer] = symbolized.frames;
+    out.push(`${line} ${inner!.file ?? '??'}:${inner!.line ?? '?'}`);
+    if (outer.length) out.push(`    ${inner!.function} inlined into:`);
+    for (const f of outer) out.push(`    ${f.function} at ${f.file ?? '??'}:${f.line ?? '?'}`);
+  }
+  return out.join('\n');
+}
