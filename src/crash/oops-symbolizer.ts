@@ -35,6 +35,11 @@ export async function symbolizeTrace(text: string, symbols: KernelSymbols): Prom
     const isIp = /\bRIP: /.test(line) || /\bIP: /.test(line);
     const address = base + offset - (isIp || offset === 0n ? 0n : 1n);
     const frames = symbols.dwarf ? await symbols.dwarf.addr2line(address).catch(() => []) : [];
+    // Assembly has no DWARF function: the name then comes from the symbol table, where the
+    // kernel's own (nearer) label, the one the trace printed, is what addr2line names too.
+    const only = frames.length === 1 ? frames[0]! : undefined;
+    const named = only && only.function !== m[2] ? symbols.table.functionAddress(only.function) : undefined;
+    if (only && named !== undefined && named < base) only.function = m[2]!;
     out.push({ line, symbolized: { line, function: m[2]!, offset, address, frames } });
   }
   return out;

@@ -64,6 +64,7 @@ async function debugKernel(opts: DebugOptions): Promise<number> {
       guestCommand: opts.guest,
       append: opts.append,
       kaslr: opts.kaslr,
+      snapshots: true,
       memoryMiB: Number(opts.memory),
       progress,
       onConsole: opts.console ? (t) => process.stderr.write(t) : undefined,

@@ -1,6 +1,19 @@
 import type { Command } from 'commander';
+import { readFile } from 'node:fs/promises';
+import { KdiveError } from '../../errors.js';
+import { enableGdbInDomainXml } from '../../libvirt/enable-gdb.js';
 
-/** `kdive libvirt`: placeholder registered in main.ts; the command's owner fills it in. */
+/** `kdive libvirt enable-gdb DOMAIN.xml [--port N]`: prints the domain XML with a loopback gdbstub. */
 export function registerLibvirtCommand(program: Command): void {
-  void program;
+  const libvirt = program.command('libvirt').description('libvirt helpers');
+  libvirt
+    .command('enable-gdb <domain-xml>')
+    .description("print the domain XML with QEMU's gdbstub on 127.0.0.1 added (qemu:commandline); virsh define it")
+    .option('--port <n>', 'TCP port of the gdbstub', '1234')
+    .action(async (file: string, opts: { port: string }) => {
+      const xml = await readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {
+        throw new KdiveError(`cannot read ${file}: ${err.code ?? err.message}`);
+      });
+      process.stdout.write(enableGdbInDomainXml(xml, Number(opts.port)));
+    });
 }

@@ -6,6 +6,9 @@ import { Session, type SessionEvent } from '../../session/session.js';
 import { KernelSymbols } from '../../session/kernel-symbols.js';
 import { TerminalProgress } from '../progress/terminal-progress.js';
 import { stopToJson, stopToText } from '../output/stop-report.js';
+import { catchPanics, isPanicStop, panicReport } from '../../crash/panic-report.js';
+import { formatSymbolizedTrace, symbolizeTrace } from '../../crash/oops-symbolizer.js';
+import { frameLine } from '../repl/stop-text.js';
 
 export const DEFAULT_KERNEL = 'debian:cloud-amd64';
 
@@ -21,13 +24,14 @@ interface RunOptions {
   memory: string;
   source?: string;
   kaslr?: boolean;
+  catchPanic: boolean;
 }
 
 export function registerRunCommands(program: Command): void {
   const run = program
     .command('run')
     .description('boot a kernel, stop at breakpoints while the guest runs a command, print each stop with its backtrace')
-    .requiredOption('-b, --break <symbol>', 'break at this function (repeatable)', collect, [])
+    .option('-b, --break <symbol>', 'break at this function (repeatable)', collect, [])
     .requiredOption('-g, --guest <command>', "shell command the guest runs, e.g. 'mkdir /tmp/test'");
   addBootOptions(run).action(async (opts: RunOptions) => {
     process.exitCode = await runScenario(opts);
@@ -49,6 +53,7 @@ function addBootOptions(cmd: Command): Command {
     .option('--timeout <seconds>', 'give up if the guest has not powered off after this long', '300')
     .option('--console', 'stream the guest console to stderr')
     .option('--kaslr', 'boot with KASLR on; kdive finds the slide once the kernel runs')
+    .option('--no-catch-panic', 'do not stop at panic() to report a kernel panic')
     .option('--append <words...>', 'extra kernel command-line words')
     .option('--source <dir|debian>', "show source lines: a kernel source tree, or 'debian' to fetch the matching linux-source package")
     .addOption(new Option('--memory <MiB>', 'guest memory').default('512'));
@@ -98,6 +103,7 @@ export async function runScenario(opts: RunOptions): Promise<number> {
       const bp = await session.addBreakpoint(location);
       if (!opts.json) out(`Breakpoint ${bp.id} at 0x${bp.address.toString(16)}: ${location}`);
     }
+    const panicCatcher = opts.catchPanic === false ? undefined : await catchPanics(session);
     if (!opts.json) out(`Booting ${kernel.version}; guest runs: ${opts.guest}`);
     for (;;) {
       const timeoutError = () => new KdiveError(`the guest did not power off within ${timeoutSeconds} s (--timeout); QEMU was stopped`, 124);
@@ -116,6 +122,27 @@ export async function runScenario(opts: RunOptions): Promise<number> {
           ? `Guest powered off without reporting a status (console log: ${session.vm?.consoleLogPath})`
           : `Guest command exited with status ${event.guestStatus}; the guest powered off.`);
         return event.guestStatus ?? 1;
+      }
+      if (isPanicStop(event, panicCatcher) && event.kind === 'breakpoint') {
+        const panic = await panicReport(session, event);
+        if (opts.json) {
+          emit({
+            event: 'panic',
+            message: panic.message,
+            frames: stopToJson({ event, args: [], backtrace: { frames: panic.frames, end: { reason: 'end-of-stack' } } }).frames,
+            oops: panic.oops,
+            oopsFrames: panic.oopsFrames.map((f) => ({ line: f.line, function: f.function, frames: f.frames.map((s) => ({ function: s.function, file: s.shortFile ?? s.file ?? null, line: s.line ?? null })) })),
+            dmesg: panic.dmesgTail,
+          });
+        } else {
+          out(`\nKernel panic - not syncing: ${panic.message}`);
+          if (panic.oops) out(formatSymbolizedTrace(await symbolizeTrace(panic.oops, session.symbols)));
+          out('Backtrace at panic():');
+          panic.frames.forEach((f, i) => out(frameLine(f, i)));
+          out('dmesg (last lines):');
+          for (const l of panic.dmesgTail) out(`  ${l}`);
+        }
+        return 3;
       }
       const report = {
         event,

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
+import { registerImageSnapshotCommands } from './image-command.js';
 
-/** `kdive snapshot`: placeholder registered in main.ts; the command's owner fills it in. */
+/** `kdive snapshot ...` (offline, on an image file); see image-command.ts. */
 export function registerSnapshotCommand(program: Command): void {
-  void program;
+  registerImageSnapshotCommands(program);
 }

@@ -1,6 +1,23 @@
+import { KdiveError } from '../../errors.js';
 import type { ReplCommand } from './repl-command.js';
 
 export const sessionCommands: ReplCommand[] = [
+  {
+    names: ['snapshot'],
+    help: 'snapshot save|load|list [NAME]: live snapshots of the VM (save, crash it, load, go on)',
+    async run(args, ctx) {
+      const [action, name] = args.split(/\s+/);
+      if (action === 'list') {
+        const names = await ctx.session.listSnapshots();
+        ctx.print(names.length ? names.join('\n') : 'No snapshots.');
+      } else if ((action === 'save' || action === 'load') && name) {
+        if (action === 'save') await ctx.session.saveSnapshot(name);
+        else await ctx.session.loadSnapshot(name);
+        ctx.print(action === 'save' ? `Saved snapshot ${name}.` : `Loaded snapshot ${name}; the kernel is stopped where it was saved.`);
+        ctx.frame = 0;
+      } else throw new KdiveError('usage: snapshot save NAME | snapshot load NAME | snapshot list');
+    },
+  },
   {
     names: ['detach'],
     help: 'detach: remove every breakpoint and let the kernel run on without the debugger',
