@@ -1,0 +1,369 @@
+import { Breakpoint, DebugSession, Handles, InitializedEvent, OutputEvent, Scope, Source, StackFrame, StoppedEvent, TerminatedEvent, Thread } from '@vscode/debugadapter';
+import type { DebugProtocol } from '@vscode/debugprotocol';
+import path from 'node:path';
+import { disassemble } from '../arch/x86_64/disassembler.js';
+import { KdiveError } from '../errors.js';
+import type { EvaluatedValue } from '../expr/evaluated-value.js';
+import { fetchDebianSource, resolveKernel } from '../kernels/index.js';
+import { silentProgress } from '../progress/progress.js';
+import { sessionEngineSymbols } from '../session/expression-scope.js';
+import type { Frame } from '../session/frames.js';
+import { Session, type SessionEvent } from '../session/session.js';
+import { SourceTree } from '../session/source-tree.js';
+
+/** `launch` arguments (docs/vscode.md): what to boot and how. */
+interface LaunchArguments extends DebugProtocol.LaunchRequestArguments {
+  kernel?: string;
+  vmlinux?: string;
+  guest?: string;
+  append?: string[];
+  kaslr?: boolean;
+  /** A kernel source tree (or 'debian'): stack frames then point at real files. */
+  source?: string;
+}
+
+interface AttachArguments extends DebugProtocol.AttachRequestArguments {
+  host?: string;
+  port: number;
+  vmlinux: string;
+  source?: string;
+}
+
+type VariableContainer = { kind: 'frame'; frame: number; which: 'args' | 'locals' } | { kind: 'registers' } | { kind: 'value'; value: EvaluatedValue };
+
+/**
+ * The Debug Adapter Protocol over a kdive Session: requests are translated into session calls and
+ * their results into DAP shapes; no debugging logic lives here.
+ */
+export class KdiveDebugSession extends DebugSession {
+  private session: Session | undefined;
+  private source: SourceTree | undefined;
+  private readonly variables = new Handles<VariableContainer>();
+  private readonly sourceBreakpoints = new Map<string, number[]>();
+  private functionBreakpoints: number[] = [];
+  private instructionBreakpoints: number[] = [];
+  private frames: Frame[] = [];
+
+  constructor() {
+    super();
+    this.setDebuggerLinesStartAt1(true);
+    this.setDebuggerColumnsStartAt1(true);
+  }
+
+  /** Runs a request handler: its result or its error (one line) becomes the response. */
+  private handle(response: DebugProtocol.Response, work: () => Promise<void>): void {
+    work().then(
+      () => this.sendResponse(response),
+      (err: unknown) => this.sendErrorResponse(response, { id: 1001, format: (err instanceof Error ? err.message : String(err)).replace(/[{}]/g, ''), showUser: true }),
+    );
+  }
+
+  private log(text: string): void {
+    this.sendEvent(new OutputEvent(`${text}\n`, 'console'));
+  }
+
+  private requireSession(): Session {
+    if (!this.session) throw new KdiveError('no kernel: launch or attach first');
+    return this.session;
+  }
+
+  protected override initializeRequest(response: DebugProtocol.InitializeResponse): void {
+    response.body = {
+      supportsConfigurationDoneRequest: true,
+      supportsFunctionBreakpoints: true,
+      supportsConditionalBreakpoints: true,
+      supportsHitConditionalBreakpoints: true,
+      supportsInstructionBreakpoints: true,
+      supportsEvaluateForHovers: true,
+      supportsDisassembleRequest: true,
+      supportsReadMemoryRequest: true,
+      supportsTerminateRequest: true,
+      supportsSteppingGranularity: true,
+    };
+    this.sendResponse(response);
+  }
+
+  protected override launchRequest(response: DebugProtocol.LaunchResponse, args: LaunchArguments): void {
+    this.handle(response, async () => {
+      const kernel = await resolveKernel(args.kernel ?? 'debian:cloud-amd64', { vmlinux: args.vmlinux, progress: silentProgress });
+      if (args.source) this.source = new SourceTree(args.source === 'debian' ? await fetchDebianSource(kernel, { progress: silentProgress }) : args.source);
+      this.session = await Session.boot({ kernel, guestCommand: args.guest ?? 'sleep 86400', append: args.append, kaslr: args.kaslr, onConsole: (t) => this.sendEvent(new OutputEvent(t, 'stdout')) });
+      this.log(`kdive: booted ${kernel.version ?? kernel.bzImage} halted; gdbstub on ${this.session.vm!.gdb.host}:${this.session.vm!.gdb.port}`);
+      this.sendEvent(new InitializedEvent());
+    });
+  }
+
+  protected override attachRequest(response: DebugProtocol.AttachResponse, args: AttachArguments): void {
+    this.handle(response, async () => {
+      if (!args.port || !args.vmlinux) throw new KdiveError('attach needs port and vmlinux');
+      if (args.source) this.source = new SourceTree(args.source);
+      this.session = await Session.attach({ host: args.host ?? '127.0.0.1', port: args.port, vmlinux: args.vmlinux });
+      this.sendEvent(new InitializedEvent());
+    });
+  }
+
+  protected override configurationDoneRequest(response: DebugProtocol.ConfigurationDoneResponse): void {
+    this.sendResponse(response);
+    this.run(() => this.requireSession().resume());
+  }
+
+  /** Resumes or steps in the background and reports the stop (or the end) as an event. */
+  private run(op: () => Promise<SessionEvent>, reason?: string): void {
+    this.frames = [];
+    op().then(
+      (event) => {
+        if (event.kind === 'exit') {
+          this.log(`kdive: the guest powered off${event.guestStatus !== undefined ? ` (guest command status ${event.guestStatus})` : ''}`);
+          this.sendEvent(new TerminatedEvent());
+          return;
+        }
+        const why = event.kind === 'breakpoint' ? 'breakpoint' : event.kind === 'watchpoint' ? 'data breakpoint' : event.kind === 'stop' && event.reason === 'interrupt' ? 'pause' : reason ?? 'step';
+        this.sendEvent(new StoppedEvent(why, threadNumber(event.threadId)));
+      },
+      (err: unknown) => {
+        this.log(`kdive: ${err instanceof Error ? err.message : String(err)}`);
+        this.sendEvent(new TerminatedEvent());
+      },
+    );
+  }
+
+  /** A client path (absolute in the user's tree, or as DWARF spells it) to a FILE:LINE kdive resolves. */
+  private async resolveSourceLine(file: string, line: number): Promise<string> {
+    const session = this.requireSession();
+    let rel = file;
+    if (this.source && file.startsWith(`${path.resolve(this.source.root)}/`)) rel = path.relative(this.source.root, file);
+    const parts = rel.split('/').filter(Boolean);
+    // Try the path as given, then shorter suffixes (`/home/me/linux/fs/namei.c` -> `fs/namei.c`).
+    for (let i = 0; i < parts.length; i++) {
+      const candidate = `${parts.slice(i).join('/')}:${line}`;
+      if (await session.resolveBreakLocation(candidate).then(() => true, () => false)) return candidate;
+    }
+    throw new KdiveError(`no code at ${file}:${line}`);
+  }
+
+  protected override setBreakPointsRequest(response: DebugProtocol.SetBreakpointsResponse, args: DebugProtocol.SetBreakpointsArguments): void {
+    this.handle(response, async () => {
+      const session = this.requireSession();
+      const file = args.source?.path;
+      if (!file) throw new KdiveError('setBreakpoints needs source.path');
+      for (const id of this.sourceBreakpoints.get(file) ?? []) await session.deleteBreakpoint(id).catch(() => undefined);
+      const ids: number[] = [];
+      const result: DebugProtocol.Breakpoint[] = [];
+      for (const b of args.breakpoints ?? []) {
+        try {
+          const location = await this.resolveSourceLine(file, b.line);
+          const bp = await session.addBreakpoint(location, { condition: b.condition, ignoreCount: hitCount(b.hitCondition) });
+          ids.push(bp.id);
+          const out = new Breakpoint(true, b.line, undefined, new Source(path.basename(file), file)) as DebugProtocol.Breakpoint;
+          out.id = bp.id;
+          result.push(out);
+        } catch (err) {
+          const out = new Breakpoint(false, b.line) as DebugProtocol.Breakpoint;
+          out.message = err instanceof Error ? err.message : String(err);
+          result.push(out);
+        }
+      }
+      this.sourceBreakpoints.set(file, ids);
+      response.body = { breakpoints: result };
+    });
+  }
+
+  protected override setFunctionBreakPointsRequest(response: DebugProtocol.SetFunctionBreakpointsResponse, args: DebugProtocol.SetFunctionBreakpointsArguments): void {
+    this.handle(response, async () => {
+      this.functionBreakpoints = await this.replaceBreakpoints(this.functionBreakpoints, args.breakpoints.map((b) => ({ location: b.name, condition: b.condition, hit: b.hitCondition })), response);
+    });
+  }
+
+  protected override setInstructionBreakpointsRequest(response: DebugProtocol.SetInstructionBreakpointsResponse, args: DebugProtocol.SetInstructionBreakpointsArguments): void {
+    this.handle(response, async () => {
+      this.instructionBreakpoints = await this.replaceBreakpoints(this.instructionBreakpoints, args.breakpoints.map((b) => ({ location: `*0x${(BigInt(b.instructionReference) + BigInt(b.offset ?? 0)).toString(16)}`, condition: b.condition, hit: b.hitCondition })), response);
+    });
+  }
+
+  private async replaceBreakpoints(old: number[], wanted: { location: string; condition?: string; hit?: string }[], response: DebugProtocol.Response): Promise<number[]> {
+    const session = this.requireSession();
+    for (const id of old) await session.deleteBreakpoint(id).catch(() => undefined);
+    const ids: number[] = [];
+    const result: DebugProtocol.Breakpoint[] = [];
+    for (const w of wanted) {
+      try {
+        const bp = await session.addBreakpoint(w.location, { condition: w.condition, ignoreCount: hitCount(w.hit) });
+        ids.push(bp.id);
+        result.push({ id: bp.id, verified: true, instructionReference: `0x${bp.address.toString(16)}` });
+      } catch (err) {
+        result.push({ verified: false, message: err instanceof Error ? err.message : String(err) });
+      }
+    }
+    response.body = { breakpoints: result };
+    return ids;
+  }
+
+  protected override threadsRequest(response: DebugProtocol.ThreadsResponse): void {
+    this.handle(response, async () => {
+      const threads = this.session && !this.session.isRunning ? await this.session.threads().catch(() => []) : [];
+      response.body = { threads: threads.length ? threads.map((t) => new Thread(threadNumber(t.id), t.description ?? `CPU ${t.cpu ?? t.id}`)) : [new Thread(1, 'CPU 0')] };
+    });
+  }
+
+  protected override stackTraceRequest(response: DebugProtocol.StackTraceResponse, args: DebugProtocol.StackTraceArguments): void {
+    this.handle(response, async () => {
+      const session = this.requireSession();
+      session.selectedThread = threadId(args.threadId);
+      this.frames = (await session.backtrace(session.selectedThread)).frames;
+      const start = args.startFrame ?? 0;
+      const count = args.levels || this.frames.length;
+      response.body = {
+        totalFrames: this.frames.length,
+        stackFrames: this.frames.slice(start, start + count).map((f, i) => {
+          const sf = new StackFrame(start + i, f.function ?? `0x${f.pc.toString(16)}`, f.file ? new Source(path.basename(f.file), this.source ? this.source.localPath(f.file) : f.file) : undefined, f.line ?? 0, 1) as DebugProtocol.StackFrame;
+          sf.instructionPointerReference = `0x${f.pc.toString(16)}`;
+          if (f.inlined) sf.presentationHint = 'subtle';
+          return sf;
+        }),
+      };
+    });
+  }
+
+  protected override scopesRequest(response: DebugProtocol.ScopesResponse, args: DebugProtocol.ScopesArguments): void {
+    response.body = {
+      scopes: [
+        new Scope('Arguments', this.variables.create({ kind: 'frame', frame: args.frameId, which: 'args' }), false),
+        new Scope('Locals', this.variables.create({ kind: 'frame', frame: args.frameId, which: 'locals' }), false),
+        new Scope('Registers', this.variables.create({ kind: 'registers' }), true),
+      ],
+    };
+    this.sendResponse(response);
+  }
+
+  protected override variablesRequest(response: DebugProtocol.VariablesResponse, args: DebugProtocol.VariablesArguments): void {
+    this.handle(response, async () => {
+      const session = this.requireSession();
+      const container = this.variables.get(args.variablesReference);
+      if (!container) throw new KdiveError(`no variables under reference ${args.variablesReference}`);
+      let vars: DebugProtocol.Variable[] = [];
+      if (container.kind === 'registers') {
+        const regs = await session.registers();
+        vars = regs.names().flatMap((n) => {
+          const v = regs.get(n);
+          return v === undefined ? [] : [{ name: n, value: `0x${v.toString(16)}`, variablesReference: 0 }];
+        });
+      } else if (container.kind === 'frame') {
+        const f = this.frames[container.frame] ?? (await session.backtrace()).frames[container.frame];
+        for (const a of (container.which === 'args' ? f?.args : f?.locals) ?? []) {
+          // The value as the expression engine sees it in that frame, so structs and pointers expand.
+          const value = await session.evaluate(a.name, { frame: container.frame }).catch(() => undefined);
+          vars.push(this.variable(a.name, value, a.value, a.type));
+        }
+      } else {
+        for (const c of await container.value.children()) vars.push(this.variable(c.name, c.value));
+      }
+      response.body = { variables: vars };
+    });
+  }
+
+  private variable(name: string, value: EvaluatedValue | undefined, fallbackText = '', fallbackType = ''): DebugProtocol.Variable {
+    return {
+      name,
+      value: value?.text ?? fallbackText,
+      type: value?.type ?? fallbackType,
+      variablesReference: value?.hasChildren ? this.variables.create({ kind: 'value', value }) : 0,
+      memoryReference: value?.address !== undefined ? `0x${value.address.toString(16)}` : undefined,
+    };
+  }
+
+  protected override evaluateRequest(response: DebugProtocol.EvaluateResponse, args: DebugProtocol.EvaluateArguments): void {
+    this.handle(response, async () => {
+      const session = this.requireSession();
+      const value = await session.evaluate(args.expression, { frame: args.frameId ?? 0 });
+      response.body = { result: value.text, type: value.type, variablesReference: value.hasChildren ? this.variables.create({ kind: 'value', value }) : 0, memoryReference: value.address !== undefined ? `0x${value.address.toString(16)}` : undefined };
+    });
+  }
+
+  protected override continueRequest(response: DebugProtocol.ContinueResponse): void {
+    response.body = { allThreadsContinued: true };
+    this.sendResponse(response);
+    this.run(() => this.requireSession().resume());
+  }
+
+  protected override nextRequest(response: DebugProtocol.NextResponse, args: DebugProtocol.NextArguments): void {
+    this.sendResponse(response);
+    const session = this.requireSession();
+    this.run(() => (args.granularity === 'instruction' ? session.stepInstruction({ over: true }) : session.stepLine({ over: true })), 'step');
+  }
+
+  protected override stepInRequest(response: DebugProtocol.StepInResponse, args: DebugProtocol.StepInArguments): void {
+    this.sendResponse(response);
+    const session = this.requireSession();
+    this.run(() => (args.granularity === 'instruction' ? session.stepInstruction() : session.stepLine({ over: false })), 'step');
+  }
+
+  protected override stepOutRequest(response: DebugProtocol.StepOutResponse): void {
+    this.sendResponse(response);
+    const session = this.requireSession();
+    this.run(async () => (await session.finish()).event, 'step');
+  }
+
+  protected override pauseRequest(response: DebugProtocol.PauseResponse): void {
+    this.handle(response, async () => {
+      const session = this.requireSession();
+      if (session.isRunning) void session.interrupt().catch((err: unknown) => this.log(`kdive: ${err instanceof Error ? err.message : String(err)}`));
+    });
+  }
+
+  protected override readMemoryRequest(response: DebugProtocol.ReadMemoryResponse, args: DebugProtocol.ReadMemoryArguments): void {
+    this.handle(response, async () => {
+      const address = BigInt(args.memoryReference) + BigInt(args.offset ?? 0);
+      const data = await this.requireSession().readMemory(address, Math.min(args.count, 1 << 20));
+      response.body = { address: `0x${address.toString(16)}`, data: data.toString('base64') };
+    });
+  }
+
+  protected override disassembleRequest(response: DebugProtocol.DisassembleResponse, args: DebugProtocol.DisassembleArguments): void {
+    this.handle(response, async () => {
+      const session = this.requireSession();
+      const start = BigInt(args.memoryReference) + BigInt(args.offset ?? 0);
+      const code = await session.readMemory(start, Math.max(16, args.instructionCount * 15));
+      const names = sessionEngineSymbols(session.symbols);
+      response.body = {
+        instructions: disassemble(code, start, (a) => names.symbolAt(a), args.instructionCount).map((i) => ({
+          address: `0x${i.address.toString(16)}`,
+          instructionBytes: [...i.bytes].map((b) => b.toString(16).padStart(2, '0')).join(' '),
+          instruction: i.text,
+          symbol: names.symbolAt(i.address),
+        })),
+      };
+    });
+  }
+
+  protected override terminateRequest(response: DebugProtocol.TerminateResponse): void {
+    this.handle(response, async () => {
+      await this.session?.close();
+      this.sendEvent(new TerminatedEvent());
+    });
+  }
+
+  protected override disconnectRequest(response: DebugProtocol.DisconnectResponse): void {
+    this.handle(response, async () => {
+      await this.session?.close();
+      this.session = undefined;
+    });
+  }
+}
+
+/** DAP thread ids are numbers; QEMU's are hex strings ("01" for vCPU 0). */
+function threadNumber(id: string): number {
+  const n = parseInt(id.replace(/^p\w+\./, ''), 16);
+  return Number.isFinite(n) && n > 0 ? n : 1;
+}
+
+function threadId(n: number): string {
+  return n.toString(16).padStart(2, '0');
+}
+
+/** A hit condition as VS Code sends it (`3`, `>= 3`): the hits to let pass before stopping. */
+function hitCount(condition: string | undefined): number | undefined {
+  const m = condition ? /^\s*(?:>=|==|=)?\s*(\d+)\s*$/.exec(condition) : null;
+  if (!condition) return undefined;
+  if (!m) throw new KdiveError(`hit condition '${condition}': kdive understands a number (stop at that hit)`);
+  return Math.max(0, Number(m[1]) - 1);
+}
