@@ -24,6 +24,15 @@ if [ "$mode" = test ] || [ "$mode" = bench ]; then
   have_cmd tmux || need+=(tmux)
   [ -x /usr/bin/time ] || need+=(time)
   /usr/bin/python3 -c 'import drgn' 2>/dev/null || need+=(python3-drgn)
+  # Building the KGDB test kernel.
+  have_cmd make || need+=(make)
+  have_cmd gcc || need+=(gcc)
+  have_cmd flex || need+=(flex)
+  have_cmd bison || need+=(bison)
+  have_cmd bc || need+=(bc)
+  [ -f /usr/include/libelf.h ] || need+=(libelf-dev)
+  [ -f /usr/include/openssl/opensslv.h ] || need+=(libssl-dev)
+  have_cmd xz || need+=(xz-utils)
 fi
 
 if [ ${#need[@]} -gt 0 ]; then

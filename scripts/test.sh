@@ -6,6 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh test
 node dist/src/cli/main.js kernel fetch debian:cloud-amd64
+# The KGDB test kernel, built once from Debian's linux-source (about 8 minutes on 2 cores, then cached).
+node dist/src/cli/main.js kernel build debian:linux-source-6.1 --fragment kgdb
 mapfile -t files < <(find dist -name '*.test.js' -not -path '*/node_modules/*' | sort)
 if [ ${#files[@]} -eq 0 ]; then echo "test: no test files found under dist/" >&2; exit 1; fi
 exec node --test --test-concurrency=1 --test-timeout=900000 "${files[@]}"

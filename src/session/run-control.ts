@@ -132,9 +132,17 @@ export class RunControl {
     if (stop.reason === 'exited' || stop.reason === 'terminated') return { kind: 'gone' };
     const threadId = stop.threadId ?? this.lastStop?.threadId ?? '01';
     const regs = await this.target.readRegisters(threadId);
-    const pc = regs.get('rip') ?? 0n;
+    let pc = regs.get('rip') ?? 0n;
+    const offset = BigInt(this.target.breakpointPcOffset ?? 0);
+    if (offset && stop.reason === 'trap' && !stepping && this.inserted.get(pc - offset) === 'software') {
+      // The stub stopped after our int3 (kgdb): back to the breakpoint, as gdb does, so the
+      // instruction under it runs when we go on.
+      pc -= offset;
+      await this.target.writeRegister('rip', pc, threadId);
+    }
     this.lastStop = { threadId, pc };
-    const cpu = cpuOfThread(threadId);
+    // QEMU's threads are vCPUs; kgdb's are tasks, and its test VMs have one CPU.
+    const cpu = this.target.stubName === 'qemu' ? cpuOfThread(threadId) : 0;
     if (stop.reason === 'watchpoint' && stop.watch) {
       const address = stop.watch.address;
       const hit = this.breakpoints.all().filter((b) => b.enabled && b.watch && address >= b.address && address < b.address + BigInt(b.watch.length));

@@ -13,7 +13,7 @@ import { GdbRemoteTarget } from '../target/gdb-remote/index.js';
 import type { BreakpointKind, RegisterValues, StopEvent, Target, WatchKind } from '../target/target.js';
 import { ConnectionClosedError } from '../target/target-error.js';
 import { connectTcp } from '../transport/index.js';
-import { unwindOrc } from '../unwind/index.js';
+import { unwindFramePointers, unwindOrc, type UnwindResult } from '../unwind/index.js';
 import { launchQemu, type LaunchOptions, type QemuInstance } from '../vm/index.js';
 import type { QmpClient } from '../vm/qmp-client.js';
 import { listSnapshots, loadSnapshot, saveSnapshot } from '../vm/live-snapshots.js';
@@ -110,9 +110,14 @@ export class Session {
    * A session over a target someone else connected (kgdb set-ups, tests, the proxy).
    * `close()` ends `vm` too when one is given, and runs `cleanup` last.
    */
-  static fromTarget(target: Target, symbols: KernelSymbols, opts: { vm?: QemuInstance; cleanup?: () => void } = {}): Session {
-    return new Session(target, symbols, opts.vm, opts.cleanup);
+  static fromTarget(target: Target, symbols: KernelSymbols, opts: { vm?: QemuInstance; cleanup?: () => void; consoleText?: () => string } = {}): Session {
+    const session = new Session(target, symbols, opts.vm, opts.cleanup);
+    session.consoleText = opts.consoleText;
+    return session;
   }
+
+  /** The guest console when it does not come through QEMU's stdout (kgdb: the demultiplexed serial line). */
+  private consoleText: (() => string) | undefined;
 
   /**
    * Attaches to a stub that is already listening (QEMU started with `-s`, a kgdb proxy...) with
@@ -581,13 +586,12 @@ export class Session {
     const rip = regs.get('rip') ?? 0n;
     const rsp = regs.get('rsp') ?? 0n;
     const rbp = regs.get('rbp') ?? 0n;
-    if (!this.symbols.orc) throw new KdiveError(`${this.symbols.vmlinuxPath} has no ORC tables (.orc_unwind): cannot unwind`);
     const gprs: Record<string, bigint> = {};
     for (const name of regs.names()) {
       const v = regs.get(name);
       if (v !== undefined) gprs[name] = v;
     }
-    const result = await unwindOrc(
+    const result = !this.symbols.orc ? await this.unwindWithFramePointers(rip, rsp, rbp, maxFrames) : await unwindOrc(
       { ip: rip, sp: rsp, bp: rbp, regs: gprs },
       {
         orc: this.symbols.orc,
@@ -615,6 +619,21 @@ export class Session {
   }
 
   /**
+   * Kernels built without ORC (CONFIG_UNWINDER_FRAME_POINTER, such as kdive's kgdb build): the rbp
+   * chain. At a function's first instruction its frame is not set up yet and the return address
+   * is at [rsp], so the caller is taken from there first.
+   */
+  private async unwindWithFramePointers(rip: bigint, rsp: bigint, rbp: bigint, maxFrames: number): Promise<UnwindResult> {
+    const readU64 = async (a: bigint) => (await this.target.readMemory(a, 8)).readBigUInt64LE(0);
+    const atEntry = this.symbols.symbolize(rip)?.offset === 0n;
+    if (!atEntry) return unwindFramePointers({ ip: rip, sp: rsp, bp: rbp }, { readU64, maxFrames });
+    const ret = await readU64(rsp);
+    const rest = await unwindFramePointers({ ip: ret, sp: rsp + 8n, bp: rbp }, { readU64, maxFrames: Math.max(1, maxFrames - 1), stack: { low: rsp, high: rsp + 0x10000n } });
+    const [caller, ...more] = rest.frames;
+    return { frames: [{ pc: rip, sp: rsp, kind: 'initial', reliable: true }, { ...caller!, kind: 'call', cfa: rsp + 8n, reliable: false }, ...more], end: rest.end };
+  }
+
+  /**
    * What an expression needs of frame `frameIndex` (numbered as backtrace() numbers frames,
    * inlined ones included): its pc, the DWARF register values known there and the CFA.
    */
@@ -626,8 +645,7 @@ export class Session {
       if (v !== undefined) first.set(regno, v);
     });
     const rip = regs.get('rip') ?? 0n;
-    if (frameIndex === 0 || !this.symbols.orc) {
-      if (frameIndex !== 0) throw new KdiveError(`${this.symbols.vmlinuxPath} has no ORC tables: only frame 0 is known`);
+    if (frameIndex === 0) {
       const atEntry = this.symbols.symbolize(rip)?.offset === 0n;
       return { pc: rip, lookupPc: rip, registers: first, context: this.frameContext(0, undefined, first, atEntry) };
     }
@@ -636,10 +654,12 @@ export class Session {
       const v = regs.get(name);
       if (v !== undefined) gprs[name] = v;
     }
-    const walk = await unwindOrc(
-      { ip: rip, sp: regs.get('rsp') ?? 0n, bp: regs.get('rbp') ?? 0n, regs: gprs },
-      { orc: this.symbols.orc, slide: this.symbols.slide, maxFrames: frameIndex + 2, readU64: async (a) => (await this.target.readMemory(a, 8)).readBigUInt64LE(0) },
-    );
+    const walk = !this.symbols.orc
+      ? await this.unwindWithFramePointers(rip, regs.get('rsp') ?? 0n, regs.get('rbp') ?? 0n, frameIndex + 2)
+      : await unwindOrc(
+          { ip: rip, sp: regs.get('rsp') ?? 0n, bp: regs.get('rbp') ?? 0n, regs: gprs },
+          { orc: this.symbols.orc, slide: this.symbols.slide, maxFrames: frameIndex + 2, readU64: async (a) => (await this.target.readMemory(a, 8)).readBigUInt64LE(0) },
+        );
     const frameRegs = await this.callerRegisters(walk.frames, regs);
     let shown = 0;
     for (const [i, f] of walk.frames.entries()) {
@@ -798,7 +818,7 @@ export class Session {
 
   private async finishExit(): Promise<SessionEvent> {
     const status = await this.vm!.exited;
-    this.exited = { kind: 'exit', guestStatus: parseGuestExit(this.vm!.consoleText()), qemuExitCode: status.code };
+    this.exited = { kind: 'exit', guestStatus: parseGuestExit(this.consoleText?.() ?? this.vm!.consoleText()), qemuExitCode: status.code };
     return this.exited;
   }
 }

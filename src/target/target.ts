@@ -86,6 +86,8 @@ export interface Target {
   requestStop(): Promise<void>;
   /** Drops what is cached of the stopped target (registers): its state changed behind the stub's back (loadvm). */
   forgetState?(): void;
+  /** How far past a software breakpoint the stub reports pc (kgdb: 1, the int3 it executed). */
+  readonly breakpointPcOffset?: number;
   /** The stub single-steps off a breakpoint at pc without it being removed first (QEMU under TCG). */
   readonly stepsOverBreakpointsInPlace?: boolean;
   /** Resolves with the next stop event (queued ones first). Rejects if the connection closes. */

@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import path from 'node:path';
 import { KdiveError } from '../../errors.js';
 import { resolveKernel } from '../../kernels/index.js';
@@ -7,6 +7,10 @@ import { launchQemu } from '../../vm/index.js';
 import { createRunDir } from '../../vm/run-dir.js';
 import { TerminalProgress } from '../progress/terminal-progress.js';
 import { DEFAULT_KERNEL } from './run-command.js';
+import type { AddressInfo } from 'node:net';
+import type { KernelArtifacts } from '../../kernels/index.js';
+import { launchKgdbVm } from '../../session/kgdb-boot.js';
+import { serveKgdbToGdb } from '../../proxy/kgdb-gdb-port.js';
 
 interface BootOptions {
   kernel: string;
@@ -17,6 +21,8 @@ interface BootOptions {
   kaslr?: boolean;
   console?: boolean;
   source?: string;
+  transport: 'gdbstub' | 'kgdb';
+  gdb?: string;
 }
 
 /**
@@ -35,6 +41,8 @@ export function registerBootCommand(program: Command): void {
     .option('--console', 'stream the guest console to stderr')
     .option('--source <dir>', 'a kernel source tree, for the printed gdb substitute-path')
     .option('--memory <MiB>', 'guest memory', '512')
+    .addOption(new Option('--transport <stub>', "QEMU's gdbstub, or kgdb on the serial console (kdive splits console and gdb, as agent-proxy does)").choices(['gdbstub', 'kgdb']).default('gdbstub'))
+    .option('--gdb <host:port>', 'with --transport kgdb: where gdb connects (loopback)', '127.0.0.1:0')
     .action(async (opts: BootOptions) => {
       process.exitCode = await bootForGdb(opts);
     });
@@ -43,6 +51,7 @@ export function registerBootCommand(program: Command): void {
 async function bootForGdb(opts: BootOptions): Promise<number> {
   const progress = new TerminalProgress({ quiet: false });
   const kernel = await resolveKernel(opts.kernel, { vmlinux: opts.vmlinux, progress });
+  if (opts.transport === 'kgdb') return bootKgdbForGdb(opts, kernel, progress);
   const work = createRunDir('kdive-boot-');
   try {
     const initrd = path.join(work.path, 'initramfs.cpio.gz');
@@ -75,5 +84,32 @@ async function bootForGdb(opts: BootOptions): Promise<number> {
     throw err instanceof KdiveError ? err : new KdiveError(String(err));
   } finally {
     work.remove();
+  }
+}
+
+/** The kgdb kernel waiting in kgdbwait; its console on stdout, its RSP on a loopback port for gdb. */
+async function bootKgdbForGdb(opts: BootOptions, kernel: KernelArtifacts, progress: TerminalProgress): Promise<number> {
+  const m = /^(127\.0\.0\.1|localhost):(\d+)$/.exec(opts.gdb ?? '127.0.0.1:0');
+  if (!m) throw new KdiveError(`--gdb ${opts.gdb}: kdive listens on loopback only (127.0.0.1:PORT)`, 2);
+  const kvm = await launchKgdbVm({ kernel, guestCommand: opts.guest, append: opts.append, progress, onConsole: opts.console ? (t) => process.stderr.write(t) : undefined });
+  try {
+    const server = await serveKgdbToGdb(kvm.demux, Number(m[2]), (l) => process.stderr.write(`kdive boot: ${l}\n`));
+    const endpoint = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+    process.stdout.write(
+      `kdive boot: ${kernel.version} waits in kgdb (kgdbwait); gdb on ${endpoint} (console and gdb split on one serial line)\n` +
+        `gdb -ex 'target remote ${endpoint}' ${kernel.vmlinux ?? 'VMLINUX'}\n` +
+        'Ctrl-C in gdb stops the kernel (SysRq-g); Ctrl-C here ends the VM.\n',
+    );
+    const stop = () => void kvm.vm.kill();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+    await kvm.vm.exited;
+    server.close();
+    const guest = parseGuestExit(kvm.demux.text());
+    process.stdout.write(`kdive boot: the VM ended${guest !== undefined ? `; guest command exit status ${guest}` : ''}\n`);
+    return guest ?? 0;
+  } finally {
+    await kvm.vm.kill();
+    kvm.cleanup();
   }
 }

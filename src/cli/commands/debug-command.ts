@@ -8,6 +8,7 @@ import { SourceTree } from '../../session/source-tree.js';
 import { TerminalProgress } from '../progress/terminal-progress.js';
 import { runRepl } from '../repl/repl.js';
 import { DEFAULT_KERNEL } from './run-command.js';
+import { bootKgdbSession, checkKgdbConfig } from '../../session/kgdb-boot.js';
 
 interface DebugOptions {
   kernel: string;
@@ -20,6 +21,7 @@ interface DebugOptions {
   memory: string;
   console?: boolean;
   command?: string;
+  transport: 'gdbstub' | 'kgdb';
 }
 
 /** `kdive debug`: a gdb-like prompt over a kernel kdive boots (halted) or one it attaches to. */
@@ -36,6 +38,7 @@ export function registerDebugCommand(program: Command): void {
     .option('--source <dir|debian>', "source tree for list and source lines, or 'debian' for the matching linux-source package")
     .option('--console', 'stream the guest console to stderr')
     .option('-x, --command <file>', 'run the commands in FILE, then read more from stdin')
+    .addOption(new Option('--transport <stub>', "QEMU's gdbstub, or kgdb on the serial console (a KGDB kernel)").choices(['gdbstub', 'kgdb']).default('gdbstub'))
     .addOption(new Option('--memory <MiB>', 'guest memory').default('512'))
     .action(async (opts: DebugOptions) => {
       process.exitCode = await debugKernel(opts);
@@ -57,8 +60,12 @@ async function debugKernel(opts: DebugOptions): Promise<number> {
     const kernel = await resolveKernel(opts.kernel, { vmlinux: opts.vmlinux, progress });
     if (!kernel.vmlinux) throw new KdiveError(`no symbols for ${kernel.bzImage}: pass --vmlinux FILE`, 2);
     if (opts.source) source = new SourceTree(opts.source === 'debian' ? await fetchDebianSource(kernel, { progress }) : opts.source);
+    if (opts.transport === 'kgdb') await checkKgdbConfig(kernel);
     const symbols = await KernelSymbols.open(kernel.vmlinux, progress);
-    session = await Session.boot({
+    if (opts.transport === 'kgdb') {
+      session = (await bootKgdbSession({ kernel, symbols, guestCommand: opts.guest, append: opts.append, progress, onConsole: opts.console ? (t) => process.stderr.write(t) : undefined })).session;
+      process.stdout.write(`Booted ${kernel.version} with kgdb on its serial console; the kernel waits in kgdb (kgdbwait).\nType "continue" to run it, Ctrl-C (SysRq-g) to stop it, "help" for commands.\n`);
+    } else session = await Session.boot({
       kernel,
       symbols,
       guestCommand: opts.guest,
@@ -69,7 +76,7 @@ async function debugKernel(opts: DebugOptions): Promise<number> {
       progress,
       onConsole: opts.console ? (t) => process.stderr.write(t) : undefined,
     });
-    process.stdout.write(
+    if (opts.transport !== 'kgdb') process.stdout.write(
       `Booted ${kernel.version ?? kernel.bzImage} under QEMU, ${opts.kaslr ? `KASLR slide 0x${session.symbols.slide.toString(16)}, stopped early in boot` : 'halted before its first instruction'}; gdbstub on ${session.vm!.gdb.host}:${session.vm!.gdb.port}.\n` +
         `The guest will run: ${opts.guest}\nType "continue" to run the kernel, Ctrl-C to stop it, "help" for commands.\n`,
     );

@@ -9,6 +9,7 @@ import { stopToJson, stopToText } from '../output/stop-report.js';
 import { catchPanics, isPanicStop, panicReport } from '../../crash/panic-report.js';
 import { formatSymbolizedTrace, symbolizeTrace } from '../../crash/oops-symbolizer.js';
 import { frameLine } from '../repl/stop-text.js';
+import { bootKgdbSession, checkKgdbConfig } from '../../session/kgdb-boot.js';
 
 export const DEFAULT_KERNEL = 'debian:cloud-amd64';
 
@@ -25,6 +26,7 @@ interface RunOptions {
   source?: string;
   kaslr?: boolean;
   catchPanic: boolean;
+  transport: 'gdbstub' | 'kgdb';
 }
 
 export function registerRunCommands(program: Command): void {
@@ -54,6 +56,7 @@ function addBootOptions(cmd: Command): Command {
     .option('--console', 'stream the guest console to stderr')
     .option('--kaslr', 'boot with KASLR on; kdive finds the slide once the kernel runs')
     .option('--no-catch-panic', 'do not stop at panic() to report a kernel panic')
+    .addOption(new Option('--transport <stub>', "QEMU's gdbstub, or the kernel's own kgdb on the serial console (a KGDB kernel: kdive kernel build --fragment kgdb)").choices(['gdbstub', 'kgdb']).default('gdbstub'))
     .option('--append <words...>', 'extra kernel command-line words')
     .option('--source <dir|debian>', "show source lines: a kernel source tree, or 'debian' to fetch the matching linux-source package")
     .addOption(new Option('--memory <MiB>', 'guest memory').default('512'));
@@ -75,6 +78,7 @@ export async function runScenario(opts: RunOptions): Promise<number> {
   // Check every breakpoint against the symbols before booting, so a typo costs no boot and leaves no QEMU.
   if (!kernel.vmlinux) throw new KdiveError(`no symbols for ${kernel.bzImage}: pass --vmlinux FILE`, 2);
   const source = opts.source ? new SourceTree(opts.source === 'debian' ? await fetchDebianSource(kernel, { progress }) : opts.source) : undefined;
+  if (opts.transport === 'kgdb') await checkKgdbConfig(kernel);
   const symbols = await KernelSymbols.open(kernel.vmlinux);
   try {
     for (const location of opts.break) symbols.resolveLocation(location);
@@ -83,16 +87,19 @@ export async function runScenario(opts: RunOptions): Promise<number> {
     throw err;
   }
 
-  const session = await Session.boot({
-    symbols,
-    kernel,
-    guestCommand: opts.guest,
-    append: opts.append,
-    memoryMiB: Number(opts.memory),
-    kaslr: opts.kaslr,
-    progress,
-    onConsole: opts.console ? (text) => process.stderr.write(text) : undefined,
-  });
+  const onConsole = opts.console ? (text: string) => process.stderr.write(text) : undefined;
+  const session = opts.transport === 'kgdb'
+    ? (await bootKgdbSession({ symbols, kernel, guestCommand: opts.guest, append: opts.append, progress, onConsole })).session
+    : await Session.boot({
+        symbols,
+        kernel,
+        guestCommand: opts.guest,
+        append: opts.append,
+        memoryMiB: Number(opts.memory),
+        kaslr: opts.kaslr,
+        progress,
+        onConsole,
+      });
   let timedOut = false;
   const timer = setTimeout(() => {
     timedOut = true;

@@ -58,6 +58,10 @@ export class GdbRemoteTarget implements Target {
   /** Whether a step from a breakpoint's address may leave the breakpoint in (QEMU under TCG). */
   stepsOverBreakpointsInPlace = false;
 
+  get breakpointPcOffset(): number {
+    return this.profile.breakpointPcOffset ?? 0;
+  }
+
   static async connect(stream: Duplex, opts: GdbRemoteConnectOptions = {}): Promise<GdbRemoteTarget> {
     const conn = new RspConnection(stream, { timeoutMs: opts.timeoutMs, log: opts.log, name: opts.name });
     try {

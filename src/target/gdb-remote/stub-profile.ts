@@ -38,6 +38,12 @@ export interface StubProfile {
    * `g` and `p` still serve upstream's 66 registers (608 bytes), shifting everything after gs.
    */
   knownLayouts?: RegisterDescription[][];
+  /**
+   * How far past a software breakpoint the stub reports pc (gdb's decr_pc_after_break): kgdb
+   * reports the address after the int3 and leaves the rewind to the debugger; QEMU reports the
+   * breakpoint's own address.
+   */
+  breakpointPcOffset?: number;
 }
 
 const X86_64_GPRS: [string, number][] = [
@@ -78,7 +84,7 @@ export const QEMU_PROFILE: StubProfile = {
 };
 
 export const KGDB_PROFILE: StubProfile = {
-  name: 'kgdb', packetSize: 1023, maxMemoryRead: 256, memoryReadWindow: 1, maxMemoryWrite: 256, usesTargetXml: false, builtinLayout: KGDB_X86_64_LAYOUT, vCont: false, interruptByte: false, sendAcks: true,
+  name: 'kgdb', breakpointPcOffset: 1, packetSize: 1023, maxMemoryRead: 256, memoryReadWindow: 1, maxMemoryWrite: 256, usesTargetXml: false, builtinLayout: KGDB_X86_64_LAYOUT, vCont: false, interruptByte: false, sendAcks: true,
 };
 
 export const GENERIC_PROFILE: StubProfile = {

@@ -1,0 +1,11 @@
+import { buildKernel } from '../../src/kernels/build/kernel-build.js';
+import { resolveKernel, type KernelArtifacts } from '../../src/kernels/index.js';
+import { TerminalProgress } from '../../src/cli/progress/terminal-progress.js';
+
+let cached: Promise<KernelArtifacts> | undefined;
+
+/** The KGDB kernel built from Debian's linux-source (cached under ~/.cache/kdive/builds: ~8 min once). */
+export function getKgdbKernel(): Promise<KernelArtifacts> {
+  cached ??= buildKernel({ source: 'debian:linux-source-6.1', fragment: 'kgdb', progress: new TerminalProgress() }).then((b) => resolveKernel(`build:${b.dir}`));
+  return cached;
+}
