@@ -32,6 +32,6 @@ test('kernel specs: the rest are refused with the accepted forms listed', () => 
   }
 });
 
-test('build:DIR parses but resolving it says it is not yet supported', async () => {
-  await assert.rejects(resolveKernel('build:/src/linux'), (e: unknown) => e instanceof KdiveError && /build:\/src\/linux.*not yet supported/.test(e.message));
+test('build:DIR without a built kernel in it says where to get one', async () => {
+  await assert.rejects(resolveKernel('build:/src/linux'), (e: unknown) => e instanceof KdiveError && /^--kernel build:\/src\/linux: no arch\/x86\/boot\/bzImage there \(kdive kernel build prints the folder to use\)$/.test(e.message));
 });
