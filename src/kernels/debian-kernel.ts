@@ -186,7 +186,7 @@ export function isCompleteKernelDir(dir: string, withDebug = true): boolean {
  * `dpkg-deb --fsys-tarfile DEB | tar -x MEMBERS`, counting the bytes that flow between them.
  * Both processes are waited for before this settles, so nothing writes into `into` afterwards.
  */
-async function extractMembers(deb: string, into: string, members: string[], progress: ProgressReporter, streamBytes?: number): Promise<void> {
+export async function extractMembers(deb: string, into: string, members: string[], progress: ProgressReporter, streamBytes?: number): Promise<void> {
   const debSize = (await stat(deb)).size;
   // Without apt's Installed-Size, a tar stream is about 4x its compressed .deb: an estimate, capped.
   const total = streamBytes ?? debSize * 4;

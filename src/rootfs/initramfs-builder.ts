@@ -9,7 +9,7 @@ import { createGzip } from 'node:zlib';
 import { KdiveError } from '../errors.js';
 import { findStaticBusybox } from './busybox.js';
 import { CpioNewcWriter } from './cpio-newc-writer.js';
-import { guestInitScript } from './guest-init.js';
+import { GUEST_MODULE_DIR, guestInitScript } from './guest-init.js';
 
 export interface InitramfsOptions {
   guestCommand: string;
@@ -18,10 +18,15 @@ export interface InitramfsOptions {
   add?: { host: string; guest: string }[];
   /** Shell lines /init runs before the guest command. */
   extraInit?: string;
+  /** Empty folders to create (mount points). */
+  directories?: readonly string[];
+  /** Kernel modules (.ko host paths) /init loads first, in this order. */
+  modules?: readonly string[];
   busybox?: string;
 }
 
-const DIRECTORIES = ['bin', 'sbin', 'usr', 'usr/bin', 'usr/sbin', 'dev', 'proc', 'sys', 'tmp', 'root', 'etc', 'mnt', 'var'];
+/** The folders of a busybox root, in creation order. */
+export const ROOT_DIRECTORIES = ['bin', 'sbin', 'usr', 'usr/bin', 'usr/sbin', 'dev', 'proc', 'sys', 'tmp', 'root', 'etc', 'mnt', 'var'];
 
 /** Writes a gzip-compressed newc initramfs with busybox as its userland and our /init. */
 export async function buildInitramfs(opts: InitramfsOptions): Promise<string> {
@@ -31,7 +36,7 @@ export async function buildInitramfs(opts: InitramfsOptions): Promise<string> {
   const done = pipeline(stream, createGzip({ level: 6 }), createWriteStream(opts.out, { mode: 0o644 }));
   const cpio = new CpioNewcWriter(stream);
   try {
-    for (const dir of DIRECTORIES) await cpio.addDirectory(dir, dir === 'tmp' ? 0o1777 : 0o755);
+    for (const dir of ROOT_DIRECTORIES) await cpio.addDirectory(dir, dir === 'tmp' ? 0o1777 : 0o755);
     await cpio.addDevice('dev/console', 'c', 5, 1, 0o600);
     await cpio.addDevice('dev/null', 'c', 1, 3, 0o666);
     const size = (await stat(busybox)).size;
@@ -40,17 +45,22 @@ export async function buildInitramfs(opts: InitramfsOptions): Promise<string> {
       if (applet === 'busybox') continue;
       await cpio.addSymlink(`bin/${applet}`, 'busybox');
     }
-    await cpio.addFile('init', Buffer.from(guestInitScript(opts.guestCommand, opts.extraInit)), 0o755);
-    const made = new Set(DIRECTORIES);
-    for (const { host, guest } of opts.add ?? []) {
-      const target = guest.replace(/^\/+/, '').replace(/\/+$/, '');
-      // The kernel's unpacker does not create missing parents: add them first.
+    const modules = (opts.modules ?? []).map((host) => ({ host, guest: `${GUEST_MODULE_DIR}/${path.basename(host)}` }));
+    await cpio.addFile('init', Buffer.from(guestInitScript(opts.guestCommand, { extraInit: opts.extraInit, modules: modules.map((m) => m.guest) })), 0o755);
+    const made = new Set(ROOT_DIRECTORIES);
+    // The kernel's unpacker does not create missing parents: each folder goes in before what is in it.
+    const addParents = async (target: string, withSelf: boolean) => {
       const parts = target.split('/');
-      for (let i = 1; i < parts.length; i++) {
+      for (let i = 1; i <= (withSelf ? parts.length : parts.length - 1); i++) {
         const dir = parts.slice(0, i).join('/');
         if (!made.has(dir)) await cpio.addDirectory(dir, 0o755);
         made.add(dir);
       }
+    };
+    for (const dir of opts.directories ?? []) await addParents(dir.replace(/^\/+/, '').replace(/\/+$/, ''), true);
+    for (const { host, guest } of [...modules, ...(opts.add ?? [])]) {
+      const target = guest.replace(/^\/+/, '').replace(/\/+$/, '');
+      await addParents(target, false);
       await addTree(cpio, host, target);
     }
     await cpio.finish();
@@ -65,7 +75,8 @@ export async function buildInitramfs(opts: InitramfsOptions): Promise<string> {
   return opts.out;
 }
 
-async function listApplets(busybox: string): Promise<string[]> {
+/** The applet names a busybox binary provides (each becomes a symlink to it). */
+export async function listApplets(busybox: string): Promise<string[]> {
   const { stdout } = await promisify(execFile)(busybox, ['--list']);
   return stdout.split('\n').map((s) => s.trim()).filter((s) => /^[\w.\-[\]]+$/.test(s));
 }

@@ -3,7 +3,6 @@ import path from 'node:path';
 import { KdiveError } from '../errors.js';
 import type { KernelArtifacts } from '../kernels/index.js';
 import { silentProgress, type ProgressReporter } from '../progress/progress.js';
-import { buildInitramfs } from '../rootfs/index.js';
 import { GdbRemoteTarget } from '../target/gdb-remote/index.js';
 import { ConsoleDemux } from '../transport/console-demux.js';
 import { connectTcp } from '../transport/index.js';
@@ -12,6 +11,8 @@ import { freeLoopbackPort } from '../vm/free-port.js';
 import { createRunDir } from '../vm/run-dir.js';
 import { KernelSymbols } from './kernel-symbols.js';
 import { Session } from './session.js';
+import { prepareGuestLaunch, type GuestLaunch } from './guest-launch.js';
+import type { GuestDevicesOptions } from '../vm/guest-devices.js';
 
 export interface KgdbBootOptions {
   kernel: KernelArtifacts;
@@ -23,6 +24,8 @@ export interface KgdbBootOptions {
   symbols?: KernelSymbols;
   /** How long to wait for kgdb to announce itself on the line. */
   timeoutMs?: number;
+  /** Port forwards, shared folders, disks and a root device. */
+  devices?: GuestDevicesOptions;
 }
 
 /** Refuses, from its .config, a kernel that cannot be debugged over kgdb: said at once, before booting. */
@@ -53,22 +56,23 @@ export async function launchKgdbVm(opts: Omit<KgdbBootOptions, 'symbols'>): Prom
   await checkKgdbConfig(opts.kernel);
   const work = createRunDir('kdive-kgdb-');
   let vm: QemuInstance | undefined;
+  let guest: GuestLaunch | undefined;
   try {
-    const initrd = path.join(work.path, 'initramfs.cpio.gz');
-    await buildInitramfs({ guestCommand: opts.guestCommand, out: initrd });
+    guest = await prepareGuestLaunch(opts.kernel, opts.guestCommand, opts.devices, work.path, progress);
     const port = await freeLoopbackPort();
     vm = await launchQemu({
       kernel: opts.kernel.bzImage,
-      initrd,
+      initrd: guest.initrd,
+      sharedMemory: guest.launch.sharedMemory,
       // rodata=off: kgdb writes and restores its int3s with plain stores; on read-only text its restore
       // through text_poke silently fails here, leaving the int3 behind after z0.
-      append: ['console=ttyS0,115200', 'kgdboc=ttyS0,115200', 'kgdbwait', 'nokaslr', 'rodata=off', 'panic=-1', ...(opts.append ?? [])].join(' '),
+      append: ['console=ttyS0,115200', 'kgdboc=ttyS0,115200', 'kgdbwait', 'nokaslr', 'rodata=off', 'panic=-1', ...guest.append, ...(opts.append ?? [])].join(' '),
       memoryMiB: opts.memoryMiB ?? 256,
       cpus: 1,
       gdb: false,
       serial: 'none',
       halted: true,
-      extraArgs: ['-chardev', `socket,id=kdive-serial,host=127.0.0.1,port=${port},server=on,wait=off,telnet=on`, '-serial', 'chardev:kdive-serial'],
+      extraArgs: ['-chardev', `socket,id=kdive-serial,host=127.0.0.1,port=${port},server=on,wait=off,telnet=on`, '-serial', 'chardev:kdive-serial', ...(guest.launch.extraArgs ?? [])],
     });
     const line = await connectTcp('127.0.0.1', port, { timeoutMs: 10_000, retryUntilMs: 10_000 });
     line.setNoDelay(true);
@@ -96,9 +100,11 @@ export async function launchKgdbVm(opts: Omit<KgdbBootOptions, 'symbols'>): Prom
       void running.exited.then(check);
       check();
     }).finally(() => task.finish());
-    return { vm, demux, cleanup: () => { line.destroy(); work.remove(); } };
+    const stopGuest = guest.stop;
+    return { vm, demux, cleanup: () => { line.destroy(); stopGuest(); work.remove(); } };
   } catch (err) {
     await vm?.kill();
+    guest?.stop();
     work.remove();
     throw err;
   }

@@ -8,7 +8,9 @@ import { RunControl, type RawStop } from './run-control.js';
 import { slideFromIdt } from './kaslr-discovery.js';
 import type { KernelArtifacts } from '../kernels/index.js';
 import { silentProgress, type ProgressReporter } from '../progress/progress.js';
-import { buildInitramfs, parseGuestExit } from '../rootfs/index.js';
+import { parseGuestExit } from '../rootfs/index.js';
+import { prepareGuestLaunch, type GuestLaunch } from './guest-launch.js';
+import type { GuestDevicesOptions } from '../vm/guest-devices.js';
 import { GdbRemoteTarget } from '../target/gdb-remote/index.js';
 import type { BreakpointKind, RegisterValues, StopEvent, Target, WatchKind } from '../target/target.js';
 import { ConnectionClosedError } from '../target/target-error.js';
@@ -51,6 +53,8 @@ export interface BootOptions {
   launch?: Partial<LaunchOptions>;
   /** Attach a scratch qcow2 disk so live snapshots (saveSnapshot/loadSnapshot) work. */
   snapshots?: boolean;
+  /** Port forwards, shared folders, disks and a root device. */
+  devices?: GuestDevicesOptions;
 }
 
 /** One vCPU (QEMU) or task (kgdb) as the stub lists it. */
@@ -187,12 +191,12 @@ export class Session {
     const symbols = opts.symbols ?? (await KernelSymbols.open(opts.kernel.vmlinux, progress));
     const work = createRunDir('kdive-session-');
     let vm: QemuInstance | undefined;
+    let guest: GuestLaunch | undefined;
     try {
-      const initrd = path.join(work.path, 'initramfs.cpio.gz');
-      const task = progress.start('building initramfs');
-      await buildInitramfs({ guestCommand: opts.guestCommand, out: initrd });
-      task.finish();
+      guest = await prepareGuestLaunch(opts.kernel, opts.guestCommand, opts.devices, work.path, progress);
       const launch = { ...(opts.launch ?? {}) };
+      launch.extraArgs = [...(launch.extraArgs ?? []), ...(guest.launch.extraArgs ?? [])];
+      launch.sharedMemory = launch.sharedMemory || guest.launch.sharedMemory;
       if (opts.snapshots) {
         // savevm keeps the VM state in a qcow2 image: a scratch one in the run folder, not seen by the guest.
         const disk = path.join(work.path, 'snapshots.qcow2');
@@ -204,14 +208,18 @@ export class Session {
         cpus: opts.cpus ?? 1,
         ...launch,
         kernel: opts.kernel.bzImage,
-        initrd,
-        append: ['console=ttyS0', ...(opts.kaslr ? [] : ['nokaslr']), 'panic=-1', 'oops=panic', ...(opts.append ?? []), ...(launch.append ? [launch.append] : [])].join(' '),
+        initrd: guest.initrd,
+        append: ['console=ttyS0', ...(opts.kaslr ? [] : ['nokaslr']), 'panic=-1', 'oops=panic', ...guest.append, ...(opts.append ?? []), ...(launch.append ? [launch.append] : [])].join(' '),
         halted: true,
       });
       if (opts.onConsole) vm.onConsole(opts.onConsole);
       const socket = await connectTcp(vm.gdb.host, vm.gdb.port, { timeoutMs: 10_000, retryUntilMs: 10_000 });
       const target = await GdbRemoteTarget.connect(socket, { profile: 'qemu' });
-      const session = new Session(target, symbols, vm, work.remove);
+      const stopGuest = guest.stop;
+      const session = new Session(target, symbols, vm, () => {
+        stopGuest();
+        work.remove();
+      });
       if (opts.kaslr) {
         const task = progress.start('booting until the kernel can be located (KASLR)');
         try {
@@ -226,6 +234,7 @@ export class Session {
       return session;
     } catch (err) {
       await vm?.kill();
+      guest?.stop();
       await symbols.close();
       work.remove();
       throw err;

@@ -15,6 +15,8 @@ export interface LaunchOptions {
   initrd?: string;
   append?: string;
   memoryMiB?: number;
+  /** Guest RAM in a shared memfd, which vhost-user devices (virtiofs) map. */
+  sharedMemory?: boolean;
   cpus?: number;
   /** Start with the CPUs stopped (-S), waiting for the debugger. Default true. */
   halted?: boolean;
@@ -81,6 +83,7 @@ async function startOnce(opts: LaunchOptions, accel: Accel): Promise<QemuInstanc
     '-machine', 'q35',
     '-cpu', accel === 'kvm' ? 'host' : 'max',
     '-m', String(opts.memoryMiB ?? 512),
+    ...(opts.sharedMemory ? ['-object', `memory-backend-memfd,id=kdive-mem,size=${opts.memoryMiB ?? 512}M,share=on`, '-numa', 'node,memdev=kdive-mem'] : []),
     '-smp', String(opts.cpus ?? 1),
     '-kernel', opts.kernel,
     ...(opts.initrd ? ['-initrd', opts.initrd] : []),

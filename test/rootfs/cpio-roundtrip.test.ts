@@ -59,8 +59,13 @@ test('the initramfs gunzips to a cpio archive with busybox, its applets, device 
   execFileSync('cpio', ['-idm', '--quiet', '--no-absolute-filenames', '-F', cpio], { cwd: x });
   const init = await readFile(path.join(x, 'init'), 'utf8');
   assert.ok(((await lstat(path.join(x, 'init'))).mode & 0o111) !== 0, '/init is executable');
-  assert.match(init, /sh -c 'echo it'\\''s here'/, 'the guest command is quoted for sh');
-  assert.match(init, new RegExp(`echo "${GUEST_EXIT_MARKER} \\$status"`));
+  // The command goes through two levels of quoting (/init hands the final-root script to sh -c):
+  // the shell itself unquotes them, and must get the command back as written.
+  const unquote = (line: string) => execFileSync('sh', ['-c', line.replace(/^(exec \/bin\/sh|sh) -c /, 'printf %s ')], { encoding: 'utf8' });
+  const stage2 = unquote(init.slice(init.lastIndexOf('\nexec /bin/sh -c ') + 1).trimEnd());
+  assert.match(stage2, new RegExp(`echo "${GUEST_EXIT_MARKER} \\$status"`));
+  const commandLine = stage2.split('\n').find((l) => l.startsWith('sh -c '))!;
+  assert.equal(unquote(commandLine), "echo it's here", 'the guest command is quoted for sh');
   assert.equal(await readlink(path.join(x, 'bin/sh')), 'busybox');
   assert.equal(await readFile(path.join(x, 'opt/data/hello.txt'), 'utf8'), 'from the host\n');
   const listing = execFileSync('cpio', ['-tv', '--quiet', '-F', cpio], { encoding: 'utf8' });

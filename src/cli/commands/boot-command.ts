@@ -2,7 +2,10 @@ import { Option, type Command } from 'commander';
 import path from 'node:path';
 import { KdiveError } from '../../errors.js';
 import { resolveKernel } from '../../kernels/index.js';
-import { buildInitramfs, parseGuestExit } from '../../rootfs/index.js';
+import { parseGuestExit } from '../../rootfs/index.js';
+import { prepareGuestLaunch, type GuestLaunch } from '../../session/guest-launch.js';
+import type { GuestDevicesOptions } from '../../vm/guest-devices.js';
+import { addDeviceOptions, devicesFromFlags, type DeviceFlags } from './device-options.js';
 import { launchQemu } from '../../vm/index.js';
 import { createRunDir } from '../../vm/run-dir.js';
 import { TerminalProgress } from '../progress/terminal-progress.js';
@@ -25,12 +28,14 @@ interface BootOptions {
   gdb?: string;
 }
 
+type BootFlags = BootOptions & Partial<DeviceFlags>;
+
 /**
  * `kdive boot`: the VM halted with its gdbstub on loopback, for a stock gdb (or `kdive debug
  * --attach`); prints the endpoint and the gdb command line; ends with the guest or Ctrl-C.
  */
 export function registerBootCommand(program: Command): void {
-  program
+  const boot = program
     .command('boot')
     .description('boot a kernel halted under QEMU with its gdbstub on 127.0.0.1 and print how to attach gdb')
     .option('-k, --kernel <spec>', "kernel: 'debian:cloud-amd64' or a bzImage path", DEFAULT_KERNEL)
@@ -42,24 +47,26 @@ export function registerBootCommand(program: Command): void {
     .option('--source <dir>', 'a kernel source tree, for the printed gdb substitute-path')
     .option('--memory <MiB>', 'guest memory', '512')
     .addOption(new Option('--transport <stub>', "QEMU's gdbstub, or kgdb on the serial console (kdive splits console and gdb, as agent-proxy does)").choices(['gdbstub', 'kgdb']).default('gdbstub'))
-    .option('--gdb <host:port>', 'with --transport kgdb: where gdb connects (loopback)', '127.0.0.1:0')
-    .action(async (opts: BootOptions) => {
+    .option('--gdb <host:port>', 'with --transport kgdb: where gdb connects (loopback)', '127.0.0.1:0');
+  addDeviceOptions(boot).action(async (opts: BootFlags) => {
       process.exitCode = await bootForGdb(opts);
     });
 }
 
-async function bootForGdb(opts: BootOptions): Promise<number> {
+async function bootForGdb(opts: BootFlags): Promise<number> {
   const progress = new TerminalProgress({ quiet: false });
+  const devices = devicesFromFlags(opts);
   const kernel = await resolveKernel(opts.kernel, { vmlinux: opts.vmlinux, progress });
-  if (opts.transport === 'kgdb') return bootKgdbForGdb(opts, kernel, progress);
+  if (opts.transport === 'kgdb') return bootKgdbForGdb(opts, kernel, progress, devices);
   const work = createRunDir('kdive-boot-');
+  let guest: GuestLaunch | undefined;
   try {
-    const initrd = path.join(work.path, 'initramfs.cpio.gz');
-    await buildInitramfs({ guestCommand: opts.guest, out: initrd });
+    guest = await prepareGuestLaunch(kernel, opts.guest, devices, work.path, progress);
     const vm = await launchQemu({
       kernel: kernel.bzImage,
-      initrd,
-      append: ['console=ttyS0', ...(opts.kaslr ? [] : ['nokaslr']), 'panic=-1', ...(opts.append ?? [])].join(' '),
+      initrd: guest.initrd,
+      ...guest.launch,
+      append: ['console=ttyS0', ...(opts.kaslr ? [] : ['nokaslr']), 'panic=-1', ...guest.append, ...(opts.append ?? [])].join(' '),
       memoryMiB: Number(opts.memory),
       halted: true,
     });
@@ -76,22 +83,23 @@ async function bootForGdb(opts: BootOptions): Promise<number> {
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
     const status = await vm.exited;
-    const guest = parseGuestExit(vm.consoleText());
-    process.stdout.write(`kdive boot: the VM ended${guest !== undefined ? `; guest command exit status ${guest}` : ''}\n`);
-    if (status.code === null && guest === undefined) return 130;
-    return guest ?? 0;
+    const guestStatus = parseGuestExit(vm.consoleText());
+    process.stdout.write(`kdive boot: the VM ended${guestStatus !== undefined ? `; guest command exit status ${guestStatus}` : ''}\n`);
+    if (status.code === null && guestStatus === undefined) return 130;
+    return guestStatus ?? 0;
   } catch (err) {
     throw err instanceof KdiveError ? err : new KdiveError(String(err));
   } finally {
+    guest?.stop();
     work.remove();
   }
 }
 
 /** The kgdb kernel waiting in kgdbwait; its console on stdout, its RSP on a loopback port for gdb. */
-async function bootKgdbForGdb(opts: BootOptions, kernel: KernelArtifacts, progress: TerminalProgress): Promise<number> {
+async function bootKgdbForGdb(opts: BootOptions, kernel: KernelArtifacts, progress: TerminalProgress, devices: GuestDevicesOptions): Promise<number> {
   const m = /^(127\.0\.0\.1|localhost):(\d+)$/.exec(opts.gdb ?? '127.0.0.1:0');
   if (!m) throw new KdiveError(`--gdb ${opts.gdb}: kdive listens on loopback only (127.0.0.1:PORT)`, 2);
-  const kvm = await launchKgdbVm({ kernel, guestCommand: opts.guest, append: opts.append, progress, onConsole: opts.console ? (t) => process.stderr.write(t) : undefined });
+  const kvm = await launchKgdbVm({ kernel, guestCommand: opts.guest, append: opts.append, progress, devices, onConsole: opts.console ? (t) => process.stderr.write(t) : undefined });
   try {
     const server = await serveKgdbToGdb(kvm.demux, Number(m[2]), (l) => process.stderr.write(`kdive boot: ${l}\n`));
     const endpoint = `127.0.0.1:${(server.address() as AddressInfo).port}`;

@@ -9,6 +9,7 @@ import { TerminalProgress } from '../progress/terminal-progress.js';
 import { runRepl } from '../repl/repl.js';
 import { DEFAULT_KERNEL } from './run-command.js';
 import { bootKgdbSession, checkKgdbConfig } from '../../session/kgdb-boot.js';
+import { addDeviceOptions, devicesFromFlags, type DeviceFlags } from './device-options.js';
 
 interface DebugOptions {
   kernel: string;
@@ -24,9 +25,11 @@ interface DebugOptions {
   transport: 'gdbstub' | 'kgdb';
 }
 
+type DebugFlags = DebugOptions & Partial<DeviceFlags>;
+
 /** `kdive debug`: a gdb-like prompt over a kernel kdive boots (halted) or one it attaches to. */
 export function registerDebugCommand(program: Command): void {
-  program
+  const debug = program
     .command('debug')
     .description('an interactive debugger (gdb commands) over a kernel booted under QEMU, or attached with --attach')
     .option('-k, --kernel <spec>', "kernel: 'debian:cloud-amd64' or a bzImage path", DEFAULT_KERNEL)
@@ -39,14 +42,15 @@ export function registerDebugCommand(program: Command): void {
     .option('--console', 'stream the guest console to stderr')
     .option('-x, --command <file>', 'run the commands in FILE, then read more from stdin')
     .addOption(new Option('--transport <stub>', "QEMU's gdbstub, or kgdb on the serial console (a KGDB kernel)").choices(['gdbstub', 'kgdb']).default('gdbstub'))
-    .addOption(new Option('--memory <MiB>', 'guest memory').default('512'))
-    .action(async (opts: DebugOptions) => {
+    .addOption(new Option('--memory <MiB>', 'guest memory').default('512'));
+  addDeviceOptions(debug).action(async (opts: DebugFlags) => {
       process.exitCode = await debugKernel(opts);
     });
 }
 
-async function debugKernel(opts: DebugOptions): Promise<number> {
+async function debugKernel(opts: DebugFlags): Promise<number> {
   const progress = new TerminalProgress({ quiet: false });
+  const devices = devicesFromFlags(opts);
   let session: Session;
   let source: SourceTree | undefined;
   if (opts.attach) {
@@ -63,7 +67,7 @@ async function debugKernel(opts: DebugOptions): Promise<number> {
     if (opts.transport === 'kgdb') await checkKgdbConfig(kernel);
     const symbols = await KernelSymbols.open(kernel.vmlinux, progress);
     if (opts.transport === 'kgdb') {
-      session = (await bootKgdbSession({ kernel, symbols, guestCommand: opts.guest, append: opts.append, progress, onConsole: opts.console ? (t) => process.stderr.write(t) : undefined })).session;
+      session = (await bootKgdbSession({ kernel, symbols, guestCommand: opts.guest, append: opts.append, progress, devices, onConsole: opts.console ? (t) => process.stderr.write(t) : undefined })).session;
       process.stdout.write(`Booted ${kernel.version} with kgdb on its serial console; the kernel waits in kgdb (kgdbwait).\nType "continue" to run it, Ctrl-C (SysRq-g) to stop it, "help" for commands.\n`);
     } else session = await Session.boot({
       kernel,
@@ -72,6 +76,7 @@ async function debugKernel(opts: DebugOptions): Promise<number> {
       append: opts.append,
       kaslr: opts.kaslr,
       snapshots: true,
+      devices,
       memoryMiB: Number(opts.memory),
       progress,
       onConsole: opts.console ? (t) => process.stderr.write(t) : undefined,

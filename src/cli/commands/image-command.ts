@@ -1,4 +1,6 @@
 import type { Command } from 'commander';
+import { KdiveError } from '../../errors.js';
+import { buildRootfsImage } from '../../rootfs/rootfs-image.js';
 import { createImage, imageInfo, resizeImage, snapshotImage } from '../../vm/disk-image.js';
 
 /** `kdive image create|info|resize`: qcow2 images through qemu-img. */
@@ -10,6 +12,20 @@ export function registerImageCommand(program: Command): void {
     .action(async (file: string, size: string) => {
       await createImage(file, size);
       process.stdout.write(`created ${file} (qcow2, ${size})\n`);
+    });
+  image
+    .command('rootfs <file>')
+    .description('create a qcow2 disk with an ext4 busybox root file system (no root needed); boot it with --disk FILE --root /dev/vda')
+    .option('--size <size>', 'file system size', '256M')
+    .option('-a, --add <host:guest>', 'copy a host file or folder into it (repeatable)', (v: string, prev: string[]) => [...prev, v], [] as string[])
+    .action(async (file: string, opts: { size: string; add: string[] }) => {
+      const add = opts.add.map((spec) => {
+        const i = spec.lastIndexOf(':');
+        if (i <= 0) throw new KdiveError(`--add ${spec}: expected HOSTPATH:GUESTPATH`, 2);
+        return { host: spec.slice(0, i), guest: spec.slice(i + 1) };
+      });
+      await buildRootfsImage({ out: file, size: opts.size, add });
+      process.stdout.write(`created ${file} (qcow2, ext4 root file system with busybox, ${opts.size})\n`);
     });
   image
     .command('info <file>')

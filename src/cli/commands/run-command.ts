@@ -10,6 +10,7 @@ import { catchPanics, isPanicStop, panicReport } from '../../crash/panic-report.
 import { formatSymbolizedTrace, symbolizeTrace } from '../../crash/oops-symbolizer.js';
 import { frameLine } from '../repl/stop-text.js';
 import { bootKgdbSession, checkKgdbConfig } from '../../session/kgdb-boot.js';
+import { addDeviceOptions, devicesFromFlags, type DeviceFlags } from './device-options.js';
 
 export const DEFAULT_KERNEL = 'debian:cloud-amd64';
 
@@ -28,6 +29,8 @@ interface RunOptions {
   catchPanic: boolean;
   transport: 'gdbstub' | 'kgdb';
 }
+
+type RunFlags = RunOptions & Partial<DeviceFlags>;
 
 export function registerRunCommands(program: Command): void {
   const run = program
@@ -48,7 +51,7 @@ export function registerRunCommands(program: Command): void {
 }
 
 function addBootOptions(cmd: Command): Command {
-  return cmd
+  return addDeviceOptions(cmd)
     .option('-k, --kernel <spec>', "kernel: 'debian:cloud-amd64' or a bzImage path", DEFAULT_KERNEL)
     .option('--vmlinux <file>', 'symbols (ELF vmlinux) for a bzImage given with --kernel')
     .option('--json', 'one JSON object per line on stdout')
@@ -67,13 +70,14 @@ function collect(value: string, previous: string[]): string[] {
 }
 
 /** `kdive run`: returns the process exit code (the guest command's status when it ran). */
-export async function runScenario(opts: RunOptions): Promise<number> {
+export async function runScenario(opts: RunFlags): Promise<number> {
   const timeoutSeconds = Number(opts.timeout);
   if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0) throw new KdiveError(`--timeout: not a positive number: ${opts.timeout}`, 2);
   const progress = new TerminalProgress({ quiet: false });
   const out = (line: string) => process.stdout.write(`${line}\n`);
   const emit = (obj: Record<string, unknown>) => out(JSON.stringify(obj));
 
+  const devices = devicesFromFlags(opts);
   const kernel = await resolveKernel(opts.kernel, { vmlinux: opts.vmlinux, progress });
   // Check every breakpoint against the symbols before booting, so a typo costs no boot and leaves no QEMU.
   if (!kernel.vmlinux) throw new KdiveError(`no symbols for ${kernel.bzImage}: pass --vmlinux FILE`, 2);
@@ -89,7 +93,7 @@ export async function runScenario(opts: RunOptions): Promise<number> {
 
   const onConsole = opts.console ? (text: string) => process.stderr.write(text) : undefined;
   const session = opts.transport === 'kgdb'
-    ? (await bootKgdbSession({ symbols, kernel, guestCommand: opts.guest, append: opts.append, progress, onConsole })).session
+    ? (await bootKgdbSession({ symbols, kernel, guestCommand: opts.guest, append: opts.append, progress, onConsole, devices })).session
     : await Session.boot({
         symbols,
         kernel,
@@ -99,6 +103,7 @@ export async function runScenario(opts: RunOptions): Promise<number> {
         kaslr: opts.kaslr,
         progress,
         onConsole,
+        devices,
       });
   let timedOut = false;
   const timer = setTimeout(() => {
