@@ -20,6 +20,7 @@ if [ "$mode" = test ] || [ "$mode" = bench ]; then
   have_cmd cpio || need+=(cpio)
   have_cmd gdb || need+=(gdb)
   have_cmd addr2line || need+=(binutils)
+  have_cmd mke2fs || [ -x /usr/sbin/mke2fs ] || need+=(e2fsprogs)
   have_cmd llvm-symbolizer-14 || need+=(llvm-14)
   have_cmd tmux || need+=(tmux)
   [ -x /usr/bin/time ] || need+=(time)
