@@ -16,6 +16,11 @@ export interface GuestDevicesOptions {
   disks?: readonly string[];
   /** `root=` for the kernel: /init mounts it and switches to it (e.g. /dev/vda). */
   root?: string;
+  /**
+   * A pvpanic device with QEMU's `-action panic=pause`: a panicking kernel stops for the debugger
+   * instead of rebooting away. Left out quietly when the kernel has no pvpanic driver.
+   */
+  pvpanic?: boolean;
 }
 
 /** The QEMU arguments, modules and /init lines that make the devices work in the guest. */
@@ -43,7 +48,7 @@ interface Requirement {
 const VIRTIO_PCI: Omit<Requirement, 'why'> = { option: 'CONFIG_VIRTIO_PCI', module: 'virtio_pci' };
 
 export function hasGuestDevices(opts: GuestDevicesOptions | undefined): boolean {
-  return Boolean(opts && (opts.forwards?.length || opts.shares?.length || opts.disks?.length || opts.root));
+  return Boolean(opts && (opts.forwards?.length || opts.shares?.length || opts.disks?.length || opts.root || opts.pvpanic));
 }
 
 /**
@@ -79,6 +84,11 @@ export async function prepareGuestDevices(kernel: KernelArtifacts, opts: GuestDe
     });
   }
 
+  if (opts.pvpanic && (await hasOption(kernel, 'CONFIG_PVPANIC_PCI'))) {
+    qemuArgs.push('-device', 'pvpanic-pci', '-action', 'panic=pause');
+    needs.push({ option: 'CONFIG_PVPANIC', module: 'pvpanic', why: 'pvpanic' }, { option: 'CONFIG_PVPANIC_PCI', module: 'pvpanic_pci', why: 'pvpanic' });
+  }
+
   const modules = await modulesFor(kernel, needs, progress);
   const daemons: RunningVirtiofsd[] = [];
   const stop = () => daemons.forEach((d) => d.stop());
@@ -89,6 +99,11 @@ export async function prepareGuestDevices(kernel: KernelArtifacts, opts: GuestDe
     throw err;
   }
   return { qemuArgs, sharedMemory: shares.length > 0, modules, extraInit: init.join('\n'), directories: shares.map((s) => s.guest), append: opts.root ? [`root=${opts.root}`] : [], stop };
+}
+
+async function hasOption(kernel: KernelArtifacts, option: string): Promise<boolean> {
+  if (!kernel.config) return false;
+  return (await KernelConfig.read(kernel.config)).tristate(option) !== undefined;
 }
 
 /** The .ko files behind the options a kernel has as modules; an option it lacks altogether is an error. */

@@ -61,7 +61,8 @@ async function bootForGdb(opts: BootFlags): Promise<number> {
   const work = createRunDir('kdive-boot-');
   let guest: GuestLaunch | undefined;
   try {
-    guest = await prepareGuestLaunch(kernel, opts.guest, devices, work.path, progress);
+    // Nothing of kdive's watches for panic() here: pvpanic pauses a panicking guest for gdb instead.
+    guest = await prepareGuestLaunch(kernel, opts.guest, { ...devices, pvpanic: true }, work.path, progress);
     const vm = await launchQemu({
       kernel: kernel.bzImage,
       initrd: guest.initrd,
@@ -71,6 +72,7 @@ async function bootForGdb(opts: BootFlags): Promise<number> {
       halted: true,
     });
     if (opts.console) vm.onConsole((t) => process.stderr.write(t));
+    vm.qmp.on('GUEST_PANICKED', () => process.stdout.write('kdive boot: the guest kernel panicked; QEMU paused it (pvpanic) for the debugger: bt in gdb shows where\n'));
     const endpoint = `${vm.gdb.host}:${vm.gdb.port}`;
     const substitute = opts.source ? ` -ex 'set substitute-path /build/reproducible-path/linux-${/^(\d+\.\d+\.\d+)/.exec(kernel.version ?? '')?.[1] ?? 'VERSION'} ${path.resolve(opts.source)}'` : '';
     process.stdout.write(
