@@ -18,8 +18,7 @@ import { connectTcp } from '../transport/index.js';
 import { unwindFramePointers, unwindOrc, type UnwindResult } from '../unwind/index.js';
 import { launchQemu, type LaunchOptions, type QemuInstance } from '../vm/index.js';
 import type { QmpClient } from '../vm/qmp-client.js';
-import { listSnapshots, loadSnapshot, saveSnapshot } from '../vm/live-snapshots.js';
-import { createImage } from '../vm/disk-image.js';
+import { listSnapshots, loadSnapshot, saveSnapshot, scratchSnapshotDisk } from '../vm/live-snapshots.js';
 import { BreakpointTable, type Breakpoint } from './breakpoints.js';
 import type { Backtrace, Frame } from './frames.js';
 import { KernelSymbols } from './kernel-symbols.js';
@@ -198,10 +197,7 @@ export class Session {
       launch.extraArgs = [...(launch.extraArgs ?? []), ...(guest.launch.extraArgs ?? [])];
       launch.sharedMemory = launch.sharedMemory || guest.launch.sharedMemory;
       if (opts.snapshots) {
-        // savevm keeps the VM state in a qcow2 image: a scratch one in the run folder, not seen by the guest.
-        const disk = path.join(work.path, 'snapshots.qcow2');
-        await createImage(disk, '64M');
-        launch.extraArgs = [...(launch.extraArgs ?? []), '-drive', `file=${disk},format=qcow2,if=none,id=kdive-snapshots`];
+        launch.extraArgs = [...(launch.extraArgs ?? []), ...(await scratchSnapshotDisk(work.path))];
       }
       vm = await launchQemu({
         memoryMiB: opts.memoryMiB ?? 512,

@@ -1,5 +1,17 @@
+import path from 'node:path';
 import { KdiveError } from '../errors.js';
+import { createImage } from './disk-image.js';
 import type { QmpClient } from './qmp-client.js';
+
+/**
+ * savevm keeps the VM state in a qcow2 image: a scratch one in the run folder, attached to no
+ * guest device. Returns QEMU's arguments for it.
+ */
+export async function scratchSnapshotDisk(runDir: string): Promise<string[]> {
+  const disk = path.join(runDir, 'snapshots.qcow2');
+  await createImage(disk, '64M');
+  return ['-drive', `file=${disk},format=qcow2,if=none,id=kdive-snapshots`];
+}
 
 /**
  * Snapshots of a running VM (RAM, devices and disks) through QEMU's savevm/loadvm, reached

@@ -7,6 +7,7 @@ import { prepareGuestLaunch, type GuestLaunch } from '../../session/guest-launch
 import type { GuestDevicesOptions } from '../../vm/guest-devices.js';
 import { addDeviceOptions, devicesFromFlags, type DeviceFlags } from './device-options.js';
 import { launchQemu } from '../../vm/index.js';
+import { scratchSnapshotDisk } from '../../vm/live-snapshots.js';
 import { createRunDir } from '../../vm/run-dir.js';
 import { TerminalProgress } from '../progress/terminal-progress.js';
 import { DEFAULT_KERNEL } from './run-command.js';
@@ -26,6 +27,7 @@ interface BootOptions {
   source?: string;
   transport: 'gdbstub' | 'kgdb';
   gdb?: string;
+  halt: boolean;
 }
 
 type BootFlags = BootOptions & Partial<DeviceFlags>;
@@ -46,6 +48,7 @@ export function registerBootCommand(program: Command): void {
     .option('--console', 'stream the guest console to stderr')
     .option('--source <dir>', 'a kernel source tree, for the printed gdb substitute-path')
     .option('--memory <MiB>', 'guest memory', '512')
+    .option('--no-halt', 'let the kernel run at once instead of waiting for the debugger (attach later)')
     .addOption(new Option('--transport <stub>', "QEMU's gdbstub, or kgdb on the serial console (kdive splits console and gdb, as agent-proxy does)").choices(['gdbstub', 'kgdb']).default('gdbstub'))
     .option('--gdb <host:port>', 'with --transport kgdb: where gdb connects (loopback)', '127.0.0.1:0');
   addDeviceOptions(boot).action(async (opts: BootFlags) => {
@@ -63,22 +66,26 @@ async function bootForGdb(opts: BootFlags): Promise<number> {
   try {
     // Nothing of kdive's watches for panic() here: pvpanic pauses a panicking guest for gdb instead.
     guest = await prepareGuestLaunch(kernel, opts.guest, { ...devices, pvpanic: true }, work.path, progress);
+    // A second QMP monitor, in the private run folder, for `kdive snapshot --vm` (kdive holds the first).
+    const control = path.join(work.path, 'control.qmp');
     const vm = await launchQemu({
       kernel: kernel.bzImage,
       initrd: guest.initrd,
       ...guest.launch,
+      extraArgs: [...(guest.launch.extraArgs ?? []), ...(await scratchSnapshotDisk(work.path)), '-qmp', `unix:${control},server=on,wait=off`],
       append: ['console=ttyS0', ...(opts.kaslr ? [] : ['nokaslr']), 'panic=-1', ...guest.append, ...(opts.append ?? [])].join(' '),
       memoryMiB: Number(opts.memory),
-      halted: true,
+      halted: opts.halt !== false,
     });
     if (opts.console) vm.onConsole((t) => process.stderr.write(t));
     vm.qmp.on('GUEST_PANICKED', () => process.stdout.write('kdive boot: the guest kernel panicked; QEMU paused it (pvpanic) for the debugger: bt in gdb shows where\n'));
     const endpoint = `${vm.gdb.host}:${vm.gdb.port}`;
     const substitute = opts.source ? ` -ex 'set substitute-path /build/reproducible-path/linux-${/^(\d+\.\d+\.\d+)/.exec(kernel.version ?? '')?.[1] ?? 'VERSION'} ${path.resolve(opts.source)}'` : '';
     process.stdout.write(
-      `kdive boot: ${kernel.version ?? kernel.bzImage} halted under QEMU (${vm.accel}); gdbstub on ${endpoint}\n` +
+      `kdive boot: ${kernel.version ?? kernel.bzImage} ${opts.halt === false ? 'running' : 'halted'} under QEMU (${vm.accel}); gdbstub on ${endpoint}\n` +
         `gdb -ex 'target remote ${endpoint}'${substitute} ${kernel.vmlinux ?? 'VMLINUX'}\n` +
         `(or: kdive debug --attach ${endpoint}${kernel.vmlinux ? ` --vmlinux ${kernel.vmlinux}` : ''})\n` +
+        `Live snapshots: kdive snapshot save|load|list|delete --vm ${control} [NAME]\n` +
         'Ctrl-C ends the VM.\n',
     );
     const stop = () => void vm.kill();

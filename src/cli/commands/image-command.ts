@@ -1,5 +1,8 @@
 import type { Command } from 'commander';
+import { existsSync } from 'node:fs';
 import { KdiveError } from '../../errors.js';
+import { QmpClient } from '../../vm/qmp-client.js';
+import { deleteSnapshot, listSnapshots, loadSnapshot, saveSnapshot } from '../../vm/live-snapshots.js';
 import { buildRootfsImage } from '../../rootfs/rootfs-image.js';
 import { createImage, imageInfo, resizeImage, snapshotImage } from '../../vm/disk-image.js';
 
@@ -46,13 +49,51 @@ export function registerImageCommand(program: Command): void {
     });
 }
 
-/** `kdive snapshot save|load|list|delete IMAGE NAME`: snapshots of a stopped image (live ones: `snapshot` in kdive debug). */
+/**
+ * `kdive snapshot save|load|list|delete IMAGE NAME`: snapshots of a stopped image; with
+ * `--vm SOCKET` (the control socket `kdive boot` prints) NAME is a live snapshot of the running VM.
+ */
 export function registerImageSnapshotCommands(program: Command): void {
-  const snap = program.command('snapshot').description('snapshots of a stopped qcow2 image (in kdive debug: of the running VM)');
-  snap.command('save <image> <name>').action(async (file: string, name: string) => snapshotImage(file, 'create', name));
-  snap.command('load <image> <name>').description('revert the image to a snapshot').action(async (file: string, name: string) => snapshotImage(file, 'apply', name));
-  snap.command('delete <image> <name>').action(async (file: string, name: string) => snapshotImage(file, 'delete', name));
-  snap.command('list <image>').action(async (file: string) => {
-    for (const s of (await imageInfo(file)).snapshots) process.stdout.write(`${s.name}\t${s.date}\t${s.vmStateSize}\n`);
-  });
+  const snap = program.command('snapshot').description('snapshots of a stopped qcow2 image, or with --vm of a running kdive boot VM (in kdive debug: the snapshot command)');
+  const actions = [
+    ['save', 'create', 'save a snapshot'],
+    ['load', 'apply', 'revert to a snapshot'],
+    ['delete', 'delete', 'delete a snapshot'],
+  ] as const;
+  for (const [verb, action, what] of actions) {
+    snap
+      .command(`${verb} <args...>`)
+      .description(`${what}: IMAGE NAME, or --vm SOCKET NAME`)
+      .option('--vm <socket>', 'the live VM of a kdive boot (its control socket)')
+      .action(async (args: string[], opts: { vm?: string }) => {
+        if (opts.vm) {
+          if (args.length !== 1) throw new KdiveError(`kdive snapshot ${verb} --vm SOCKET NAME: one snapshot name expected`, 2);
+          await withLiveVm(opts.vm, (qmp) => ({ save: saveSnapshot, load: loadSnapshot, delete: deleteSnapshot })[verb](qmp, args[0]!));
+        } else {
+          if (args.length !== 2) throw new KdiveError(`kdive snapshot ${verb} IMAGE NAME: an image and a snapshot name expected`, 2);
+          await snapshotImage(args[0]!, action, args[1]!);
+        }
+      });
+  }
+  snap
+    .command('list [image]')
+    .option('--vm <socket>', 'the live VM of a kdive boot (its control socket)')
+    .action(async (file: string | undefined, opts: { vm?: string }) => {
+      if (opts.vm) {
+        for (const name of await withLiveVm(opts.vm, listSnapshots)) process.stdout.write(`${name}\n`);
+        return;
+      }
+      if (!file) throw new KdiveError('kdive snapshot list IMAGE, or --vm SOCKET', 2);
+      for (const s of (await imageInfo(file)).snapshots) process.stdout.write(`${s.name}\t${s.date}\t${s.vmStateSize}\n`);
+    });
+}
+
+async function withLiveVm<T>(socket: string, work: (qmp: QmpClient) => Promise<T>): Promise<T> {
+  if (!existsSync(socket)) throw new KdiveError(`--vm ${socket}: no such socket (is the kdive boot that printed it still running?)`, 2);
+  const qmp = await QmpClient.connect(socket, 3000);
+  try {
+    return await work(qmp);
+  } finally {
+    qmp.close();
+  }
 }
