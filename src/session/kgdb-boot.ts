@@ -5,9 +5,8 @@ import type { KernelArtifacts } from '../kernels/index.js';
 import { silentProgress, type ProgressReporter } from '../progress/progress.js';
 import { GdbRemoteTarget } from '../target/gdb-remote/index.js';
 import { ConsoleDemux } from '../transport/console-demux.js';
-import { connectTcp } from '../transport/index.js';
+import { connectUnix } from '../transport/index.js';
 import { launchQemu, type QemuInstance } from '../vm/index.js';
-import { freeLoopbackPort } from '../vm/free-port.js';
 import { createRunDir } from '../vm/run-dir.js';
 import { KernelSymbols } from './kernel-symbols.js';
 import { Session } from './session.js';
@@ -59,7 +58,9 @@ export async function launchKgdbVm(opts: Omit<KgdbBootOptions, 'symbols'>): Prom
   let guest: GuestLaunch | undefined;
   try {
     guest = await prepareGuestLaunch(opts.kernel, opts.guestCommand, opts.devices, work.path, progress);
-    const port = await freeLoopbackPort();
+    // The serial line on a unix socket in the private run folder: reachable by this user only, and no
+    // TCP per byte (the UART sends each character as its own write).
+    const serialPath = path.join(work.path, 'serial.sock');
     vm = await launchQemu({
       kernel: opts.kernel.bzImage,
       initrd: guest.initrd,
@@ -72,10 +73,9 @@ export async function launchKgdbVm(opts: Omit<KgdbBootOptions, 'symbols'>): Prom
       gdb: false,
       serial: 'none',
       halted: true,
-      extraArgs: ['-chardev', `socket,id=kdive-serial,host=127.0.0.1,port=${port},server=on,wait=off,telnet=on`, '-serial', 'chardev:kdive-serial', ...(guest.launch.extraArgs ?? [])],
+      extraArgs: ['-chardev', `socket,id=kdive-serial,path=${serialPath},server=on,wait=off,telnet=on`, '-serial', 'chardev:kdive-serial', ...(guest.launch.extraArgs ?? [])],
     });
-    const line = await connectTcp('127.0.0.1', port, { timeoutMs: 10_000, retryUntilMs: 10_000 });
-    line.setNoDelay(true);
+    const line = await connectUnix(serialPath, { timeoutMs: 10_000, retryUntilMs: 10_000 });
     const demux = new ConsoleDemux((bytes) => line.write(bytes));
     line.on('data', (d: Buffer) => demux.push(d));
     line.on('close', () => demux.rsp.destroy());

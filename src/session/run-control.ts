@@ -1,4 +1,4 @@
-import { nopLength } from '../arch/x86_64/nop-instructions.js';
+import { decodeEmulatedInstruction, type EmulatedInstruction } from '../arch/x86_64/entry-instruction.js';
 import type { BreakpointKind, StopEvent, Target } from '../target/target.js';
 import type { Breakpoint, BreakpointTable } from './breakpoints.js';
 import { cpuOfThread } from './thread-cpu.js';
@@ -16,12 +16,14 @@ export type RawStop =
  * over a call) share one set of inserted addresses, so neither removes the other's.
  */
 export class RunControl {
+  /** How many times going on from a breakpoint applied its instruction instead of stepping it (diagnostics, tests). */
+  emulatedCount = 0;
   /** Where the last stop left the reporting CPU. */
   lastStop: { threadId: string; pc: bigint } | undefined;
   private readonly inserted = new Map<bigint, BreakpointKind>();
   private readonly internal = new Map<bigint, number>();
-  /** NOP lengths at inserted addresses; forgotten when the address is removed (the code may change). */
-  private readonly nops = new Map<bigint, number | undefined>();
+  /** The instruction under each inserted breakpoint, when kdive can apply it itself; forgotten on removal (the code may change). */
+  private readonly emulated = new Map<bigint, EmulatedInstruction | undefined>();
 
   constructor(
     private readonly target: Target,
@@ -39,7 +41,7 @@ export class RunControl {
       this.inserted.set(address, k);
     } else if (!needed && have !== undefined) {
       this.inserted.delete(address);
-      this.nops.delete(address);
+      this.emulated.delete(address);
       await this.target.removeBreakpoint(address, have);
     }
   }
@@ -71,11 +73,13 @@ export class RunControl {
     this.lastStop = undefined;
     const kind = last ? this.inserted.get(last.pc) : undefined;
     if (last && kind !== undefined) {
-      const nop = await this.nopAt(last.pc);
-      if (nop !== undefined) {
-        // The breakpoint sits on a NOP (ftrace's patched-out call at every function entry): going
-        // past it is moving rip, with no single step, which would make QEMU drop its translated code.
-        await this.target.resume({ pc: last.pc + BigInt(nop) });
+      const insn = await this.emulationAt(last.pc);
+      if (insn !== undefined && (await this.apply(insn, last.threadId))) {
+        // The breakpoint sits on an instruction kdive applied itself (ftrace's NOP, a prologue's push
+        // or mov): going past it is moving rip, with no single step, which would make QEMU drop its
+        // translated code and costs kgdb a stop and four round trips.
+        this.emulatedCount++;
+        await this.target.resume({ pc: last.pc + BigInt(insn.length) });
       } else if (this.inserted.size === 1) {
         // Our only breakpoint: step past it and go on, in as few round trips as the stub allows.
         const early = await this.target.resumeOverBreakpoint(last.pc, kind, last.threadId);
@@ -97,12 +101,43 @@ export class RunControl {
     return this.describe(await this.target.waitForStop(signal), false);
   }
 
-  /** The length of the NOP at a breakpoint address, read once per insertion (one round trip less per hit). */
-  private async nopAt(address: bigint): Promise<number | undefined> {
-    if (this.nops.has(address)) return this.nops.get(address);
-    const nop = nopLength(await this.target.readMemory(address, 16).catch(() => Buffer.alloc(0)));
-    this.nops.set(address, nop);
-    return nop;
+  /** The instruction at a breakpoint address, decoded once per insertion (one round trip less per hit). */
+  private async emulationAt(address: bigint): Promise<EmulatedInstruction | undefined> {
+    if (this.emulated.has(address)) return this.emulated.get(address);
+    const insn = decodeEmulatedInstruction(await this.target.readMemory(address, 16).catch(() => Buffer.alloc(0)));
+    this.emulated.set(address, insn);
+    return insn;
+  }
+
+  /**
+   * Does what the instruction would have done to registers and stack; false (nothing changed) when
+   * the stack cannot be written, and the instruction is then stepped. The stack below rsp is free:
+   * the kernel has no red zone, and kgdb's int3 entry leaves a gap there for exactly this.
+   */
+  private async apply(insn: EmulatedInstruction, threadId: string): Promise<boolean> {
+    if (insn.effect === 'none') return true;
+    const regs = await this.target.readRegisters(threadId);
+    const readOnly = this.target.readOnlyRegisters ?? [];
+    if (insn.effect === 'push') {
+      if (readOnly.includes('rsp')) return false;
+      const rsp = regs.get('rsp');
+      const value = regs.get(insn.register);
+      if (rsp === undefined || value === undefined) return false;
+      const slot = BigInt.asUintN(64, rsp - 8n);
+      const bytes = Buffer.alloc(8);
+      bytes.writeBigUInt64LE(value);
+      try {
+        await this.target.writeMemory(slot, bytes);
+      } catch {
+        return false;
+      }
+      await this.target.writeRegister('rsp', slot, threadId);
+      return true;
+    }
+    const value = regs.get(insn.from);
+    if (value === undefined || readOnly.includes(insn.to)) return false;
+    await this.target.writeRegister(insn.to, insn.bits === 32 ? value & 0xffffffffn : value, threadId);
+    return true;
   }
 
   /** One instruction on one CPU; a breakpoint under it is stepped over, not hit again. */
@@ -138,7 +173,7 @@ export class RunControl {
       // The stub stopped after our int3 (kgdb): back to the breakpoint, as gdb does, so the
       // instruction under it runs when we go on.
       pc -= offset;
-      await this.target.writeRegister('rip', pc, threadId);
+      await (this.target.rewindPc ? this.target.rewindPc(pc, threadId) : this.target.writeRegister('rip', pc, threadId));
     }
     this.lastStop = { threadId, pc };
     // QEMU's threads are vCPUs; kgdb's are tasks, and its test VMs have one CPU.

@@ -14,7 +14,7 @@ import type { GuestDevicesOptions } from '../vm/guest-devices.js';
 import { GdbRemoteTarget } from '../target/gdb-remote/index.js';
 import type { BreakpointKind, RegisterValues, StopEvent, Target, WatchKind } from '../target/target.js';
 import { ConnectionClosedError } from '../target/target-error.js';
-import { connectTcp } from '../transport/index.js';
+import { connectTcp, connectUnix } from '../transport/index.js';
 import { unwindFramePointers, unwindOrc, type UnwindResult } from '../unwind/index.js';
 import { launchQemu, type LaunchOptions, type QemuInstance } from '../vm/index.js';
 import type { QmpClient } from '../vm/qmp-client.js';
@@ -126,10 +126,11 @@ export class Session {
    * Attaches to a stub that is already listening (QEMU started with `-s`, a kgdb proxy...) with
    * the symbols of the kernel it runs. The kernel stays stopped until resume().
    */
-  static async attach(opts: { host: string; port: number; vmlinux: string; profile?: 'qemu' | 'kgdb' | 'generic' | 'auto'; progress?: ProgressReporter; symbols?: KernelSymbols }): Promise<Session> {
+  static async attach(opts: { host?: string; port?: number; socketPath?: string; vmlinux: string; profile?: 'qemu' | 'kgdb' | 'generic' | 'auto'; progress?: ProgressReporter; symbols?: KernelSymbols }): Promise<Session> {
     const symbols = opts.symbols ?? (await KernelSymbols.open(opts.vmlinux, opts.progress));
     try {
-      const socket = await connectTcp(opts.host, opts.port, { timeoutMs: 10_000 });
+      // A unix socket (QEMU's gdbstub or a kgdb serial line in a private folder) or host:port.
+      const socket = opts.socketPath ? await connectUnix(opts.socketPath, { timeoutMs: 10_000 }) : await connectTcp(opts.host ?? '127.0.0.1', opts.port ?? 1234, { timeoutMs: 10_000 });
       const target = await GdbRemoteTarget.connect(socket, { profile: opts.profile ?? 'auto' });
       const session = new Session(target, symbols, undefined);
       session.selectedThread = target.initialStop?.threadId;
@@ -574,6 +575,11 @@ export class Session {
     return l && { file: l.file, line: l.line, start: l.start + this.symbols.slide, end: l.end + this.symbols.slide };
   }
 
+  /** Resumes from a breakpoint that applied the instruction under it rather than single-stepping it. */
+  get emulatedBreakpointSteps(): number {
+    return this.run.emulatedCount;
+  }
+
   /** Registers of a CPU at the current stop. */
   registers(threadId?: string): Promise<RegisterValues> {
     return this.target.readRegisters(threadId);
@@ -822,8 +828,9 @@ export class Session {
   }
 
   private async finishExit(): Promise<SessionEvent> {
-    const status = await this.vm!.exited;
-    this.exited = { kind: 'exit', guestStatus: parseGuestExit(this.consoleText?.() ?? this.vm!.consoleText()), qemuExitCode: status.code };
+    // An attached session has no QEMU of its own to wait for: the stub's exit is the end.
+    const status = this.vm ? await this.vm.exited : { code: null };
+    this.exited = { kind: 'exit', guestStatus: parseGuestExit(this.consoleText?.() ?? this.vm?.consoleText() ?? ''), qemuExitCode: status.code };
     return this.exited;
   }
 }

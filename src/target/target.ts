@@ -56,7 +56,13 @@ export interface Target {
   readonly registerLayout: readonly RegisterDescription[];
 
   readRegisters(threadId?: string): Promise<RegisterValues>;
+
   writeRegister(name: string, value: bigint, threadId?: string): Promise<void>;
+  /**
+   * Sets the stopped thread's pc back onto a breakpoint it trapped after (kgdb's int3). A stub
+   * whose `c`/`s` take an address is told with the next resume rather than with a `P` now.
+   */
+  rewindPc?(pc: bigint, threadId?: string): Promise<void>;
 
   /** Reads `length` bytes; throws TargetError (with the address) if any part is unreadable. */
   readMemory(address: bigint, length: number): Promise<Buffer>;
@@ -88,6 +94,8 @@ export interface Target {
   forgetState?(): void;
   /** How far past a software breakpoint the stub reports pc (kgdb: 1, the int3 it executed). */
   readonly breakpointPcOffset?: number;
+  /** Registers writeRegister cannot change on this stub (it would be acknowledged and ignored). */
+  readonly readOnlyRegisters?: readonly string[];
   /** The stub single-steps off a breakpoint at pc without it being removed first (QEMU under TCG). */
   readonly stepsOverBreakpointsInPlace?: boolean;
   /** Resolves with the next stop event (queued ones first). Rejects if the connection closes. */

@@ -34,7 +34,7 @@ export function registerDebugCommand(program: Command): void {
     .description('an interactive debugger (gdb commands) over a kernel booted under QEMU, or attached with --attach')
     .option('-k, --kernel <spec>', "kernel: 'debian:cloud-amd64' or a bzImage path", DEFAULT_KERNEL)
     .option('--vmlinux <file>', 'symbols (ELF vmlinux) for the kernel')
-    .option('--attach <host:port>', 'attach to a gdbstub that is already listening (QEMU -s) instead of booting')
+    .option('--attach <host:port|socket>', 'attach to a stub that is already listening (QEMU -s, or a unix socket path) instead of booting')
     .option('-g, --guest <command>', 'shell command the guest runs once booted', 'sleep 86400')
     .option('--append <words...>', 'extra kernel command-line words')
     .option('--kaslr', 'boot with KASLR on; kdive finds the slide once the kernel runs')
@@ -55,10 +55,11 @@ async function debugKernel(opts: DebugFlags): Promise<number> {
   let source: SourceTree | undefined;
   if (opts.attach) {
     const m = /^(.+):(\d+)$/.exec(opts.attach);
-    if (!m) throw new KdiveError(`--attach: expected HOST:PORT, not '${opts.attach}'`, 2);
+    const socketPath = opts.attach.startsWith('/') ? opts.attach : undefined;
+    if (!m && !socketPath) throw new KdiveError(`--attach: expected HOST:PORT or the path of a unix socket, not '${opts.attach}'`, 2);
     const vmlinux = opts.vmlinux ?? (await resolveKernel(opts.kernel, { progress })).vmlinux;
     if (!vmlinux) throw new KdiveError('--attach needs --vmlinux FILE (the symbols of the running kernel)', 2);
-    session = await Session.attach({ host: m[1]!, port: Number(m[2]), vmlinux, progress });
+    session = await Session.attach({ ...(socketPath ? { socketPath } : { host: m![1]!, port: Number(m![2]) }), vmlinux, progress });
     process.stdout.write(`Attached to ${opts.attach}${session.symbols.slide ? ` (KASLR slide 0x${session.symbols.slide.toString(16)})` : ''}; the kernel is stopped.\n`);
   } else {
     const kernel = await resolveKernel(opts.kernel, { vmlinux: opts.vmlinux, progress });

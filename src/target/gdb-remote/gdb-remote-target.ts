@@ -27,6 +27,8 @@ const Z_TYPE: Record<BreakpointKind | WatchKind, number> = { software: 0, hardwa
  */
 export class GdbRemoteTarget implements Target {
   private registerCache = new Map<string, GPacketValues>();
+  /** A pc rewound at the last stop and not yet sent: the next `c ADDR`/`s ADDR` (or a `P` before detach) carries it. */
+  private pendingPc: { tid: string; pc: bigint } | undefined;
   private currentThread: string | undefined;
   private readonly inserted = new Map<string, { type: number; address: bigint; kind: number }>();
   private isRunning = false;
@@ -57,6 +59,10 @@ export class GdbRemoteTarget implements Target {
 
   /** Whether a step from a breakpoint's address may leave the breakpoint in (QEMU under TCG). */
   stepsOverBreakpointsInPlace = false;
+
+  get readOnlyRegisters(): readonly string[] {
+    return this.profile.readOnlyRegisters ?? [];
+  }
 
   get breakpointPcOffset(): number {
     return this.profile.breakpointPcOffset ?? 0;
@@ -122,20 +128,43 @@ export class GdbRemoteTarget implements Target {
         if (p !== '' && !/^E[0-9a-fA-F]{2}$/.test(p) && p.length === Math.ceil(r.bitSize / 8) * 2) values.set(r.name, decodeHex(p));
       }
     }
+    if (this.pendingPc?.tid === tid) values.set('rip', le64(this.pendingPc.pc));
     this.registerCache.set(tid, values);
     return values;
+  }
+
+  async rewindPc(pc: bigint, threadId?: string): Promise<void> {
+    // vCont's step takes no address: those stubs get a `P` at once.
+    if (this.profile.vCont) return this.writeRegister('rip', pc, threadId);
+    const tid = threadId ?? this.currentThread ?? '';
+    this.pendingPc = { tid, pc };
+    this.registerCache.get(tid)?.set('rip', le64(pc));
+  }
+
+  /** The pending pc, taken: it goes out with the packet being sent. */
+  private takePendingPc(): bigint | undefined {
+    const pc = this.pendingPc?.pc;
+    this.pendingPc = undefined;
+    return pc;
   }
 
   async writeRegister(name: string, value: bigint, threadId?: string): Promise<void> {
     const reg = this.layout.find((r) => r.name === name);
     if (!reg) throw new TargetError(`no register named ${name} on this stub (${this.profile.name})`);
+    if (this.profile.readOnlyRegisters?.includes(name)) throw new TargetError(`${this.profile.name} cannot change ${name} (it answers OK and keeps the old value)`);
     if (threadId && threadId !== this.currentThread) await this.selectThread(threadId);
     const bytes = Buffer.alloc(Math.ceil(reg.bitSize / 8));
     let v = BigInt.asUintN(reg.bitSize, value);
     for (let i = 0; i < bytes.length; i++, v >>= 8n) bytes[i] = Number(v & 0xffn);
     const reply = await this.conn.request(`P${reg.regnum.toString(16)}=${encodeHex(bytes)}`);
     this.checkOk(reply, `write register ${name}`);
-    this.registerCache.clear();
+    if (name === 'rip') this.pendingPc = undefined;
+    // The written thread's cached registers stay good with the new value in: a hit that rewinds
+    // rip (kgdb) then reads its arguments without another `g`.
+    const key = threadId ?? this.currentThread ?? '';
+    const cached = this.registerCache.get(key);
+    if (cached) cached.set(name, bytes);
+    else this.registerCache.clear();
   }
 
   async readMemory(address: bigint, length: number): Promise<Buffer> {
@@ -211,9 +240,11 @@ export class GdbRemoteTarget implements Target {
   }
 
   async resume(options: { pc?: bigint } = {}): Promise<void> {
+    const pc = options.pc ?? this.takePendingPc();
+    this.pendingPc = undefined;
     this.invalidate();
     // `c ADDR` resumes the stopped CPU (QEMU makes the reporting CPU Hc) at ADDR, all CPUs running.
-    await this.conn.send(options.pc !== undefined ? `c${options.pc.toString(16)}` : this.profile.vCont ? 'vCont;c' : 'c');
+    await this.conn.send(pc !== undefined ? `c${pc.toString(16)}` : this.profile.vCont ? 'vCont;c' : 'c');
     this.isRunning = true;
   }
 
@@ -255,9 +286,10 @@ export class GdbRemoteTarget implements Target {
   async step(threadId?: string): Promise<StopEvent> {
     const tid = threadId ?? this.currentThread;
     if (tid && !this.profile.vCont && tid !== this.currentThread) await this.selectThread(tid, 'c');
+    const pc = this.profile.vCont ? undefined : this.takePendingPc();
     this.invalidate();
     this.isRunning = true;
-    const reply = await this.conn.request(this.profile.vCont && tid ? `vCont;s:${tid}` : 's', { wantsStop: true, timeoutMs: 30_000 });
+    const reply = await this.conn.request(this.profile.vCont && tid ? `vCont;s:${tid}` : pc !== undefined ? `s${pc.toString(16)}` : 's', { wantsStop: true, timeoutMs: 30_000 });
     return this.stopped(reply);
   }
 
@@ -328,6 +360,9 @@ export class GdbRemoteTarget implements Target {
     if (this.conn.closed) return;
     if (this.isRunning && this.profile.interruptByte) await this.interrupt().catch(() => undefined);
     for (const z of [...this.inserted.values()]) await this.removeZ(z.type, z.address, z.kind).catch(() => undefined);
+    // The kernel goes on from where it really stopped: a rewind not yet sent goes now.
+    const pending = this.pendingPc;
+    if (pending) await this.writeRegister('rip', pending.pc, pending.tid || undefined).catch(() => undefined);
     await this.conn.request('D', { timeoutMs: 3000 }).catch(() => undefined);
     this.conn.close();
   }
@@ -400,4 +435,10 @@ async function readFeature(conn: RspConnection, annex: string): Promise<string> 
     if (reply[0] === 'l') return text;
     if (reply[0] !== 'm' || data.length === 0) throw new TargetError(`bad qXfer reply for ${annex}`);
   }
+}
+
+function le64(v: bigint): Buffer {
+  const b = Buffer.alloc(8);
+  b.writeBigUInt64LE(BigInt.asUintN(64, v));
+  return b;
 }

@@ -44,6 +44,8 @@ export interface StubProfile {
    * breakpoint's own address.
    */
   breakpointPcOffset?: number;
+  /** Registers a `P`/`G` is acknowledged for but does not change (kgdb keeps sp: its pt_regs frame is on that stack). */
+  readOnlyRegisters?: readonly string[];
 }
 
 const X86_64_GPRS: [string, number][] = [
@@ -84,7 +86,7 @@ export const QEMU_PROFILE: StubProfile = {
 };
 
 export const KGDB_PROFILE: StubProfile = {
-  name: 'kgdb', breakpointPcOffset: 1, packetSize: 1023, maxMemoryRead: 256, memoryReadWindow: 1, maxMemoryWrite: 256, usesTargetXml: false, builtinLayout: KGDB_X86_64_LAYOUT, vCont: false, interruptByte: false, sendAcks: true,
+  name: 'kgdb', breakpointPcOffset: 1, readOnlyRegisters: ['rsp'], packetSize: 1023, maxMemoryRead: 256, memoryReadWindow: 1, maxMemoryWrite: 256, usesTargetXml: false, builtinLayout: KGDB_X86_64_LAYOUT, vCont: false, interruptByte: false, sendAcks: true,
 };
 
 export const GENERIC_PROFILE: StubProfile = {
