@@ -26,6 +26,8 @@ export interface BenchContext {
   vmlinux: string;
   bzImage: string;
   kernelVersion: string;
+  /** The KGDB kernel (kdive kernel build --fragment kgdb), for the items over kgdb. */
+  kgdb?: { bzImage: string; vmlinux: string; version: string };
   /** `node dist/src/cli/main.js` */
   kdive: string[];
   repoRoot: string;

@@ -18,7 +18,7 @@ test('npm run bench -- --quick measures every work item for gdb and kdive and wr
   const out = path.join(await mkdtemp(path.join(os.tmpdir(), 'kdive-bench-')), 'BENCHMARKS.md');
   await promisify(execFile)(process.execPath, [...(fromSource ? ['--import', 'tsx'] : []), harness, '--quick', '--out', out], { timeout: 1_200_000, maxBuffer: 16 << 20 });
   const report = await readFile(out, 'utf8');
-  for (const title of ['Resolve a breakpoint by name', 'info line do_mkdirat', 'ptype struct tcp_sock', 'Guest memory read', 'Single-step rate', 'Breakpoint-hit throughput', 'The mkdir scenario']) {
+  for (const title of ['Resolve a breakpoint by name', 'info line do_mkdirat', 'ptype struct tcp_sock', 'Guest memory read', 'Single-step rate', 'Breakpoint-hit throughput:', 'Breakpoint-hit throughput over kgdb', 'The mkdir scenario']) {
     assert.ok(report.includes(title), `the report has ${title}`);
   }
   // Every table row has a number in its median column.

@@ -3,6 +3,7 @@
  *   mem PORT ADDRESS LENGTH OUTFILE     read guest memory over the gdbstub
  *   step PORT COUNT                     single-step COUNT instructions
  *   hits BZIMAGE VMLINUX COUNT          break on ksys_read while the guest reads COUNT bytes one at a time
+ *   kgdb-hits SOCKET VMLINUX            the same over kgdb, on a serial port (a unix socket) kgdb waits on
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
@@ -41,31 +42,41 @@ if (mode === 'mem') {
     guestCommand: `dd if=/dev/zero of=/dev/null bs=1 count=${count}`,
   });
   try {
-    await session.addBreakpoint('ksys_read');
-    let hits = 0;
-    let first = 0;
-    let last = 0;
-    let cpuAtFirst = 0;
-    let cpuAtLast = 0;
-    for (;;) {
-      const ev = await session.resume();
-      if (ev.kind === 'exit') break;
-      if (ev.kind !== 'breakpoint') continue;
-      await session.argumentRegisters(ev.threadId);
-      if (hits === 0) {
-        first = performance.now();
-        cpuAtFirst = qemuCpuMs(session.vm?.pid);
-      }
-      hits++;
-      last = performance.now();
-      cpuAtLast = qemuCpuMs(session.vm?.pid);
-    }
-    const qemuCpuMsPerHit = hits > 1 && cpuAtLast > 0 ? (cpuAtLast - cpuAtFirst) / (hits - 1) : undefined;
-    result({ hits, seconds: (last - first) / 1000, qemuCpuMsPerHit });
+    const cpu: number[] = [];
+    const { hits, seconds } = await countHits(session, () => cpu.push(qemuCpuMs(session.vm?.pid)));
+    const qemuCpuMsPerHit = hits > 1 && cpu.at(-1)! > 0 ? (cpu.at(-1)! - cpu[0]!) / (hits - 1) : undefined;
+    result({ hits, seconds, qemuCpuMsPerHit });
+  } finally {
+    await session.close();
+  }
+} else if (mode === 'kgdb-hits') {
+  const [socketPath, vmlinux] = args;
+  const session = await Session.attach({ socketPath, vmlinux: vmlinux!, profile: 'kgdb' });
+  try {
+    result(await countHits(session));
   } finally {
     await session.close();
   }
 } else throw new Error(`unknown mode ${mode}`);
+
+/** Breaks on ksys_read until the guest ends, reading the argument registers at each hit; timed from the first hit to the last. */
+async function countHits(session: Session, atHit: () => void = () => undefined): Promise<{ hits: number; seconds: number }> {
+  await session.addBreakpoint('ksys_read');
+  let hits = 0;
+  let first = 0;
+  let last = 0;
+  for (;;) {
+    const ev = await session.resume();
+    if (ev.kind === 'exit') break;
+    if (ev.kind !== 'breakpoint') continue;
+    await session.argumentRegisters(ev.threadId);
+    if (hits === 0) first = performance.now();
+    hits++;
+    last = performance.now();
+    atHit();
+  }
+  return { hits, seconds: (last - first) / 1000 };
+}
 
 /** CPU time (user + system, ms) QEMU's threads have used so far; 0 when /proc cannot tell. */
 function qemuCpuMs(pid: number | undefined): number {

@@ -12,6 +12,8 @@ import { TerminalProgress } from '../src/cli/progress/terminal-progress.js';
 import type { BenchContext, ItemResult } from './bench-item.js';
 import { symbolItems } from './items/symbol-items.js';
 import { liveItems } from './items/live-items.js';
+import { kgdbItems } from './items/kgdb-items.js';
+import { buildKernel } from '../src/kernels/build/kernel-build.js';
 import { renderReport } from './report.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -23,6 +25,9 @@ const outAt = argv.indexOf('--out');
 const out = outAt >= 0 ? argv[outAt + 1]! : path.join(repoRoot, 'BENCHMARKS.md');
 
 const kernel = await resolveKernel('debian:cloud-amd64', { progress: new TerminalProgress() });
+// The KGDB kernel for the items over kgdb: built once from Debian's linux-source, then cached.
+const kgdbBuild = await buildKernel({ source: 'debian:linux-source-6.1', fragment: 'kgdb', progress: new TerminalProgress() });
+const kgdbKernel = await resolveKernel(`build:${kgdbBuild.dir}`);
 const ctx: BenchContext = {
   quick,
   runs,
@@ -31,6 +36,7 @@ const ctx: BenchContext = {
   kernelVersion: `${kernel.version} (${kernel.packageVersion})`,
   kdive: [process.execPath, path.join(repoRoot, 'dist/src/cli/main.js')],
   repoRoot,
+  kgdb: { bzImage: kgdbKernel.bzImage, vmlinux: kgdbKernel.vmlinux!, version: kgdbKernel.version },
 };
 
 const items: ItemResult[] = [];
@@ -39,6 +45,8 @@ log('symbol look-ups (gdb needs ~30 s per full DWARF load)');
 items.push(...(await symbolItems(ctx)));
 log('live target: memory, stepping, breakpoint hits, the mkdir scenario');
 items.push(...(await liveItems(ctx)));
+log('over kgdb: breakpoint hits');
+items.push(...(await kgdbItems(ctx)));
 
 const version = (cmd: string, args: string[], re: RegExp) => {
   try {

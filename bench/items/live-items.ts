@@ -9,6 +9,7 @@ import { GdbRemoteTarget } from '../../src/target/gdb-remote/index.js';
 import { connectTcp } from '../../src/transport/index.js';
 import type { BenchContext, ItemResult } from '../bench-item.js';
 import { median, resultLine, runTimed, type Sample } from '../measure.js';
+import { GDB_HITS_SCRIPT } from './gdb-hits-script.js';
 
 const TEXT_START = 0xffffffff81000000n; // _text with nokaslr
 
@@ -203,26 +204,6 @@ export async function liveItems(ctx: BenchContext): Promise<ItemResult[]> {
   return items;
 }
 
-const GDB_HITS_SCRIPT = `
-import time
-hits = 0
-first = last = 0.0
-class Hit(gdb.Breakpoint):
-    def stop(self):
-        global hits, first, last
-        f = gdb.selected_frame()
-        for r in ('rdi', 'rsi', 'rdx'):
-            f.read_register(r)
-        now = time.time()
-        if hits == 0:
-            first = now
-        hits += 1
-        last = now
-        return False
-Hit('ksys_read')
-def report():
-    print('KDIVE-RESULT', hits, last - first)
-`;
 
 function q(s: string): string {
   return /^[\w./:=-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
