@@ -7,6 +7,8 @@ export interface Frame {
   function?: string;
   /** pc minus the function's start. */
   offset?: bigint;
+  /** The module whose code this is (from the kernel's own module kallsyms), for code outside vmlinux. */
+  module?: string;
   /** How the unwinder reached this frame ('initial', 'call', 'regs' for an interrupt/syscall frame...). */
   kind: string;
   reliable: boolean;

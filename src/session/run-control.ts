@@ -18,6 +18,8 @@ export type RawStop =
 export class RunControl {
   /** How many times going on from a breakpoint applied its instruction instead of stepping it (diagnostics, tests). */
   emulatedCount = 0;
+  /** Counts the target's moves (resumes, steps, snapshot loads): what was read at one stop is stale after. */
+  stopCount = 0;
   /** Where the last stop left the reporting CPU. */
   lastStop: { threadId: string; pc: bigint } | undefined;
   private readonly inserted = new Map<bigint, BreakpointKind>();
@@ -48,6 +50,7 @@ export class RunControl {
 
   /** The CPUs are no longer where the last stop left them (a snapshot was loaded). */
   forgetStop(): void {
+    this.stopCount++;
     this.lastStop = undefined;
   }
 
@@ -69,6 +72,7 @@ export class RunControl {
 
   /** Resumes every CPU (past a breakpoint the last CPU sits on) and waits for the next stop. */
   async continueOnce(signal?: AbortSignal): Promise<RawStop> {
+    this.stopCount++;
     const last = this.lastStop;
     this.lastStop = undefined;
     const kind = last ? this.inserted.get(last.pc) : undefined;
@@ -142,6 +146,7 @@ export class RunControl {
 
   /** One instruction on one CPU; a breakpoint under it is stepped over, not hit again. */
   async step(threadId?: string): Promise<RawStop> {
+    this.stopCount++;
     const last = this.lastStop;
     this.lastStop = undefined;
     return this.stepOnce(last && (!threadId || threadId === last.threadId) ? last : undefined, threadId);

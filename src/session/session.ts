@@ -15,7 +15,8 @@ import { GdbRemoteTarget } from '../target/gdb-remote/index.js';
 import type { BreakpointKind, RegisterValues, StopEvent, Target, WatchKind } from '../target/target.js';
 import { ConnectionClosedError } from '../target/target-error.js';
 import { connectTcp, connectUnix } from '../transport/index.js';
-import { unwindFramePointers, unwindOrc, type UnwindResult } from '../unwind/index.js';
+import { unwindFramePointers, unwindOrc, type UnwindResult, type UnwindStart } from '../unwind/index.js';
+import { ModuleSymbols } from '../os/linux/module-symbols.js';
 import { launchQemu, type LaunchOptions, type QemuInstance } from '../vm/index.js';
 import type { QmpClient } from '../vm/qmp-client.js';
 import { listSnapshots, loadSnapshot, saveSnapshot, scratchSnapshotDisk } from '../vm/live-snapshots.js';
@@ -263,7 +264,14 @@ export class Session {
       const where = await this.symbols.dwarf.infoLine(location.trim());
       return where.ranges[0]!.start + this.symbols.slide;
     }
-    return this.symbols.resolveLocation(location);
+    try {
+      return this.symbols.resolveLocation(location);
+    } catch (err) {
+      // Not in vmlinux: a function of a loaded module (`name` or `module:name`), from the kernel's own kallsyms.
+      const inModule = err instanceof NotFoundError && /^[\w.]+(:\w+)?$/.test(location.trim()) ? await (await this.loadedModules())?.lookup(location.trim()).catch(() => undefined) : undefined;
+      if (inModule) return inModule.address;
+      throw err;
+    }
   }
 
   async deleteBreakpoint(id: number): Promise<void> {
@@ -602,21 +610,15 @@ export class Session {
       const v = regs.get(name);
       if (v !== undefined) gprs[name] = v;
     }
-    const result = !this.symbols.orc ? await this.unwindWithFramePointers(rip, rsp, rbp, maxFrames) : await unwindOrc(
-      { ip: rip, sp: rsp, bp: rbp, regs: gprs },
-      {
-        orc: this.symbols.orc,
-        slide: this.symbols.slide,
-        maxFrames,
-        readU64: async (address) => (await this.target.readMemory(address, 8)).readBigUInt64LE(0),
-      },
-    );
+    const result = !this.symbols.orc ? await this.unwindWithFramePointers(rip, rsp, rbp, maxFrames) : await this.orcWalk({ ip: rip, sp: rsp, bp: rbp, regs: gprs }, maxFrames);
+    const modules = await this.loadedModules();
     const frameRegs = await this.callerRegisters(result.frames, regs);
     const frames: Frame[] = [];
     for (const [index, f] of result.frames.entries()) {
       // A caller's pc is a return address: the call is the instruction before it.
       const lookup = index === 0 || f.kind !== 'call' ? f.pc : f.pc - 1n;
-      const sym = this.symbols.symbolize(f.pc, lookup);
+      // vmlinux's table would name module code after its own last symbol: modules first.
+      const sym = modules?.moduleAt(lookup) ? await this.moduleSymbol(modules, f.pc, lookup) : this.symbols.symbolize(f.pc, lookup);
       const source = await this.symbols.sourceFrames(lookup, this.frameContext(index, result.frames[index + 1]?.cfa, frameRegs[index], sym?.offset === 0n));
       const base = { pc: f.pc, sp: f.sp, kind: f.kind, reliable: f.reliable };
       // Inlined functions first, as gdb numbers them, each at the same pc.
@@ -624,9 +626,37 @@ export class Session {
         frames.push({ ...base, index: frames.length, function: s.function, file: s.shortFile, line: s.line, inlined: true, args: s.args, locals: s.locals });
       }
       const outer = source[source.length - 1];
-      frames.push({ ...base, index: frames.length, function: sym?.function ?? outer?.function, offset: sym?.offset, file: outer?.shortFile, line: outer?.line, inlined: false, args: outer?.args, locals: outer?.locals });
+      frames.push({ ...base, index: frames.length, function: sym?.function ?? outer?.function, offset: sym?.offset, module: sym && 'module' in sym ? (sym.module as string) : undefined, file: outer?.shortFile, line: outer?.line, inlined: false, args: outer?.args, locals: outer?.locals });
     }
     return { frames, end: result.end };
+  }
+
+  /** The modules at this stop, read from the kernel once per stop (undefined without DWARF, or before the kernel is up). */
+  private async loadedModules(): Promise<ModuleSymbols | undefined> {
+    if (!this.symbols.dwarf) return undefined;
+    if (this.modulesAtStop?.stop !== this.run.stopCount) {
+      this.modulesAtStop = { stop: this.run.stopCount, modules: ModuleSymbols.read(this.linux.view, this.symbols.orc?.format).catch(() => undefined) };
+    }
+    return this.modulesAtStop.modules;
+  }
+
+  private modulesAtStop: { stop: number; modules: Promise<ModuleSymbols | undefined> } | undefined;
+
+  private async moduleSymbol(modules: ModuleSymbols | undefined, pc: bigint, lookup: bigint): Promise<{ function: string; offset: bigint; module: string } | undefined> {
+    const hit = await modules?.symbolize(lookup).catch(() => undefined);
+    return hit && { ...hit, offset: pc - (lookup - hit.offset) };
+  }
+
+  /** The ORC walk over vmlinux's table and, for module code, each module's own table in guest memory. */
+  private async orcWalk(start: UnwindStart, maxFrames: number): Promise<UnwindResult> {
+    const vmlinux = this.symbols.orc!;
+    const modules = await this.loadedModules();
+    return unwindOrc(start, {
+      orc: { find: (address, slide) => (modules?.moduleAt(address) ? modules.orcFind(address).catch(() => undefined) : vmlinux.find(address, slide)) },
+      slide: this.symbols.slide,
+      maxFrames,
+      readU64: async (address) => (await this.target.readMemory(address, 8)).readBigUInt64LE(0),
+    });
   }
 
   /**
@@ -667,10 +697,7 @@ export class Session {
     }
     const walk = !this.symbols.orc
       ? await this.unwindWithFramePointers(rip, regs.get('rsp') ?? 0n, regs.get('rbp') ?? 0n, frameIndex + 2)
-      : await unwindOrc(
-          { ip: rip, sp: regs.get('rsp') ?? 0n, bp: regs.get('rbp') ?? 0n, regs: gprs },
-          { orc: this.symbols.orc, slide: this.symbols.slide, maxFrames: frameIndex + 2, readU64: async (a) => (await this.target.readMemory(a, 8)).readBigUInt64LE(0) },
-        );
+      : await this.orcWalk({ ip: rip, sp: regs.get('rsp') ?? 0n, bp: regs.get('rbp') ?? 0n, regs: gprs }, frameIndex + 2);
     const frameRegs = await this.callerRegisters(walk.frames, regs);
     let shown = 0;
     for (const [i, f] of walk.frames.entries()) {

@@ -66,8 +66,13 @@ export interface UnwindStart {
   regs?: Partial<Record<GeneralRegister, bigint>> | Record<string, bigint>;
 }
 
+/** Where the ORC entry for an address comes from: the vmlinux table, and module tables read from the kernel. */
+export interface OrcSource {
+  find(address: bigint, slide?: bigint): OrcEntry | undefined | Promise<OrcEntry | undefined>;
+}
+
 export interface UnwindDeps {
-  orc: OrcTable;
+  orc: OrcTable | OrcSource;
   /** Reads 8 bytes little-endian at a run-time address; throws when unreadable. */
   readU64(address: bigint): Promise<bigint>;
   /** KASLR slide: run-time minus link-time address (ORC lookups subtract it). */
@@ -153,8 +158,8 @@ export async function unwindOrc(start: UnwindStart, deps: UnwindDeps): Promise<U
   try {
     while (frames.length < maxFrames) {
       if (regs && !regs.live && ((await regs.get('cs')) & 3n) !== 0n) return { frames, end: await userEnd(regs) };
-      const found = deps.orc.find(signal ? ip : ip - 1n, slide);
-      const orc = found ?? FRAME_POINTER_GUESS;
+      const found: OrcEntry | undefined = await deps.orc.find(signal ? ip : ip - 1n, slide);
+      const orc: Omit<OrcEntry, 'ip'> = found ?? FRAME_POINTER_GUESS;
       if (!found) reliable = false;
       if (orc.type === 'end-of-stack') {
         return { frames, end: (await userRegsAt(sp, mem)) ?? { reason: 'end-of-stack' } };

@@ -26,6 +26,7 @@ export function stopToJson(report: StopReport): Record<string, unknown> {
       pc: hex(f.pc),
       function: f.function ?? null,
       offset: f.offset === undefined ? null : Number(f.offset),
+      ...(f.module ? { module: f.module } : {}),
       sp: hex(f.sp),
       kind: f.kind,
       file: f.file ?? null,
@@ -71,7 +72,7 @@ export function stopToText(report: StopReport): string {
   const width = String(backtrace.frames.length - 1).length;
   for (const f of backtrace.frames) {
     const args = f.args ? ` (${f.args.map((a) => `${a.name}=${a.value}`).join(', ')})` : '';
-    const name = f.function ? `${f.function}${f.offset !== undefined && !f.inlined ? `+${hex(f.offset)}` : ''}${args}` : '??';
+    const name = f.function ? `${f.function}${f.offset !== undefined && !f.inlined ? `+${hex(f.offset)}` : ''}${f.module ? ` [${f.module}]` : ''}${args}` : '??';
     const at = f.file ? ` at ${f.file}:${f.line ?? '?'}` : '';
     const note = f.inlined ? '  (inlined)' : f.kind === 'regs' || f.kind === 'regs-partial' ? '  [interrupt/syscall frame]' : f.reliable ? '' : '  [unreliable]';
     lines.push(`#${String(f.index).padEnd(width)}  ${hex(f.pc).padStart(18)} in ${name}${at}${note}`);

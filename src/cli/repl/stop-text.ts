@@ -8,7 +8,7 @@ export function frameLine(f: Frame, index: number, opts: { full?: boolean } = {}
   const args = `(${(f.args ?? []).map((a) => `${a.name}=${a.value}`).join(', ')})`;
   const address = index === 0 && (f.offset ?? 0n) === 0n ? '' : f.inlined ? '' : `${hex(f.pc)} in `;
   const at = f.file ? ` at ${f.file}:${f.line ?? '?'}` : '';
-  const lines = [`#${index}  ${address}${f.function ?? '??'} ${args}${at}`];
+  const lines = [`#${index}  ${address}${f.function ?? '??'}${f.module ? ` [${f.module}]` : ''} ${args}${at}`];
   if (opts.full) {
     if (!f.locals?.length) lines.push('No locals.');
     for (const l of f.locals ?? []) lines.push(`        ${l.name} = ${l.value}`);
