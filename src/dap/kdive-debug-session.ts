@@ -189,7 +189,9 @@ export class KdiveDebugSession extends DebugSession {
       try {
         const bp = await session.addBreakpoint(w.location, { condition: w.condition, ignoreCount: hitCount(w.hit) });
         ids.push(bp.id);
-        result.push({ id: bp.id, verified: true, instructionReference: `0x${bp.address.toString(16)}` });
+        // A MODULE:FUNCTION of a module not loaded yet is set at its load; until then it is unverified.
+        if (bp.pending) result.push({ id: bp.id, verified: false, message: `pending: ${w.location} is set when its module loads` });
+        else result.push({ id: bp.id, verified: true, instructionReference: `0x${bp.address.toString(16)}` });
       } catch (err) {
         result.push({ verified: false, message: err instanceof Error ? err.message : String(err) });
       }

@@ -14,6 +14,11 @@ export interface Breakpoint {
   temporary: boolean;
   /** A C expression: the hit stops only when it is non-zero. */
   condition?: string;
+  /**
+   * A breakpoint in a module that is not loaded yet (`MODULE:FUNCTION`): address 0 until the
+   * module loads and kdive finds the function, then inserted like any other.
+   */
+  pending?: boolean;
   /** Set for watchpoints: what is watched and how. */
   watch?: { expression: string; length: number; kind: 'write' | 'read' | 'access'; lastValue?: string };
 }
@@ -45,11 +50,11 @@ export class BreakpointTable {
 
   /** Enabled breakpoints at an address (several user breakpoints may share one). */
   at(address: bigint): Breakpoint[] {
-    return this.all().filter((bp) => bp.enabled && bp.address === address);
+    return this.all().filter((bp) => bp.enabled && !bp.pending && bp.address === address);
   }
 
   /** Whether some other enabled breakpoint still needs this address inserted. */
   addressInUse(address: bigint, exceptId?: number): boolean {
-    return this.all().some((bp) => bp.enabled && bp.address === address && bp.id !== exceptId);
+    return this.all().some((bp) => bp.enabled && !bp.pending && bp.address === address && bp.id !== exceptId);
   }
 }

@@ -82,6 +82,11 @@ export type SessionEvent =
   | { kind: 'stop'; reason: StopEvent['reason']; signal?: number; threadId: string; cpu: number; pc: bigint }
   | { kind: 'exit'; guestStatus?: number; qemuExitCode: number | null };
 
+/** `virtio_net:virtnet_open`: a module and a function (FILE:LINE has a dot or a line number). */
+export function isModuleLocation(location: string): boolean {
+  return /^[A-Za-z_]\w*:[A-Za-z_]\w*$/.test(location.trim());
+}
+
 /** Steps a line step takes at most before it gives up and reports where it is. */
 const MAX_LINE_STEPS = 100_000;
 
@@ -243,7 +248,14 @@ export class Session {
   async addBreakpoint(location: string, options: BreakpointKind | BreakpointOptions = {}): Promise<Breakpoint> {
     const opts = typeof options === 'string' ? { kind: options } : options;
     const kind = opts.kind ?? 'software';
-    const address = await this.resolveBreakLocation(location);
+    let address: bigint;
+    try {
+      address = await this.resolveBreakLocation(location);
+    } catch (err) {
+      // MODULE:FUNCTION of a module not loaded yet: pending until it loads (a typo in a vmlinux name stays an error).
+      if (!(err instanceof NotFoundError) || !isModuleLocation(location)) throw err;
+      return this.addPendingBreakpoint(location, kind, opts);
+    }
     const bp = this.breakpoints.add(location, address, kind, opts.temporary ?? false);
     bp.condition = opts.condition;
     bp.ignoreCount = opts.ignoreCount ?? 0;
@@ -254,6 +266,49 @@ export class Session {
       throw err;
     }
     return bp;
+  }
+
+  /** The module-load hook (do_init_module's first instruction) while some breakpoint is pending. */
+  private moduleLoadHook: bigint | undefined;
+
+  private async addPendingBreakpoint(location: string, kind: BreakpointKind, opts: BreakpointOptions): Promise<Breakpoint> {
+    const bp = this.breakpoints.add(location.trim(), 0n, kind, opts.temporary ?? false);
+    bp.pending = true;
+    bp.condition = opts.condition;
+    bp.ignoreCount = opts.ignoreCount ?? 0;
+    try {
+      if (this.moduleLoadHook === undefined) {
+        // At do_init_module a new module's code and kallsyms are in place and its init has not run.
+        const hook = this.symbols.resolveLocation('do_init_module');
+        await this.run.addInternal(hook);
+        this.moduleLoadHook = hook;
+      }
+    } catch (err) {
+      this.breakpoints.remove(bp.id);
+      throw err;
+    }
+    return bp;
+  }
+
+  /** At the module-load hook: pending breakpoints whose module is now there are put in. */
+  private async resolvePendingBreakpoints(): Promise<void> {
+    const pending = this.breakpoints.all().filter((b) => b.pending);
+    const modules = pending.length ? await this.loadedModules() : undefined;
+    for (const bp of pending) {
+      const found = await modules?.lookup(bp.location).catch(() => undefined);
+      if (!found) continue;
+      bp.address = found.address;
+      bp.pending = false;
+      await this.run.sync(found.address, bp.kind);
+    }
+    await this.dropModuleHookIfUnused();
+  }
+
+  private async dropModuleHookIfUnused(): Promise<void> {
+    if (this.moduleLoadHook === undefined || this.breakpoints.all().some((b) => b.pending)) return;
+    const hook = this.moduleLoadHook;
+    this.moduleLoadHook = undefined;
+    await this.run.removeInternal(hook);
   }
 
   /** Where a location as the user writes it (`do_mkdirat`, `fs/namei.c:4169`, `*0xffff...`) is at run time. */
@@ -278,6 +333,7 @@ export class Session {
     const bp = this.breakpoints.remove(id);
     if (!bp) throw new NotFoundError(`no breakpoint number ${id}`);
     if (bp.watch) await this.target.removeWatchpoint(bp.address, bp.watch.length, bp.watch.kind);
+    else if (bp.pending) await this.dropModuleHookIfUnused();
     else await this.run.sync(bp.address, bp.kind);
   }
 
@@ -290,7 +346,7 @@ export class Session {
     if (bp.watch) {
       if (enabled) await this.target.insertWatchpoint(bp.address, bp.watch.length, bp.watch.kind);
       else await this.target.removeWatchpoint(bp.address, bp.watch.length, bp.watch.kind);
-    } else await this.run.sync(bp.address, bp.kind);
+    } else if (!bp.pending) await this.run.sync(bp.address, bp.kind);
   }
 
   /** A hardware watchpoint on an lvalue expression (watch / rwatch / awatch). */
@@ -488,6 +544,7 @@ export class Session {
   private async settle(raw: RawStop): Promise<SessionEvent | undefined> {
     if (raw.kind === 'gone') return this.finishExit();
     if (raw.kind === 'stop') return raw;
+    if (raw.kind === 'breakpoint' && raw.internal && raw.pc === this.moduleLoadHook) await this.resolvePendingBreakpoints();
     if (raw.kind === 'watchpoint') {
       const event: SessionEvent = { ...raw };
       for (const w of raw.watchpoints) {

@@ -65,3 +65,16 @@ test('modules: backtraces through module code with module names and ORC, and bre
     await session.close();
   }
 });
+
+test('kdive run --break MODULE:FUNCTION before the module loads: pending, set at its insmod, hit with the module named', async () => {
+  await getDebianKernel();
+  const { runKdive } = await import('../support/cli-runner.js');
+  const r = await runKdive(['run', '--json', '--forward', `${await freeLoopbackPort()}:80`, '--break', 'virtio_net:virtnet_probe', '--break', 'virtio_net:virtnet_open', '-g', 'true'], { timeoutMs: 400_000 });
+  assert.equal(r.code, 0, r.stderr);
+  const events = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { event: string; breakpoint?: string; frames?: { function: string | null; module?: string; offset: number | null }[]; guestStatus?: number });
+  const stops = events.filter((e) => e.event === 'stop');
+  // virtnet_probe runs inside insmod (from virtio_net's init), virtnet_open when /init brings eth0 up.
+  assert.deepEqual(stops.map((e) => [e.frames![0]!.function, e.frames![0]!.module, e.frames![0]!.offset]), [['virtnet_probe', 'virtio_net', 0], ['virtnet_open', 'virtio_net', 0]]);
+  assert.ok(stops[0]!.frames!.some((f) => f.function === 'do_init_module'), 'the probe is reached from the module load');
+  assert.equal(events.at(-1)!.guestStatus, 0);
+});

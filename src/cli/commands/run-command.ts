@@ -2,7 +2,7 @@ import { Command, Option } from 'commander';
 import { KdiveError } from '../../errors.js';
 import { fetchDebianSource, resolveKernel } from '../../kernels/index.js';
 import { SourceTree } from '../../session/source-tree.js';
-import { Session, type SessionEvent } from '../../session/session.js';
+import { isModuleLocation, Session, type SessionEvent } from '../../session/session.js';
 import { KernelSymbols } from '../../session/kernel-symbols.js';
 import { TerminalProgress } from '../progress/terminal-progress.js';
 import { stopToJson, stopToText } from '../output/stop-report.js';
@@ -85,7 +85,8 @@ export async function runScenario(opts: RunFlags): Promise<number> {
   if (opts.transport === 'kgdb') await checkKgdbConfig(kernel);
   const symbols = await KernelSymbols.open(kernel.vmlinux);
   try {
-    for (const location of opts.break) symbols.resolveLocation(location);
+    // MODULE:FUNCTION may name a module that loads later: checked when it does.
+    for (const location of opts.break) if (!isModuleLocation(location)) symbols.resolveLocation(location);
   } catch (err) {
     await symbols.close();
     throw err;
@@ -113,7 +114,7 @@ export async function runScenario(opts: RunFlags): Promise<number> {
   try {
     for (const location of opts.break) {
       const bp = await session.addBreakpoint(location);
-      if (!opts.json) out(`Breakpoint ${bp.id} at 0x${bp.address.toString(16)}: ${location}`);
+      if (!opts.json) out(bp.pending ? `Breakpoint ${bp.id} (${location}) pending until module ${location.split(":")[0]} loads` : `Breakpoint ${bp.id} at 0x${bp.address.toString(16)}: ${location}`);
     }
     const panicCatcher = opts.catchPanic === false ? undefined : await catchPanics(session);
     if (!opts.json) out(`Booting ${kernel.version}; guest runs: ${opts.guest}`);

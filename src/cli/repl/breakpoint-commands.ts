@@ -14,6 +14,10 @@ async function setBreak(args: string, ctx: ReplContext, temporary: boolean, hard
   if (!args) throw new KdiveError('expected a location: FUNCTION, FILE:LINE or *ADDRESS');
   const { location, condition } = locationAndCondition(args);
   const bp = await ctx.session.addBreakpoint(location, { temporary, kind: hardware ? 'hardware' : 'software', condition });
+  if (bp.pending) {
+    ctx.print(`${temporary ? 'Temporary breakpoint' : 'Breakpoint'} ${bp.id} (${location}) pending: module ${location.split(':')[0]} is not loaded; set when it loads.`);
+    return;
+  }
   const where = await ctx.session.symbols.sourceFrames(bp.address);
   const outer = where[where.length - 1];
   ctx.print(`${temporary ? 'Temporary breakpoint' : hardware ? 'Hardware assisted breakpoint' : 'Breakpoint'} ${bp.id} at ${hex(bp.address)}${outer?.shortFile ? `: file ${outer.shortFile}, line ${outer.line}.` : `: ${location}`}`);
@@ -93,7 +97,7 @@ export function breakpointTable(ctx: ReplContext): string {
   const rows = ['Num     Type           Disp Enb Address            What'];
   for (const b of all) {
     const type = b.watch ? (b.watch.kind === 'write' ? 'hw watchpoint' : b.watch.kind === 'read' ? 'read watchpoint' : 'acc watchpoint') : b.kind === 'hardware' ? 'hw breakpoint' : 'breakpoint';
-    rows.push(`${String(b.id).padEnd(8)}${type.padEnd(15)}${(b.temporary ? 'del' : 'keep').padEnd(5)}${(b.enabled ? 'y' : 'n').padEnd(4)}${b.watch ? ''.padEnd(19) : hex(b.address).padEnd(19)}${b.location}`);
+    rows.push(`${String(b.id).padEnd(8)}${type.padEnd(15)}${(b.temporary ? 'del' : 'keep').padEnd(5)}${(b.enabled ? 'y' : 'n').padEnd(4)}${b.watch ? ''.padEnd(19) : (b.pending ? '<PENDING>' : hex(b.address)).padEnd(19)}${b.location}`);
     if (b.condition) rows.push(`\tstop only if ${b.condition}`);
     if (b.hits) rows.push(`\tbreakpoint already hit ${b.hits} time${b.hits === 1 ? '' : 's'}`);
     if (b.ignoreCount) rows.push(`\tWill ignore next ${b.ignoreCount} crossings of breakpoint.`);
