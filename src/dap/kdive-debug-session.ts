@@ -2,6 +2,7 @@ import { Breakpoint, DebugSession, Handles, InitializedEvent, OutputEvent, Scope
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import path from 'node:path';
 import { disassemble } from '../arch/x86_64/disassembler.js';
+import { ConsoleCommands } from './console-commands.js';
 import { KdiveError } from '../errors.js';
 import type { EvaluatedValue } from '../expr/evaluated-value.js';
 import { fetchDebianSource, resolveKernel } from '../kernels/index.js';
@@ -43,6 +44,7 @@ export class KdiveDebugSession extends DebugSession {
   private functionBreakpoints: number[] = [];
   private instructionBreakpoints: number[] = [];
   private frames: Frame[] = [];
+  private console: ConsoleCommands | undefined;
 
   constructor() {
     super();
@@ -276,7 +278,24 @@ export class KdiveDebugSession extends DebugSession {
   protected override evaluateRequest(response: DebugProtocol.EvaluateResponse, args: DebugProtocol.EvaluateArguments): void {
     this.handle(response, async () => {
       const session = this.requireSession();
-      const value = await session.evaluate(args.expression, { frame: args.frameId ?? 0 });
+      const frame = args.frameId ?? 0;
+      let value: EvaluatedValue | undefined;
+      if (args.context === 'repl') {
+        // The debug console also takes the REPL's commands: `-exec LINE`, or a line that is not an expression.
+        this.console ??= new ConsoleCommands(session, this.source);
+        const commands = this.console;
+        const explicit = ConsoleCommands.explicit(args.expression);
+        value = explicit === undefined
+          ? await session.evaluate(args.expression, { frame }).catch((err: unknown) => {
+              if (err instanceof KdiveError && commands.isCommand(args.expression)) return undefined;
+              throw err;
+            })
+          : undefined;
+        if (!value) {
+          response.body = { result: await commands.run(explicit ?? args.expression, frame), variablesReference: 0 };
+          return;
+        }
+      } else value = await session.evaluate(args.expression, { frame });
       response.body = { result: value.text, type: value.type, variablesReference: value.hasChildren ? this.variables.create({ kind: 'value', value }) : 0, memoryReference: value.address !== undefined ? `0x${value.address.toString(16)}` : undefined };
     });
   }
@@ -348,6 +367,7 @@ export class KdiveDebugSession extends DebugSession {
     this.handle(response, async () => {
       await this.session?.close();
       this.session = undefined;
+      this.console = undefined;
     });
   }
 }

@@ -14,7 +14,7 @@ function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   return Promise.race([p, new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`timed out: ${what}`)), ms).unref())]);
 }
 
-test('DAP: breakpoint on the first line of do_mkdirat, stopped, stack with source, variables expand, evaluate current->comm, continue to terminated', async () => {
+test('DAP: breakpoint on the first line of do_mkdirat, stopped, stack with source, variables expand, evaluate current->comm, REPL commands in the console, continue to terminated', async () => {
   await getDebianKernel();
   const before = qemuPids();
   const dc = new DebugClient(process.execPath, DAP_MAIN, 'kdive');
@@ -57,6 +57,19 @@ test('DAP: breakpoint on the first line of do_mkdirat, stopped, stack with sourc
     // 7 >> evaluate current->comm
     const comm = await within(dc.evaluateRequest({ expression: 'current->comm', frameId: top.id, context: 'repl' }), 60_000, 'evaluate');
     assert.match(comm.body.result, /^"mkdir/);
+    // 7b >> REPL commands in the debug console: by name when not an expression, or -exec LINE
+    const bt = await within(dc.evaluateRequest({ expression: 'bt', frameId: top.id, context: 'repl' }), 60_000, 'console bt');
+    const btLines = bt.body.result.split('\n');
+    assert.match(btLines[0]!, /^#0 .*do_mkdirat/, bt.body.result);
+    assert.ok(btLines.some((l) => /entry_SYSCALL_64/.test(l)), bt.body.result);
+    const words = await within(dc.evaluateRequest({ expression: 'x/2gx $sp', frameId: top.id, context: 'repl' }), 60_000, 'console x');
+    const sp = await within(dc.evaluateRequest({ expression: '$sp', frameId: top.id }), 60_000, 'evaluate $sp');
+    const spHex = /0x[0-9a-f]+/.exec(sp.body.result)![0];
+    assert.match(words.body.result, new RegExp(`^${spHex}.*:\\s+0x[0-9a-f]{16}\\s+0x[0-9a-f]{16}$`), words.body.result);
+    const rip = await within(dc.evaluateRequest({ expression: '-exec info registers rip', frameId: top.id, context: 'repl' }), 60_000, 'console -exec');
+    assert.match(rip.body.result, /^rip\s+(0x[0-9a-f]+)\s+\1 <do_mkdirat(\+\d+)?>$/, rip.body.result);
+    await assert.rejects(within(dc.evaluateRequest({ expression: '-exec continue', frameId: top.id, context: 'repl' }), 30_000, 'console continue'), /editor's/);
+    await assert.rejects(within(dc.evaluateRequest({ expression: 'no_such_name_xyz', frameId: top.id, context: 'repl' }), 30_000, 'console unknown'), /no_such_name_xyz/);
     // Bad input: an unknown request and a malformed one get error responses; the session goes on.
     await assert.rejects(within(dc.customRequest('noSuchRequest'), 30_000, 'unknown request'));
     await assert.rejects(within(dc.setBreakpointsRequest({ source: {} } as DebugProtocol.SetBreakpointsArguments), 30_000, 'malformed setBreakpoints'));
