@@ -3,6 +3,7 @@ import { attrNumber, attrString, type Die } from '../symbols/dwarf/die.js';
 import type { DwarfInfo } from '../symbols/dwarf/dwarf-info.js';
 import { ByteCursor } from '../symbols/dwarf/byte-cursor.js';
 import { VOID, type CMember, type CType } from './c-types.js';
+import { canonicalBaseTypeName } from '../symbols/dwarf/base-type-name.js';
 
 const DW_ATE_boolean = 0x02;
 const DW_ATE_float = 0x04;
@@ -41,7 +42,7 @@ export class DwarfTypeBuilder {
         const enc = attrNumber(die, DW_AT.encoding) ?? DW_ATE_signed;
         t = enc === DW_ATE_float
           ? { kind: 'float', name: name ?? 'float', size }
-          : { kind: 'int', name: name ?? 'int', size, signed: enc === DW_ATE_signed || enc === DW_ATE_signed_char, char: enc === DW_ATE_signed_char || enc === DW_ATE_unsigned_char, bool: enc === DW_ATE_boolean };
+          : { kind: 'int', name: canonicalBaseTypeName(name ?? 'int'), size, signed: enc === DW_ATE_signed || enc === DW_ATE_signed_char, char: enc === DW_ATE_signed_char || enc === DW_ATE_unsigned_char, bool: enc === DW_ATE_boolean };
         break;
       }
       case DW_TAG.pointer_type:
@@ -160,3 +161,4 @@ function constValue(die: Die): bigint {
   }
   return 0n;
 }
+

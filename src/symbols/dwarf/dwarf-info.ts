@@ -408,7 +408,14 @@ export class DwarfInfo {
       if (d.attrs.has(DW_AT.type)) return found;
       fallback ??= found;
     }
-    return fallback;
+    if (fallback) return fallback;
+    // No definition in the DWARF (a linker-script symbol such as jiffies): the declared type, and
+    // the address from the symbol table.
+    for (const off of (await this.nameIndex()).lookup(name, 'declared-variable')) {
+      const typeRef = (await this.dieAt(off))?.attrs.get(DW_AT.type);
+      if (typeof typeRef === 'number') return { typeOffset: typeRef };
+    }
+    return undefined;
   }
 
   /** A subprogram's or inlined subroutine's name, through abstract_origin and specification. */

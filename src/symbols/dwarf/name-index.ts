@@ -8,12 +8,15 @@ import type { DwarfSections } from './dwarf-sections.js';
 import { parseUnitHeader } from './dwarf-unit.js';
 import { skipForm as skipFormInline } from './form-sizes.js';
 
-/** What the index records of a named top-level DIE. */
-export type IndexedKind = 'type' | 'function' | 'variable';
+/**
+ * What the index records of a named top-level DIE. A 'declared-variable' is an `extern` declaration:
+ * the only DWARF some variables have (jiffies is defined by the linker script), and where their type is.
+ */
+export type IndexedKind = 'type' | 'function' | 'variable' | 'declared-variable';
 
-const KIND_CODE: Record<IndexedKind, number> = { type: 0, function: 1, variable: 2 };
+const KIND_CODE: Record<IndexedKind, number> = { type: 0, function: 1, variable: 2, 'declared-variable': 3 };
 const TYPE_TAGS = new Set<number>([DW_TAG.structure_type, DW_TAG.union_type, DW_TAG.enumeration_type, DW_TAG.typedef, DW_TAG.base_type]);
-const INDEX_MAGIC = 'kdive-dwarf-index 3';
+const INDEX_MAGIC = 'kdive-dwarf-index 4';
 /** How many bytes of .debug_info are read per chunk (whole units at a time). */
 const CHUNK = 16 << 20;
 
@@ -174,7 +177,8 @@ function limitedAdder(names: Map<string, number[]>): (name: string, kind: number
     }
     let same = 0;
     for (let i = 0; i < list.length; i += 2) if (list[i] === kind) same++;
-    if (same < KEEP_PER_NAME) list.push(kind, offset);
+    // One declaration gives the type; every unit that uses the variable repeats it.
+    if (same < (kind === KIND_CODE['declared-variable'] ? 1 : KEEP_PER_NAME)) list.push(kind, offset);
   };
 }
 
@@ -229,7 +233,10 @@ async function indexUnit(
         skip(c, form, h);
       }
     }
-    if (wanted && name && declaration) declared.set(dieOffset, name);
+    if (wanted && name && declaration) {
+      declared.set(dieOffset, name);
+      if (ab.tag === DW_TAG.variable) add(name, KIND_CODE['declared-variable'], dieOffset);
+    }
     if (wanted && !name && specification !== undefined && hasCode) bySpecification.push({ spec: specification, kind: ab.tag === DW_TAG.subprogram ? 1 : 2, offset: dieOffset });
     if (wanted && name && !declaration) {
       if (TYPE_TAGS.has(ab.tag)) add(name, 0, dieOffset);

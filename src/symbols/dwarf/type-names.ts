@@ -1,5 +1,6 @@
 import { DW_AT, DW_TAG } from './constants.js';
 import { attrNumber, attrString, type Die } from './die.js';
+import { canonicalBaseTypeName } from './base-type-name.js';
 
 /** Resolves a DIE reference (absolute .debug_info offset) to its DIE. */
 export type DieResolver = (offset: number) => Promise<Die | undefined>;
@@ -21,6 +22,7 @@ async function declarator(die: Die | undefined, resolve: DieResolver, inner: str
   const name = attrString(die, DW_AT.name);
   switch (die.tag) {
     case DW_TAG.base_type:
+      return { base: name ? canonicalBaseTypeName(name) : '?', suffix: inner };
     case DW_TAG.typedef:
       return { base: name ?? '?', suffix: inner };
     case DW_TAG.structure_type:
