@@ -166,19 +166,7 @@ export function parseExpression(text: string, isTypeName: (name: string) => bool
       case 'str':
         return { kind: 'string', value: t.text };
       case 'dollar':
-        if (isOp(peek(), '(')) {
-          next();
-          const args: Expr[] = [];
-          if (!isOp(peek(), ')')) {
-            for (;;) {
-              args.push(assignment());
-              if (!isOp(peek(), ',')) break;
-              next();
-            }
-          }
-          expect(')');
-          return { kind: 'call', callee: `$${t.text}`, args };
-        }
+        if (isOp(peek(), '(')) return { kind: 'call', callee: `$${t.text}`, args: callArguments() };
         return { kind: 'dollar', name: t.text };
       case 'id':
         if (t.text === 'sizeof') {
@@ -190,6 +178,8 @@ export function parseExpression(text: string, isTypeName: (name: string) => bool
           }
           return { kind: 'sizeof', operand: unary() };
         }
+        // NAME(...): the engine knows a few (per_cpu); kernel functions are not called.
+        if (isOp(peek(), '(')) return { kind: 'call', callee: t.text, args: callArguments() };
         return { kind: 'ident', name: t.text };
       case 'op':
         if (t.text === '(') {
@@ -201,6 +191,21 @@ export function parseExpression(text: string, isTypeName: (name: string) => bool
       default:
         throw new ExpressionSyntaxError('the expression ends too early', t.pos);
     }
+  };
+
+  /** `(a, b)` after a function name. */
+  const callArguments = (): Expr[] => {
+    next();
+    const args: Expr[] = [];
+    if (!isOp(peek(), ')')) {
+      for (;;) {
+        args.push(assignment());
+        if (!isOp(peek(), ',')) break;
+        next();
+      }
+    }
+    expect(')');
+    return args;
   };
 
   const postfix = (): Expr => {

@@ -18,7 +18,7 @@ export interface ExpressionScope {
   frame?: { lookupPc: bigint; context: ExpressionContext };
   /** Kernel names that are macros to the compiler (`current`): a value, or undefined. */
   identifier?(name: string): Promise<{ value: bigint; type: string } | undefined>;
-  /** `$name(args)` functions such as `$percpu(var, cpu)`: an lvalue address and its type. */
+  /** Functions such as `$percpu(var, cpu)` (NAME as written, `$` included): an lvalue address and its type. */
   call?(name: string, args: CValue[], argExprs: Expr[]): Promise<CValue | undefined>;
 }
 
@@ -285,8 +285,11 @@ export class ExpressionEngine {
       }
       case 'call': {
         const args = await Promise.all(e.args.map((a) => this.eval(a, scope).catch(() => ({ type: VOID }) as CValue)));
-        const r = await scope.call?.(e.callee.slice(1), args, e.args);
-        if (!r) throw new KdiveError(`no function ${e.callee} in kdive (there is $percpu(var, cpu))`);
+        const r = await scope.call?.(e.callee, args, e.args);
+        if (!r) {
+          const known = 'there are $percpu(var, cpu), per_cpu(var, cpu), $lx_per_cpu("var", cpu) and $lx_current([cpu])';
+          throw new KdiveError(e.callee.startsWith('$') ? `no function ${e.callee} in kdive (${known})` : `kdive does not call kernel functions such as ${e.callee}() (${known})`);
+        }
         return r;
       }
       case 'member': {

@@ -24,6 +24,7 @@ import { BreakpointTable, type Breakpoint } from './breakpoints.js';
 import type { Backtrace, Frame } from './frames.js';
 import { KernelSymbols } from './kernel-symbols.js';
 import { cpuOfThread } from './thread-cpu.js';
+import { callConvenienceFunction } from './convenience-functions.js';
 import path from 'node:path';
 import { createRunDir } from '../vm/run-dir.js';
 import type { EvaluatedValue } from '../expr/evaluated-value.js';
@@ -32,7 +33,7 @@ import type { PrintFormat } from '../expr/value-printer.js';
 import { sessionEngineSymbols } from './expression-scope.js';
 import { LinuxKernel } from '../os/linux/linux-kernel.js';
 import { KernelTypes } from '../os/linux/kernel-view.js';
-import { currentTask, perCpuOffset } from '../os/linux/percpu.js';
+import { currentTask, currentTaskOf, perCpuOffset } from '../os/linux/percpu.js';
 
 export interface BootOptions {
   kernel: KernelArtifacts;
@@ -842,6 +843,7 @@ export class Session {
     const regs = await this.registers(tid);
     const frame = await this.frameState(tid, opts.frame ?? 0);
     const dwarfNumber = new Map(DWARF_REGISTER_NAMES.map((n, i) => [n, i]));
+    const engine = this.engine;
     const scope: ExpressionScope = {
       readMemory: (a, n) => this.target.readMemory(a, n),
       // Frame 0 sees every register; callers only what the unwinder recovered.
@@ -852,13 +854,12 @@ export class Session {
       },
       frame: { lookupPc: frame.lookupPc, context: frame.context },
       identifier: async (name) => (name === 'current' ? { value: await this.currentTask(tid), type: 'struct task_struct *' } : undefined),
-      call: async (name, args) => {
-        if (name !== 'percpu') return undefined;
-        const [variable, cpuArg] = args;
-        if (!variable || variable.address === undefined || !cpuArg?.bytes) throw new KdiveError('usage: $percpu(per_cpu_variable, cpu)');
-        const cpu = Number(cpuArg.bytes.readUInt32LE(0));
-        return { type: variable.type, address: variable.address + (await this.perCpuOffset(cpu)) };
-      },
+      call: (name, args, exprs) =>
+        callConvenienceFunction(name, args, exprs, {
+          perCpuOffset: (cpu) => this.perCpuOffset(cpu),
+          currentTask: (cpu) => (cpu === undefined ? this.currentTask(tid) : currentTaskOf(this.linux.view, cpu)),
+          evaluate: (text) => engine.evaluate(text, scope),
+        }),
     };
     return { engine: this.engine, scope };
   }

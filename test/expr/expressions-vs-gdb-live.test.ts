@@ -28,6 +28,13 @@ const SAME_TEXT: [string, string][] = [
   ['current->comm', '((struct task_struct *)*(unsigned long *)($gs_base + (unsigned long)&current_task))->comm'],
   ['current->mm->mmap_base', '((struct task_struct *)*(unsigned long *)($gs_base + (unsigned long)&current_task))->mm->mmap_base'],
   ['$percpu(cpu_number, 0)', '*(int *)(__per_cpu_offset[0] + (unsigned long)&cpu_number)'],
+  // The kernel's spelling and scripts/gdb's functions (gdb has them only with vmlinux-gdb.py loaded).
+  ['per_cpu(runqueues, 0).nr_running', '((struct rq *)(__per_cpu_offset[0] + (unsigned long)&runqueues))->nr_running'],
+  ['/x &per_cpu(runqueues, 0)', '/x (struct rq *)(__per_cpu_offset[0] + (unsigned long)&runqueues)'],
+  ['$lx_per_cpu("cpu_number", 0)', '*(int *)(__per_cpu_offset[0] + (unsigned long)&cpu_number)'],
+  ['$lx_current().pid', '((struct task_struct *)*(unsigned long *)($gs_base + (unsigned long)&current_task))->pid'],
+  ['$lx_current(0)->comm', '((struct task_struct *)*(unsigned long *)(__per_cpu_offset[0] + (unsigned long)&current_task))->comm'],
+  ['jiffies == jiffies_64', 'jiffies == jiffies_64'],
   ['jiffies_64 > 0', 'jiffies_64 > 0'],
   ['init_task.comm', 'init_task.comm'],
 ];

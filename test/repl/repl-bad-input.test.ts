@@ -17,6 +17,9 @@ test('kdive debug: unknown command, unknown symbol, syntax error, unreadable add
     'p *(int *)8',
     'x/4q $rsp',
     'info nonsense',
+    'print strlen("abc")',
+    'print $lx_nonsense()',
+    'print per_cpu(runqueues)',
     'print sizeof(struct list_head)',
     'quit',
   ].join('\n');
@@ -32,6 +35,9 @@ test('kdive debug: unknown command, unknown symbol, syntax error, unreadable add
   assert.match(out, /^Cannot access memory at address 0x8$/m);
   assert.match(out, /^undefined output format or size letter 'q' in \/4q$/m);
   assert.match(out, /^Undefined info command: "nonsense"\./m);
+  assert.match(out, /^kdive does not call kernel functions such as strlen\(\) \(there are \$percpu/m);
+  assert.match(out, /^no function \$lx_nonsense in kdive \(there are/m);
+  assert.match(out, /^usage: per_cpu\(per_cpu_variable, cpu\)$/m);
   // Still alive after all of that: the last command answers.
   assert.match(out, /^\$1 = 16$/m);
   assert.doesNotMatch(out + r.stderr, /\n\s+at .*\.js:\d+/, 'no stack trace');

@@ -14,6 +14,13 @@ export async function perCpuOffset(view: KernelView, cpu: number): Promise<bigin
  * 6.2-6.14) in the per-CPU area the CPU's GS base points to. In user mode the kernel's base sits
  * in KERNEL_GS_BASE (swapgs has not run yet); `this_cpu_off` holding the base itself confirms it.
  */
+/** The task CPU `cpu` runs, from its own per-CPU area (what scripts/gdb's `$lx_current(cpu)` reads). */
+export async function currentTaskOf(view: KernelView, cpu: number): Promise<bigint> {
+  const currentSlot = view.symbol('current_task') ?? view.symbol('pcpu_hot');
+  if (currentSlot === undefined) throw new NotFoundError('this kernel has neither current_task nor pcpu_hot');
+  return readU64(view, (await perCpuOffset(view, cpu)) + currentSlot);
+}
+
 export async function currentTask(view: KernelView, registers: { gs_base?: bigint; k_gs_base?: bigint; cs?: bigint }): Promise<bigint> {
   const currentSlot = view.symbol('current_task') ?? view.symbol('pcpu_hot');
   if (currentSlot === undefined) throw new NotFoundError('this kernel has neither current_task nor pcpu_hot');
