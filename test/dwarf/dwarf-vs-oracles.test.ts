@@ -130,6 +130,15 @@ test('the name index is cached on disk by build-id and answers the same from the
   }
 });
 
+test('the name index built on worker threads is the one a single pass builds, entry for entry', async () => {
+  const { DwarfNameIndex, DwarfSections } = await import('../../src/symbols/dwarf/index.js');
+  const alone = await DwarfNameIndex.build(new DwarfSections(elf), undefined, { workers: 1 });
+  const threaded = await DwarfNameIndex.build(new DwarfSections(elf), undefined, { workers: 3 });
+  const a = alone.serialize('x');
+  assert.ok(a.length > 1_000_000, 'a full index');
+  assert.ok(a === threaded.serialize('x'), 'the same text, byte for byte');
+});
+
 test('the layout of 24 core structs matches gdb ptype/o member by member', async () => {
   for (const s of STRUCTS) {
     const want = gdbMembers(s);

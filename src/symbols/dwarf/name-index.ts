@@ -1,6 +1,8 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { Worker } from 'node:worker_threads';
 import os from 'node:os';
 import path from 'node:path';
+import { FormatError } from '../../errors.js';
 import type { ProgressReporter } from '../../progress/progress.js';
 import { stringAt, ByteCursor } from './byte-cursor.js';
 import { DW_AT, DW_FORM, DW_TAG } from './constants.js';
@@ -81,7 +83,8 @@ export class DwarfNameIndex {
     return index;
   }
 
-  private serialize(buildId: string): string {
+  /** The on-disk text: a header, the unit offsets, a line per name. */
+  serialize(buildId: string): string {
     const lines = [`${INDEX_MAGIC} ${buildId}`, `units ${(this.unitOffsets ?? []).join(',')}`];
     for (const [name, flat] of this.names!) {
       const pairs: string[] = [];
@@ -121,44 +124,123 @@ export class DwarfNameIndex {
     return new DwarfNameIndex(names, undefined, undefined);
   }
 
-  static async build(sections: DwarfSections, progress?: ProgressReporter): Promise<DwarfNameIndex> {
+  /** `workers`: threads to index on (default: one per core, at most 4; 1 indexes in this thread). */
+  static async build(sections: DwarfSections, progress?: ProgressReporter, opts: { workers?: number } = {}): Promise<DwarfNameIndex> {
     const total = sections.sectionSize('.debug_info');
     const task = progress?.start(`indexing the DWARF of ${path.basename(sections.file)}`, total, 'bytes');
-    const str = await sections.section('.debug_str');
-    const lineStr = await sections.section('.debug_line_str');
+    const workers = opts.workers ?? Math.min(4, os.availableParallelism());
+    const parallel = total >= PARALLEL_FROM && workers > 1 ? await indexInWorkers(sections, total, workers, (done) => task?.update(done)).catch(() => undefined) : undefined;
+    const { names, units } = parallel ?? (await indexRange(sections, 0, total, (done) => task?.update(done)));
+    task?.finish();
+    return new DwarfNameIndex(names, undefined, units);
+  }
+
+  /** Merges ranges indexed apart, in file order: the same entries one pass would keep. */
+  static merge(parts: IndexedRange[]): IndexedRange {
     const names = new Map<string, number[]>();
     const add = limitedAdder(names);
     const units: number[] = [];
-    let offset = 0;
-    while (offset < total) {
-      // Read whole units, up to CHUNK bytes at a time.
-      const chunk = await sections.readPart('.debug_info', offset, Math.min(CHUNK, total - offset));
-      let pos = 0;
-      for (;;) {
-        if (pos + 12 > chunk.length && offset + pos + 12 <= total) break;
-        if (offset + pos >= total) break;
-        const head = new ByteCursor(chunk, pos, '.debug_info', sections.file, offset);
-        const { length, offsetSize } = head.initialLength();
-        const unitLen = length + (offsetSize === 8 ? 12 : 4);
-        if (pos + unitLen > chunk.length) {
-          if (pos === 0) {
-            // One unit larger than a chunk: read it alone.
-            const whole = await sections.readPart('.debug_info', offset, unitLen);
-            units.push(offset);
-            await indexUnit(whole, offset, sections, str, lineStr, add);
-            pos = unitLen;
-          }
-          break;
-        }
-        units.push(offset + pos);
-        await indexUnit(chunk.subarray(pos, pos + unitLen), offset + pos, sections, str, lineStr, add);
-        pos += unitLen;
-      }
-      offset += pos;
-      task?.update(offset);
+    for (const part of parts) {
+      for (const [name, flat] of part.names) for (let i = 0; i < flat.length; i += 2) add(name, flat[i]!, flat[i + 1]!);
+      units.push(...part.units);
     }
-    task?.finish();
-    return new DwarfNameIndex(names, undefined, units);
+    return { names, units };
+  }
+}
+
+/** The names and unit offsets of one stretch of .debug_info. */
+export interface IndexedRange {
+  names: Map<string, number[]>;
+  units: number[];
+}
+
+/** Below this much .debug_info, starting workers costs more than it saves. */
+const PARALLEL_FROM = 32 << 20;
+
+/**
+ * The units whose headers start in [start, end) of .debug_info, indexed in one pass (whole units
+ * read CHUNK bytes at a time). `onProgress` gets the bytes done since `start`.
+ */
+export async function indexRange(sections: DwarfSections, start: number, end: number, onProgress?: (done: number) => void): Promise<IndexedRange> {
+  const total = sections.sectionSize('.debug_info');
+  const str = await sections.section('.debug_str');
+  const lineStr = await sections.section('.debug_line_str');
+  const names = new Map<string, number[]>();
+  const add = limitedAdder(names);
+  const units: number[] = [];
+  let offset = start;
+  while (offset < end) {
+    const chunk = await sections.readPart('.debug_info', offset, Math.min(CHUNK, total - offset));
+    let pos = 0;
+    for (;;) {
+      if (offset + pos >= end) break;
+      if (pos + 12 > chunk.length && offset + pos + 12 <= total) break;
+      const head = new ByteCursor(chunk, pos, '.debug_info', sections.file, offset);
+      const { length, offsetSize } = head.initialLength();
+      const unitLen = length + (offsetSize === 8 ? 12 : 4);
+      if (pos + unitLen > chunk.length) {
+        if (pos === 0) {
+          // One unit larger than a chunk: read it alone.
+          const whole = await sections.readPart('.debug_info', offset, unitLen);
+          units.push(offset);
+          await indexUnit(whole, offset, sections, str, lineStr, add);
+          pos = unitLen;
+        }
+        break;
+      }
+      units.push(offset + pos);
+      await indexUnit(chunk.subarray(pos, pos + unitLen), offset + pos, sections, str, lineStr, add);
+      pos += unitLen;
+    }
+    offset += pos;
+    onProgress?.(offset - start);
+  }
+  return { names, units };
+}
+
+/** Where the unit at or after `target` starts (headers walked from 0, 12 bytes each). */
+async function unitBoundaryFrom(sections: DwarfSections, target: number, total: number): Promise<number> {
+  let off = 0;
+  while (off < target && off < total) {
+    const head = await sections.readPart('.debug_info', off, Math.min(12, total - off));
+    const { length, offsetSize } = new ByteCursor(head, 0, '.debug_info', sections.file, off).initialLength();
+    off += length + (offsetSize === 8 ? 12 : 4);
+  }
+  return Math.min(off, total);
+}
+
+/**
+ * `count` worker threads, each on its own stretch of units: on a distro vmlinux the index is
+ * CPU-bound name decoding. Rejects when workers cannot start; the caller then goes on alone.
+ */
+async function indexInWorkers(sections: DwarfSections, total: number, count: number, onProgress: (done: number) => void): Promise<IndexedRange> {
+  const bounds = [0];
+  for (let i = 1; i < count; i++) bounds.push(await unitBoundaryFrom(sections, Math.floor((total * i) / count), total));
+  bounds.push(total);
+  const done = new Array<number>(count).fill(0);
+  const workers: Worker[] = [];
+  try {
+    const parts = await Promise.all(
+      bounds.slice(0, -1).map(
+        (start, i) =>
+          new Promise<IndexedRange>((resolve, reject) => {
+            const worker = new Worker(new URL('./name-index-worker.js', import.meta.url), { workerData: { file: sections.file, start, end: bounds[i + 1] } });
+            workers.push(worker);
+            worker.on('message', (m: { done?: number; result?: IndexedRange; error?: string }) => {
+              if (m.done !== undefined) {
+                done[i] = m.done;
+                onProgress(done.reduce((a, b) => a + b, 0));
+              } else if (m.result) resolve(m.result);
+              else reject(new FormatError(sections.file, start, m.error ?? 'the index worker failed'));
+            });
+            worker.on('error', reject);
+            worker.on('exit', (code) => reject(new Error(`index worker exited with ${code}`)));
+          }),
+      ),
+    );
+    return DwarfNameIndex.merge(parts);
+  } finally {
+    for (const w of workers) void w.terminate();
   }
 }
 
