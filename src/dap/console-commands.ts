@@ -8,7 +8,7 @@ import type { SourceTree } from '../session/source-tree.js';
  * Commands that move the kernel or end the session belong to the editor's own controls: run from
  * the console they would change state behind the adapter's back (no stopped event, stale frames).
  */
-const EDITOR_CONTROLLED = new Set(['continue', 'step', 'next', 'stepi', 'nexti', 'finish', 'until', 'advance', 'detach', 'kill', 'quit']);
+const EDITOR_CONTROLLED = new Set(['continue', 'step', 'next', 'stepi', 'nexti', 'finish', 'until', 'advance', 'detach', 'kill', 'quit', 'commands']);
 
 /**
  * The REPL's commands in the editor's debug console (`bt`, `info registers`, `x/8gx $sp`, `ps`,
@@ -18,10 +18,16 @@ const EDITOR_CONTROLLED = new Set(['continue', 'step', 'next', 'stepi', 'nexti',
 export class ConsoleCommands {
   private readonly commands: ReplCommand[] = allCommands();
   private readonly ctx: ReplContext;
-  private output: string[] = [];
+  private output = '';
 
   constructor(session: Session, source: SourceTree | undefined) {
-    this.ctx = { session, frame: 0, source, print: (text) => this.output.push(text) };
+    this.ctx = {
+      session,
+      frame: 0,
+      source,
+      print: (text) => (this.output += `${text}\n`),
+      write: (text) => (this.output += text),
+    };
   }
 
   /** `-exec LINE`: the command line, always. */
@@ -41,10 +47,11 @@ export class ConsoleCommands {
     const { name, fmt, args } = splitCommandLine(line);
     const cmd = findCommand(this.commands, name);
     if (!cmd) throw new KdiveError(`Undefined command: "${name}".  Try "-exec help".`);
+    if (cmd.names[0] === 'commands') throw new KdiveError('"commands" reads the lines that follow it: use it in kdive debug (the editor has logpoints)');
     if (EDITOR_CONTROLLED.has(cmd.names[0]!)) throw new KdiveError(`"${cmd.names[0]}" is the editor's to do here: use its continue, step and stop controls`);
-    this.output = [];
+    this.output = '';
     this.ctx.frame = frame;
     await cmd.run(args, this.ctx, fmt);
-    return this.output.join('\n');
+    return this.output.replace(/\n$/, '');
   }
 }

@@ -19,6 +19,8 @@ export interface Breakpoint {
    * module loads and kdive finds the function, then inserted like any other.
    */
   pending?: boolean;
+  /** gdb's breakpoint commands: REPL lines run at each stop here (`silent` first: no stop banner). */
+  commands?: string[];
   /** Set for watchpoints: what is watched and how. */
   watch?: { expression: string; length: number; kind: 'write' | 'read' | 'access'; lastValue?: string };
 }

@@ -314,6 +314,7 @@ export class Session {
 
   /** Where a location as the user writes it (`do_mkdirat`, `fs/namei.c:4169`, `*0xffff...`) is at run time. */
   async resolveBreakLocation(location: string): Promise<bigint> {
+    if (/^\d+$/.test(location.trim())) location = await this.lineInCurrentFile(Number(location.trim()));
     const fileLine = /^(.+\.[chS]):(\d+)$/.exec(location.trim());
     if (fileLine) {
       if (!this.symbols.dwarf) throw new NotFoundError(`${this.symbols.vmlinuxPath} has no DWARF: cannot place a breakpoint at ${location}`);
@@ -328,6 +329,13 @@ export class Session {
       if (inModule) return inModule.address;
       throw err;
     }
+  }
+
+  /** A bare line number, as gdb reads it: that line of the file the selected thread is stopped in. */
+  async lineInCurrentFile(line: number, threadId?: string): Promise<string> {
+    const here = await this.lineAt((await this.registers(threadId)).get('rip') ?? 0n);
+    if (!here) throw new NotFoundError(`line ${line}: no default source file (the pc has no line information)`);
+    return `${here.shortFile}:${line}`;
   }
 
   async deleteBreakpoint(id: number): Promise<void> {
@@ -636,9 +644,9 @@ export class Session {
   }
 
   /** The line-table row at a run-time pc, in run-time addresses. */
-  private async lineAt(pc: bigint): Promise<{ file: string; line: number; start: bigint; end: bigint } | undefined> {
+  async lineAt(pc: bigint): Promise<{ file: string; shortFile: string; line: number; start: bigint; end: bigint } | undefined> {
     const l = await this.symbols.dwarf?.lineFor(pc - this.symbols.slide).catch(() => undefined);
-    return l && { file: l.file, line: l.line, start: l.start + this.symbols.slide, end: l.end + this.symbols.slide };
+    return l && { file: l.file, shortFile: l.shortFile, line: l.line, start: l.start + this.symbols.slide, end: l.end + this.symbols.slide };
   }
 
   /** Resumes from a breakpoint that applied the instruction under it rather than single-stepping it. */

@@ -79,6 +79,16 @@ export const breakpointCommands: ReplCommand[] = [
     },
   },
   {
+    names: ['commands'],
+    help: 'commands [N]: the lines that follow, up to "end", run each time breakpoint N (default: the last one) stops; "silent" first hides the stop, "continue" last resumes',
+    async run(args, ctx) {
+      const all = ctx.session.breakpoints.all();
+      const id = args ? Number(args) : all[all.length - 1]?.id;
+      if (id === undefined || !Number.isInteger(id) || !ctx.session.breakpoints.get(id)) throw new KdiveError(args ? `No breakpoint number ${args}.` : 'No breakpoints specified.');
+      ctx.collecting = { breakpointId: id, lines: [] };
+    },
+  },
+  {
     names: ['ignore'],
     help: 'ignore N COUNT: pass breakpoint N COUNT times',
     async run(args, ctx) {
@@ -101,6 +111,20 @@ export function breakpointTable(ctx: ReplContext): string {
     if (b.condition) rows.push(`\tstop only if ${b.condition}`);
     if (b.hits) rows.push(`\tbreakpoint already hit ${b.hits} time${b.hits === 1 ? '' : 's'}`);
     if (b.ignoreCount) rows.push(`\tWill ignore next ${b.ignoreCount} crossings of breakpoint.`);
+    for (const c of b.commands ?? []) rows.push(`        ${c}`);
   }
   return rows.join('\n');
+}
+
+/** One line of a `commands` body; true when `end` closes it and the commands are set. */
+export function collectCommandLine(ctx: ReplContext, line: string): boolean {
+  const block = ctx.collecting!;
+  if (line !== 'end') {
+    if (line && !line.startsWith('#')) block.lines.push(line);
+    return false;
+  }
+  const bp = ctx.session.breakpoints.get(block.breakpointId);
+  if (bp) bp.commands = block.lines.length ? block.lines : undefined;
+  ctx.collecting = undefined;
+  return true;
 }

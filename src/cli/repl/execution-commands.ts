@@ -1,6 +1,6 @@
 import { KdiveError } from '../../errors.js';
 import type { ReplCommand, ReplContext } from './repl-command.js';
-import { frameLine, printStop } from './stop-text.js';
+import { frameLine, printStop, reportStop } from './stop-text.js';
 
 function count(args: string): number {
   if (!args) return 1;
@@ -27,7 +27,8 @@ export const executionCommands: ReplCommand[] = [
         last.ignoreCount = n - 1;
         ctx.print(`Will ignore next ${n - 1} crossings of breakpoint ${last.id}.  Continuing.`);
       } else ctx.print('Continuing.');
-      await printStop(await ctx.session.resume(), ctx);
+      let event = await ctx.session.resume();
+      while (await reportStop(event, ctx)) event = await ctx.session.resume();
     },
   },
   {

@@ -4,7 +4,14 @@ import type { SourceTree } from '../../session/source-tree.js';
 /** What every REPL command gets: the session, where to print, and the user's selections. */
 export interface ReplContext {
   session: Session;
+  /** A line of output (the newline is added). */
   print(text: string): void;
+  /** Output as it is, no newline added (printf, echo). */
+  write(text: string): void;
+  /** Runs one command line as typed at the prompt (breakpoint commands use it). */
+  runLine?(line: string): Promise<void>;
+  /** Set by `commands`: the lines that follow, up to `end`, become the breakpoint's commands. */
+  collecting?: { breakpointId: number; lines: string[] };
   /** The selected frame (frame/up/down), reset at each stop. */
   frame: number;
   source?: SourceTree;

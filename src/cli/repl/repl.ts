@@ -5,7 +5,7 @@ import { KdiveError } from '../../errors.js';
 import { defaultCacheDir } from '../../vm/kvm-probe.js';
 import type { Session } from '../../session/session.js';
 import type { SourceTree } from '../../session/source-tree.js';
-import { breakpointCommands } from './breakpoint-commands.js';
+import { breakpointCommands, collectCommandLine } from './breakpoint-commands.js';
 import { dataCommands } from './data-commands.js';
 import { executionCommands } from './execution-commands.js';
 import { kernelCommands } from './kernel-commands.js';
@@ -80,7 +80,14 @@ export async function runRepl(session: Session, opts: { source?: SourceTree; inp
     return [session.symbols.table.namesWithPrefix(prefix, 100).map((n) => lead + n), last];
   };
   const rl = readline.createInterface({ input, output, terminal, completer, history, historySize: 1000, prompt: '(kdive) ' });
-  const ctx: ReplContext = { session, frame: 0, source: opts.source, print: (t) => output.write(`${t}\n`) };
+  const ctx: ReplContext = {
+    session,
+    frame: 0,
+    source: opts.source,
+    print: (t) => output.write(`${t}\n`),
+    write: (t) => output.write(t),
+    runLine: (line) => runCommandLine(line, ctx, commands),
+  };
   rl.on('SIGINT', () => {
     if (session.isRunning) {
       session.interrupt().catch((err: unknown) => ctx.print(err instanceof Error ? err.message : String(err)));
@@ -93,6 +100,12 @@ export async function runRepl(session: Session, opts: { source?: SourceTree; inp
   if (terminal) rl.prompt();
   for await (const raw of rl) {
     let line = raw.trim();
+    if (ctx.collecting) {
+      // The body of `commands`, up to `end`.
+      if (collectCommandLine(ctx, line)) rl.setPrompt('(kdive) ');
+      if (terminal) rl.prompt();
+      continue;
+    }
     if (!line) {
       if (!terminal || !REPEATABLE.has(findCommand(commands, splitCommandLine(previous).name)?.names[0] ?? '')) {
         if (terminal) rl.prompt();
@@ -110,6 +123,7 @@ export async function runRepl(session: Session, opts: { source?: SourceTree; inp
     }
     if (!line.startsWith('#')) await runCommandLine(line, ctx, commands);
     if (ctx.quitting) break;
+    if (ctx.collecting) rl.setPrompt('>');
     if (terminal) rl.prompt();
   }
   rl.close();

@@ -112,13 +112,25 @@ export const stackCommands: ReplCommand[] = [
         ctx.print(s ? `${s.replace('+', ' + ')} in section .text` : `No symbol matches ${arg}.`);
         return;
       }
-      if ('line'.startsWith(sub) && sub.length >= 2) {
-        const where = await ctx.session.symbols.dwarf!.infoLine(arg);
-        const r = where.ranges[0]!;
-        ctx.print(`Line ${where.line} of "${where.file}" starts at address ${hex(r.start + ctx.session.symbols.slide)} and ends at ${hex(r.end + ctx.session.symbols.slide)}.`);
-        return;
-      }
+      if ('line'.startsWith(sub) && sub.length >= 2) return infoLine(ctx, arg);
       throw new KdiveError(`Undefined info command: "${args}".  Try "help info".`);
     },
   },
 ];
+
+/** gdb's `info line [LOCATION]`: where a line's code is; no argument means the line at pc. */
+async function infoLine(ctx: ReplContext, arg: string): Promise<void> {
+  const slide = ctx.session.symbols.slide;
+  const names = sessionEngineSymbols(ctx.session.symbols);
+  const at = (a: bigint): string => `${hex(a)}${names.symbolAt(a) ? ` <${names.symbolAt(a)}>` : ''}`;
+  if (!arg || arg.startsWith('*')) {
+    const pc = arg ? BigInt.asUintN(64, (await ctx.session.evaluate(arg.slice(1), { frame: ctx.frame })).scalar ?? 0n) : (await ctx.session.registers()).get('rip')!;
+    const l = await ctx.session.lineAt(pc);
+    if (!l) throw new KdiveError(`No line number information available for address ${at(pc)}`);
+    ctx.print(`Line ${l.line} of "${l.shortFile}" starts at address ${at(l.start)} and ends at ${at(l.end)}.`);
+    return;
+  }
+  const where = await ctx.session.symbols.dwarf!.infoLine(/^\d+$/.test(arg) ? await ctx.session.lineInCurrentFile(Number(arg)) : arg);
+  const r = where.ranges[0]!;
+  ctx.print(`Line ${where.line} of "${where.shortFile}" starts at address ${at(r.start + slide)} and ends at ${at(r.end + slide)}.`);
+}

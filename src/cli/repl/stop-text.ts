@@ -46,3 +46,21 @@ export async function printStop(event: SessionEvent, ctx: ReplContext): Promise<
     ctx.listed = { file: top.file, line: top.line };
   }
 }
+
+/**
+ * Prints a stop and runs the commands of the breakpoints it hit (`silent` first: no banner).
+ * True when they say `continue`: the caller resumes again, in a loop, so that thousands of
+ * hits do not nest; gdb ignores what follows a `continue` too.
+ */
+export async function reportStop(event: SessionEvent, ctx: ReplContext): Promise<boolean> {
+  const lines = event.kind === 'breakpoint' ? event.breakpoints.flatMap((b) => b.commands ?? []) : [];
+  if (lines[0] === 'silent') ctx.frame = 0;
+  else await printStop(event, ctx);
+  for (const line of lines) {
+    if (line === 'silent') continue;
+    if (/^(c|cont|continue|fg)$/.test(line)) return true;
+    await ctx.runLine?.(line);
+    if (ctx.quitting) return false;
+  }
+  return false;
+}

@@ -169,7 +169,8 @@ export class DwarfInfo {
   }
 
   /** The line-table row covering an address: file, line and where that row's range starts and ends. */
-  async lineFor(address: bigint, unit?: DwarfUnit): Promise<{ file: string; line: number; column: number; start: bigint; end: bigint } | undefined> {
+  /** The line-table row at an address; `shortFile` is the file relative to the unit's comp_dir, as gdb names it. */
+  async lineFor(address: bigint, unit?: DwarfUnit): Promise<{ file: string; shortFile: string; line: number; column: number; start: bigint; end: bigint } | undefined> {
     const u = unit ?? (await this.unitForAddress(address));
     if (!u) return undefined;
     const table = await this.lineTable(u);
@@ -181,7 +182,10 @@ export class DwarfInfo {
     // Several rows can share an address (views); the range ends at the next different address.
     let end = rows[best + 1]!.address;
     for (let j = best + 1; j < rows.length && rows[j]!.address === r.address; j++) end = rows[j + 1]?.address ?? end;
-    return { file: table.files[r.file] ?? `<file ${r.file}>`, line: r.line, column: r.column, start: r.address, end };
+    const file = table.files[r.file] ?? `<file ${r.file}>`;
+    const compDir = attrString(await u.rootOnly(), DW_AT.comp_dir);
+    const shortFile = compDir && file.startsWith(`${compDir}/`) ? file.slice(compDir.length + 1) : file;
+    return { file, shortFile, line: r.line, column: r.column, start: r.address, end };
   }
 
   /** Like `addr2line -f -i`: the innermost inlined function first, each caller after it with its call site. */
@@ -560,18 +564,21 @@ export class DwarfInfo {
   }
 
   /** `info line FUNCTION` or `info line FILE:LINE`: where that line's code is. */
-  async infoLine(spec: string): Promise<{ file: string; line: number; ranges: AddressRange[] }> {
+  async infoLine(spec: string): Promise<{ file: string; shortFile: string; line: number; ranges: AddressRange[] }> {
     const m = /^(.+):(\d+)$/.exec(spec);
     if (!m) {
       const f = await this.lookupFunction(spec);
       const l = await this.lineFor(f.address);
       if (!l) throw new NotFoundError(`no line information for ${spec} in ${this.file}`);
-      return { file: l.file, line: l.line, ranges: [{ start: l.start, end: l.end }] };
+      return { file: l.file, shortFile: l.shortFile, line: l.line, ranges: [{ start: l.start, end: l.end }] };
     }
     const [, file, lineText] = m;
     const line = Number(lineText);
     const ranges: AddressRange[] = [];
+    // Where a row's address range ends when rows after it share its address (views of one pc).
+    const untilNextAddress: bigint[] = [];
     let foundFile: string | undefined;
+    let shortFile = file!;
     for (const off of await this.allUnitOffsets()) {
       const unit = await this.unit(off);
       const root = await unit.rootOnly();
@@ -580,16 +587,24 @@ export class DwarfInfo {
       const table = await this.lineTable(unit);
       if (!table) continue;
       const rows = table.rows;
+      const compDir = attrString(root, DW_AT.comp_dir);
       for (let i = 0; i + 1 < rows.length; i++) {
         const r = rows[i]!;
         const f = table.files[r.file] ?? '';
         if (r.endSequence || r.line !== line || !r.isStmt || !(f === file || f.endsWith(`/${file}`))) continue;
         foundFile = f;
+        shortFile = compDir && f.startsWith(`${compDir}/`) ? f.slice(compDir.length + 1) : f;
         ranges.push({ start: r.address, end: rows[i + 1]!.address });
+        let j = i + 1;
+        while (j + 1 < rows.length && rows[j]!.address === r.address && !rows[j]!.endSequence) j++;
+        untilNextAddress.push(rows[j]!.address);
       }
     }
     if (!foundFile) throw new NotFoundError(`no code for ${spec} in ${this.file}`);
+    // With only empty rows, the line's code runs to the next address the table gives (as gdb shows it).
+    const whole = ranges.map((r, i) => ({ start: r.start, end: r.end > r.start ? r.end : untilNextAddress[i]! }));
     ranges.sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
+    whole.sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
     // Rows of no length (several views of one address) add nothing; adjacent ones merge.
     const merged: AddressRange[] = [];
     for (const r of ranges) {
@@ -598,7 +613,7 @@ export class DwarfInfo {
       if (last && r.start <= last.end) last.end = r.end > last.end ? r.end : last.end;
       else merged.push({ ...r });
     }
-    return { file: foundFile, line, ranges: merged.length ? merged : ranges.slice(0, 1) };
+    return { file: foundFile, shortFile, line, ranges: merged.length ? merged : whole.slice(0, 1) };
   }
 
   /** The definition DIE of a named struct/union/enum/typedef, searching units in order. */
