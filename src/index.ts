@@ -12,6 +12,7 @@ export { resolveKernel } from './kernels/index.js';
 export type { KernelArtifacts } from './kernels/index.js';
 export { KdiveError, FormatError, NotFoundError, MissingDependencyError } from './errors.js';
 export type { RegisterValues, StopEvent, Target } from './target/target.js';
+export { KdpTarget, type KdpConnectOptions, type KdpHostInfo } from './target/kdp/kdp-target.js';
 export type { GuestDevicesOptions } from './vm/guest-devices.js';
 export { parsePortForward, type PortForward } from './vm/port-forward.js';
 export { parseSharedFolder, type SharedFolder } from './vm/virtiofs-share.js';
