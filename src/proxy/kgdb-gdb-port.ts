@@ -1,7 +1,6 @@
 import net from 'node:net';
-import { KdiveError } from '../errors.js';
 import type { ConsoleDemux } from '../transport/console-demux.js';
-import { encodePacket } from '../target/gdb-remote/packet-codec.js';
+import { listenOnLoopback, refuseSecondGdb } from './one-gdb-listener.js';
 
 /**
  * agent-proxy's job for a stock gdb: the RSP half of a kgdb serial line on its own loopback
@@ -11,11 +10,7 @@ import { encodePacket } from '../target/gdb-remote/packet-codec.js';
 export async function serveKgdbToGdb(demux: ConsoleDemux, port: number, log: (l: string) => void): Promise<net.Server> {
   let active: net.Socket | undefined;
   const server = net.createServer((client) => {
-    if (active) {
-      client.on('error', () => {});
-      client.end(Buffer.concat([Buffer.from('+'), encodePacket('E.another debugger is already attached through this kdive proxy; detach it first')]));
-      return;
-    }
+    if (active) return refuseSecondGdb(client);
     active = client;
     client.setNoDelay(true);
     log(`gdb connected from ${client.remoteAddress}:${client.remotePort}`);
@@ -38,9 +33,6 @@ export async function serveKgdbToGdb(demux: ConsoleDemux, port: number, log: (l:
     client.on('close', end);
     client.on('error', end);
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (err: NodeJS.ErrnoException) => reject(new KdiveError(`cannot listen on 127.0.0.1:${port}: ${err.code === 'EADDRINUSE' ? 'the port is in use' : err.message}`)));
-    server.listen(port, '127.0.0.1', resolve);
-  });
+  await listenOnLoopback(server, '127.0.0.1', port);
   return server;
 }

@@ -1,6 +1,5 @@
 import net from 'node:net';
-import { KdiveError } from '../errors.js';
-import { encodePacket } from '../target/gdb-remote/packet-codec.js';
+import { listenOnLoopback, refuseSecondGdb } from './one-gdb-listener.js';
 
 export interface RspRelayOptions {
   /** Where gdb connects: loopback only. */
@@ -19,26 +18,18 @@ export interface RspRelay {
   close(): Promise<void>;
 }
 
-const REFUSAL = 'another debugger is already attached through this kdive proxy; detach it first';
-
 /**
  * An RSP relay so a stock gdb reaches a stub through kdive: bytes pass through unchanged (acks,
  * no-ack mode, Ctrl-C's 0x03 included) to one upstream connection per client. Stubs take one
  * client, so a second gdb is answered with an error packet saying why and closed.
  */
 export async function startRspRelay(opts: RspRelayOptions): Promise<RspRelay> {
-  if (opts.listenHost !== '127.0.0.1' && opts.listenHost !== 'localhost' && opts.listenHost !== '::1') {
-    throw new KdiveError(`the proxy listens on loopback only, not on ${opts.listenHost}`);
-  }
   const log = opts.log ?? (() => {});
   let active: net.Socket | undefined;
   const server = net.createServer((client) => {
     if (active) {
       log(`refused a second client from ${client.remoteAddress}:${client.remotePort}`);
-      client.on('error', () => {});
-      // gdb prints E.<text> error replies as they come (gdb 13: "Remote failure reply: ...").
-      client.end(Buffer.concat([Buffer.from('+'), encodePacket(`E.${REFUSAL}`)]));
-      return;
+      return refuseSecondGdb(client);
     }
     active = client;
     const upstream = net.connect(opts.targetPort, opts.targetHost);
@@ -62,13 +53,10 @@ export async function startRspRelay(opts: RspRelayOptions): Promise<RspRelay> {
     client.pipe(upstream);
     upstream.pipe(client);
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (err: NodeJS.ErrnoException) => reject(new KdiveError(`cannot listen on ${opts.listenHost}:${opts.listenPort}: ${err.code === 'EADDRINUSE' ? 'the port is in use' : err.message}`)));
-    server.listen(opts.listenPort, opts.listenHost, resolve);
-  });
+  const port = await listenOnLoopback(server, opts.listenHost, opts.listenPort);
   const closed = new Promise<void>((resolve) => server.once('close', () => resolve()));
   return {
-    port: (server.address() as net.AddressInfo).port,
+    port,
     closed,
     close: async () => {
       active?.destroy();

@@ -373,3 +373,16 @@ function u32(v: number): Buffer {
   b.writeUInt32LE(v >>> 0, 0);
   return b;
 }
+
+/**
+ * Fake kernel text for the fake CPU: nops from offset 0 to a `jmp` at 0x12 back to 0, so the CPU
+ * passes 0x10 each time round the loop; a byte pattern after it for memory tests.
+ */
+export function fakeXnuLoopText(size: number): Buffer {
+  const text = Buffer.alloc(size);
+  for (let i = 0; i < text.length; i++) text[i] = (i * 7 + 3) & 0xff;
+  text.fill(0x90, 0, 0x12);
+  text[0x12] = 0xeb;
+  text[0x13] = (0x00 - 0x14) & 0xff;
+  return text;
+}

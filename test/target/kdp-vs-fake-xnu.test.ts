@@ -9,20 +9,15 @@ import { KdpTarget } from '../../src/target/kdp/kdp-target.js';
 import {
   KdpRequest, connectBody, encodeExceptionBody, encodeKdpPacket, exceptionAck, readMem64Body, readRegsBody,
 } from '../../src/target/kdp/kdp-packet.js';
-import { FakeXnuKdpStub } from '../support/fake-xnu-kdp-stub.js';
+import { FakeXnuKdpStub, fakeXnuLoopText } from '../support/fake-xnu-kdp-stub.js';
 
 const BASE = 0xffffff8000200000n;
 const FUNC = BASE + 0x10n;
 const HLT = BASE + 0x40n;
 
-/** A loop that passes FUNC each time round (nops, then jmp back to BASE), a hlt, then a byte pattern. */
 function kernelText(): Buffer {
-  const text = Buffer.alloc(0x2000);
-  for (let i = 0; i < text.length; i++) text[i] = (i * 7 + 3) & 0xff;
-  text.fill(0x90, 0, 0x12);
-  text[0x12] = 0xeb;
-  text[0x13] = (0x00 - 0x14) & 0xff;
-  text[0x40] = 0xf4;
+  const text = fakeXnuLoopText(0x2000);
+  text[0x40] = 0xf4; // hlt
   return text;
 }
 
