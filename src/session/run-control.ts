@@ -30,11 +30,6 @@ export class RunControl {
   constructor(
     private readonly target: Target,
     private readonly breakpoints: BreakpointTable,
-    /**
-     * Applies a `push` for a stub that will not move rsp itself (kgdb): the OS layer writes the
-     * value and the new rsp into the trap frame the kernel will return through. False: not here.
-     */
-    private readonly pushWithoutSpWrite?: (at: { breakpoint: bigint; sp: bigint; value: bigint }) => Promise<boolean>,
   ) {}
 
   /** Inserts or removes the breakpoint at an address so the target holds exactly what is needed. */
@@ -83,7 +78,7 @@ export class RunControl {
     const kind = last ? this.inserted.get(last.pc) : undefined;
     if (last && kind !== undefined) {
       const insn = await this.emulationAt(last.pc);
-      if (insn !== undefined && (await this.apply(insn, last.threadId, last.pc))) {
+      if (insn !== undefined && (await this.apply(insn, last.threadId))) {
         // The breakpoint sits on an instruction kdive applied itself (ftrace's NOP, a prologue's push
         // or mov): going past it is moving rip, with no single step, which would make QEMU drop its
         // translated code and costs kgdb a stop and four round trips.
@@ -123,15 +118,15 @@ export class RunControl {
    * the stack cannot be written, and the instruction is then stepped. The stack below rsp is free:
    * the kernel has no red zone, and kgdb's int3 entry leaves a gap there for exactly this.
    */
-  private async apply(insn: EmulatedInstruction, threadId: string, pc: bigint): Promise<boolean> {
+  private async apply(insn: EmulatedInstruction, threadId: string): Promise<boolean> {
     if (insn.effect === 'none') return true;
     const regs = await this.target.readRegisters(threadId);
     const readOnly = this.target.readOnlyRegisters ?? [];
     if (insn.effect === 'push') {
+      if (readOnly.includes('rsp')) return false;
       const rsp = regs.get('rsp');
       const value = regs.get(insn.register);
       if (rsp === undefined || value === undefined) return false;
-      if (readOnly.includes('rsp')) return (await this.pushWithoutSpWrite?.({ breakpoint: pc, sp: rsp, value })) ?? false;
       const slot = BigInt.asUintN(64, rsp - 8n);
       const bytes = Buffer.alloc(8);
       bytes.writeBigUInt64LE(value);

@@ -4,7 +4,6 @@ import { decodeInstruction } from '../arch/x86_64/instruction-decoder.js';
 import { unwindRegistersWithCfi, type ExpressionContext } from '../symbols/dwarf/index.js';
 import { KdiveError, NotFoundError } from '../errors.js';
 import { returnTypeAt } from '../symbols/dwarf/function-signature.js';
-import { pushIntoInt3Frame } from '../os/linux/int3-frame.js';
 import { RunControl, type RawStop } from './run-control.js';
 import { slideFromIdt } from './kaslr-discovery.js';
 import type { KernelArtifacts } from '../kernels/index.js';
@@ -114,11 +113,7 @@ export class Session {
     readonly vm: QemuInstance | undefined,
     private readonly cleanup: () => void = () => {},
   ) {
-    // kgdb ignores writes to sp: a push under a breakpoint goes into the kernel's int3 frame instead.
-    const pushIntoFrame = target.stubName === 'kgdb'
-      ? (at: { breakpoint: bigint; sp: bigint; value: bigint }) => pushIntoInt3Frame({ read: (a, n) => target.readMemory(a, n), write: (a, d) => target.writeMemory(a, d) }, at)
-      : undefined;
-    this.run = new RunControl(target, this.breakpoints, pushIntoFrame);
+    this.run = new RunControl(target, this.breakpoints);
   }
 
   /**
