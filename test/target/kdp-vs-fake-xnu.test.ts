@@ -21,10 +21,10 @@ function kernelText(): Buffer {
   return text;
 }
 
-async function withStub(fn: (stub: FakeXnuKdpStub, target: KdpTarget, log: string[]) => Promise<void>, opts: { breakpointsDisabled?: boolean } = {}): Promise<void> {
+async function withStub(fn: (stub: FakeXnuKdpStub, target: KdpTarget, log: string[]) => Promise<void>, opts: { breakpointsDisabled?: boolean; rip?: bigint } = {}): Promise<void> {
   const stub = await FakeXnuKdpStub.start({ memory: [{ base: BASE, bytes: kernelText() }], rip: BASE, registers: { rdi: 0x1111n, rsi: 0x2222n, rsp: 0xffffff8000ffe000n }, ...opts });
   const log: string[] = [];
-  const target = await KdpTarget.connect({ port: stub.port, timeoutMs: 150, log: (l) => log.push(l) });
+  const target = await KdpTarget.connect({ port: stub.port, timeoutMs: 150, stepTimeoutMs: 500, log: (l) => log.push(l) });
   try {
     await fn(stub, target, log);
   } finally {
@@ -184,6 +184,11 @@ test('bad input: garbage datagrams are dropped, a hung target and a kernel KDP c
     await assert.rejects(target.readMemory(BASE, 4), /^TargetError: cannot read memory while the kernel runs: KDP answers only while the kernel waits in the debugger$/);
     await assert.rejects(target.interrupt(), /^TargetError: KDP cannot stop a running kernel: it needs an NMI/);
   });
+
+  // A step that never traps again (the CPU halts): one line, not a hang.
+  await withStub(async (_stub, target) => {
+    await assert.rejects(target.step(), /^TargetTimeoutError: KDP 127\.0\.0\.1:\d+: single step \(the kernel did not trap again\): no answer from the debug stub within 500 ms$/);
+  }, { rip: HLT });
 
   await withStub(async (stub, target) => {
     stub.mute = true;

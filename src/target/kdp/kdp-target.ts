@@ -23,6 +23,8 @@ export interface KdpConnectOptions {
    */
   breakIn?: () => Promise<void>;
   greeting?: string;
+  /** How long a single step may take before it is reported as lost (30 s). */
+  stepTimeoutMs?: number;
 }
 
 /** CPU_TYPE_X86_64: CPU_TYPE_X86 (7) | CPU_ARCH_ABI64. */
@@ -222,7 +224,11 @@ export class KdpTarget implements Target {
     state.writeBigUInt64LE(flags | RFLAGS_TF, flagsAt);
     await this.writeState(state);
     await this.resumeCpus();
-    const stop = await this.waitForStop();
+    // One instruction traps at once; a kernel that never comes back is reported, not waited for.
+    const ms = this.opts.stepTimeoutMs ?? 30_000;
+    const stop = await this.waitForStop(AbortSignal.timeout(ms)).catch((err: Error) => {
+      throw err.name === 'TimeoutError' ? new TargetTimeoutError(`${this.conn.name}: single step (the kernel did not trap again)`, ms) : err;
+    });
     // The trap leaves TF in the saved flags: clear it, or the next resume steps again.
     const after = Buffer.from(await this.readState());
     if ((after.readBigUInt64LE(flagsAt) & RFLAGS_TF) !== 0n && (flags & RFLAGS_TF) === 0n) {
