@@ -22,6 +22,7 @@ export interface RspTargetServer {
 const Z_KIND: Record<string, { bp?: BreakpointKind; watch?: WatchKind }> = {
   '0': { bp: 'software' }, '1': { bp: 'hardware' }, '2': { watch: 'write' }, '3': { watch: 'read' }, '4': { watch: 'access' },
 };
+/** gdb sees one thread: the CPU the target stopped on (all KDP shows). */
 const THREAD = '1';
 
 /**
@@ -51,7 +52,7 @@ export async function startRspTargetServer(target: Target, opts: RspTargetServer
     active = client;
     client.setNoDelay(true);
     log(`gdb connected from ${client.remoteAddress}:${client.remotePort}`);
-    const session = new GdbSession(target, client, log, (why) => void release(why));
+    const session = new GdbSession(target, client, (why) => void release(why));
     client.on('data', (d: Buffer) => session.feed(d));
     client.on('close', () => void release('gdb closed the connection'));
     client.on('error', () => void release('gdb hung up'));
@@ -75,7 +76,7 @@ class GdbSession {
   private lastStop = 'S05';
   private readonly breakpoints = new Set<bigint>();
 
-  constructor(private readonly target: Target, private readonly client: net.Socket, private readonly log: (l: string) => void, private readonly end: (why: string) => void) {}
+  constructor(private readonly target: Target, private readonly client: net.Socket, private readonly end: (why: string) => void) {}
 
   feed(data: Buffer): void {
     for (const ev of this.decoder.feed(data)) {
@@ -119,7 +120,7 @@ class GdbSession {
     if (p === 'qfThreadInfo') return this.reply(`m${THREAD}`);
     if (p === 'qsThreadInfo') return this.reply('l');
     if (p.startsWith('qThreadExtraInfo,')) {
-      const t = (await this.target.threads()).find((x) => x.id === THREAD);
+      const [t] = await this.target.threads();
       return this.reply(encodeHex(Buffer.from(t?.description ?? '')));
     }
     if (p[0] === 'H' || p[0] === 'T') return this.reply('OK');

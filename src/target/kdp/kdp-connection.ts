@@ -28,6 +28,9 @@ export class KdpConnection {
   private queue: Promise<unknown> = Promise.resolve();
   private lastExceptionSeq: number | undefined;
   private closedReason: string | undefined;
+  /** Wakes the request waiting for its reply when the connection fails. */
+  private closeWaiter: (() => void) | undefined;
+  private socketClosed = false;
   private onException: ((infos: KdpExceptionInfo[]) => void) | undefined;
   readonly name: string;
 
@@ -84,13 +87,6 @@ export class KdpConnection {
     return run;
   }
 
-  /** Sends a request that gets no reply (HOSTREBOOT); it still uses a sequence number. */
-  sendOnly(request: number, body?: Buffer): void {
-    if (this.closedReason) return;
-    this.socket.send(encodeKdpPacket({ request, isReply: false, seq: this.seq, key: this.key }, body));
-    this.seq = (this.seq + 1) & 0xff;
-  }
-
   close(): void {
     this.fail('connection closed');
     if (this.socketClosed) return;
@@ -98,7 +94,6 @@ export class KdpConnection {
     this.socket.close();
   }
 
-  private socketClosed = false;
 
   private async send(request: number, body: Buffer | undefined, opts: { tries?: number; timeoutMs?: number }): Promise<Buffer> {
     const what = `${this.name}: ${kdpRequestName(request)}`;
@@ -134,8 +129,6 @@ export class KdpConnection {
     }
     throw new TargetTimeoutError(what, timeoutMs * tries);
   }
-
-  private closeWaiter: (() => void) | undefined;
 
   private fail(reason: string): void {
     if (this.closedReason) return;

@@ -8,11 +8,7 @@
 export const KDP_REMOTE_PORT = 41139;
 /** Largest read or write the target accepts (MAX_KDP_DATA_SIZE). */
 export const KDP_MAX_DATA = 1024;
-/** Largest datagram either side sends. */
-export const KDP_MAX_PACKET = 1200;
 export const KDP_HEADER_SIZE = 8;
-/** The protocol version xnu-7195 reports; older kernels answer with less. */
-export const KDP_VERSION = 12;
 
 export const KdpRequest = {
   CONNECT: 0x00,
@@ -76,17 +72,14 @@ export function kdpErrorText(code: number): string {
   return ERROR_TEXT.get(code) ?? `KDP error ${code}`;
 }
 
-/** x86 thread-state flavors for READREGS/WRITEREGS. */
+/** The x86 thread-state flavor for READREGS/WRITEREGS (5, the float state, always reads as zeros). */
 export const X86_THREAD_STATE64 = 4;
-export const X86_FLOAT_STATE64 = 5;
 
-/** EXCEPTION's `exception` field (mach exception types) and the x86 breakpoint code. */
+/** EXCEPTION's `exception` field (mach exception types); a breakpoint or a step comes with code 3. */
 export const EXC_BAD_ACCESS = 1;
 export const EXC_BAD_INSTRUCTION = 2;
 export const EXC_ARITHMETIC = 3;
-export const EXC_SOFTWARE = 5;
 export const EXC_BREAKPOINT = 6;
-export const EXC_I386_BPTFLT = 3;
 
 export interface KdpHeader {
   request: number;

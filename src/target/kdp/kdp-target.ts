@@ -181,9 +181,14 @@ export class KdpTarget implements Target {
     if (!this.info.breakpoints) throw new TargetError(`${this.conn.name}: the kernel's boot-args turn KDP breakpoints off (debug= has DB_KDP_BP_DIS, 0x80)`);
     if (this.inserted.has(address)) return;
     const [original] = await this.readMemory(address, 1);
+    await this.setBreakpoint(address, original!);
+  }
+
+  /** BREAKPOINT64_SET, with the byte the int3 covers already known. */
+  private async setBreakpoint(address: bigint, original: number): Promise<void> {
     const err = u32At(await this.conn.request(KdpRequest.BREAKPOINT64_SET, breakpoint64Body(address)), 0, 'BREAKPOINT64_SET');
     if (err !== 0) throw new TargetError(`cannot insert a breakpoint at 0x${address.toString(16)}: ${kdpErrorText(err)}`);
-    this.inserted.set(address, original!);
+    this.inserted.set(address, original);
   }
 
   async removeBreakpoint(address: bigint, kind: BreakpointKind): Promise<void> {
@@ -208,9 +213,12 @@ export class KdpTarget implements Target {
   }
 
   async resumeOverBreakpoint(address: bigint, kind: BreakpointKind, threadId?: string): Promise<StopEvent | undefined> {
+    const original = this.inserted.get(address);
     await this.removeBreakpoint(address, kind);
     const step = await this.step(threadId);
-    await this.insertBreakpoint(address, kind);
+    // Back in with the byte it covered remembered: no read of it again at every hit.
+    if (original === undefined) await this.insertBreakpoint(address, kind);
+    else await this.setBreakpoint(address, original);
     if (step.reason !== 'trap') return step;
     await this.resumeCpus();
     return undefined;
