@@ -156,7 +156,8 @@ export class KdiveDebugSession extends DebugSession {
           const location = await this.resolveSourceLine(file, b.line);
           const bp = await session.addBreakpoint(location, { condition: b.condition, ignoreCount: hitCount(b.hitCondition) });
           ids.push(bp.id);
-          const out = new Breakpoint(true, b.line, undefined, new Source(path.basename(file), file)) as DebugProtocol.Breakpoint;
+          // A line without code moves to the next line with code, as in gdb; the editor shows where it went.
+          const out = new Breakpoint(true, bp.locations[0]?.line ?? b.line, undefined, new Source(path.basename(file), file)) as DebugProtocol.Breakpoint;
           out.id = bp.id;
           result.push(out);
         } catch (err) {

@@ -57,6 +57,20 @@ export class KernelSymbols {
     return address + this.slide;
   }
 
+  /**
+   * Checks a breakpoint location before anything boots: a function, `*ADDRESS`, or FILE:LINE
+   * (which must have code, or a later line with code, in the file).
+   */
+  async checkLocation(location: string): Promise<void> {
+    const fileLine = /^(.+\.[chS]):(\d+)$/.exec(location.trim());
+    if (!fileLine) {
+      this.resolveLocation(location);
+      return;
+    }
+    if (!this.dwarf) throw new NotFoundError(`${this.vmlinuxPath} has no DWARF: cannot place a breakpoint at ${location}`);
+    await this.dwarf.lineLocations(fileLine[1]!, Number(fileLine[2]));
+  }
+
   /** `function+offset` for a run-time address; `lookupAddress` lets callers pass pc-1 for return addresses. */
   symbolize(address: bigint, lookupAddress = address): SymbolizedAddress | undefined {
     const hit = this.table.symbolize(lookupAddress - this.slide);

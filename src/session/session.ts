@@ -20,7 +20,7 @@ import { ModuleSymbols } from '../os/linux/module-symbols.js';
 import { launchQemu, type LaunchOptions, type QemuInstance } from '../vm/index.js';
 import type { QmpClient } from '../vm/qmp-client.js';
 import { listSnapshots, loadSnapshot, saveSnapshot, scratchSnapshotDisk } from '../vm/live-snapshots.js';
-import { BreakpointTable, type Breakpoint } from './breakpoints.js';
+import { BreakpointTable, type Breakpoint, type BreakpointLocation } from './breakpoints.js';
 import type { Backtrace, Frame } from './frames.js';
 import { KernelSymbols } from './kernel-symbols.js';
 import { cpuOfThread } from './thread-cpu.js';
@@ -245,25 +245,30 @@ export class Session {
     }
   }
 
-  /** A breakpoint at a function, FILE:LINE or `*ADDRESS`; unknown locations fail before anything changes. */
+  /**
+   * A breakpoint at a function, FILE:LINE (every place gdb would put it: a header line inlined into
+   * hundreds of functions has hundreds of locations) or `*ADDRESS`; unknown locations fail before
+   * anything changes, and a location that cannot be inserted takes the others out again.
+   */
   async addBreakpoint(location: string, options: BreakpointKind | BreakpointOptions = {}): Promise<Breakpoint> {
     const opts = typeof options === 'string' ? { kind: options } : options;
     const kind = opts.kind ?? 'software';
-    let address: bigint;
+    let locations: Omit<BreakpointLocation, 'enabled'>[];
     try {
-      address = await this.resolveBreakLocation(location);
+      locations = await this.resolveBreakLocations(location);
     } catch (err) {
       // MODULE:FUNCTION of a module not loaded yet: pending until it loads (a typo in a vmlinux name stays an error).
       if (!(err instanceof NotFoundError) || !isModuleLocation(location)) throw err;
       return this.addPendingBreakpoint(location, kind, opts);
     }
-    const bp = this.breakpoints.add(location, address, kind, opts.temporary ?? false);
+    const bp = this.breakpoints.add(location, locations[0]!.address, kind, opts.temporary ?? false, locations);
     bp.condition = opts.condition;
     bp.ignoreCount = opts.ignoreCount ?? 0;
     try {
-      await this.run.sync(address, kind);
+      for (const loc of bp.locations) await this.run.sync(loc.address, kind);
     } catch (err) {
       this.breakpoints.remove(bp.id);
+      for (const loc of bp.locations) await this.run.sync(loc.address, kind).catch(() => undefined); // best effort: the insert error is the one to report
       throw err;
     }
     return bp;
@@ -299,6 +304,7 @@ export class Session {
       const found = await modules?.lookup(bp.location).catch(() => undefined);
       if (!found) continue;
       bp.address = found.address;
+      bp.locations = [{ address: found.address, enabled: true, function: bp.location.split(':').pop() }];
       bp.pending = false;
       await this.run.sync(found.address, bp.kind);
     }
@@ -312,23 +318,35 @@ export class Session {
     await this.run.removeInternal(hook);
   }
 
-  /** Where a location as the user writes it (`do_mkdirat`, `fs/namei.c:4169`, `*0xffff...`) is at run time. */
+  /** Where a location as the user writes it (`do_mkdirat`, `fs/namei.c:4169`, `*0xffff...`) is at run time: its first address. */
   async resolveBreakLocation(location: string): Promise<bigint> {
+    return (await this.resolveBreakLocations(location))[0]!.address;
+  }
+
+  /** Every run-time address of a location, with the function and line of each when known. */
+  async resolveBreakLocations(location: string): Promise<Omit<BreakpointLocation, 'enabled'>[]> {
     if (/^\d+$/.test(location.trim())) location = await this.lineInCurrentFile(Number(location.trim()));
     const fileLine = /^(.+\.[chS]):(\d+)$/.exec(location.trim());
     if (fileLine) {
       if (!this.symbols.dwarf) throw new NotFoundError(`${this.symbols.vmlinuxPath} has no DWARF: cannot place a breakpoint at ${location}`);
-      const where = await this.symbols.dwarf.infoLine(location.trim());
-      return where.ranges[0]!.start + this.symbols.slide;
+      const found = await this.symbols.dwarf.lineLocations(fileLine[1]!, Number(fileLine[2]));
+      return found.locations.map((l) => ({ address: l.address + this.symbols.slide, function: l.function, file: l.shortFile, line: l.line }));
     }
+    let address: bigint;
     try {
-      return this.symbols.resolveLocation(location);
+      address = this.symbols.resolveLocation(location);
     } catch (err) {
       // Not in vmlinux: a function of a loaded module (`name` or `module:name`), from the kernel's own kallsyms.
       const inModule = err instanceof NotFoundError && /^[\w.]+(:\w+)?$/.test(location.trim()) ? await (await this.loadedModules())?.lookup(location.trim()).catch(() => undefined) : undefined;
-      if (inModule) return inModule.address;
-      throw err;
+      if (!inModule) throw err;
+      return [{ address: inModule.address, function: location.trim().split(':').pop() }];
     }
+    const where = await this.symbols.sourceFrames(address);
+    const inner = where[0];
+    const outer = where[where.length - 1];
+    // gdb names a function breakpoint after the function, an address after the code there (inlined or not).
+    const named = /^[A-Za-z_]\w*$/.test(location.trim()) ? location.trim() : undefined;
+    return [{ address, function: named ?? inner?.function, file: outer?.shortFile, line: outer?.line }];
   }
 
   /** A bare line number, as gdb reads it: that line of the file the selected thread is stopped in. */
@@ -343,7 +361,17 @@ export class Session {
     if (!bp) throw new NotFoundError(`no breakpoint number ${id}`);
     if (bp.watch) await this.target.removeWatchpoint(bp.address, bp.watch.length, bp.watch.kind);
     else if (bp.pending) await this.dropModuleHookIfUnused();
-    else await this.run.sync(bp.address, bp.kind);
+    else for (const loc of bp.locations) await this.run.sync(loc.address, bp.kind);
+  }
+
+  /** gdb's enable / disable N.M: one location of a breakpoint (numbered from 1). */
+  async setBreakpointLocationEnabled(id: number, location: number, enabled: boolean): Promise<void> {
+    const bp = this.breakpoints.get(id);
+    const loc = bp?.locations[location - 1];
+    if (!bp || bp.watch || bp.pending || !loc) throw new NotFoundError(`Bad breakpoint location number '${location}'`);
+    if (loc.enabled === enabled) return;
+    loc.enabled = enabled;
+    await this.run.sync(loc.address, bp.kind);
   }
 
   /** gdb's enable / disable N. */
@@ -355,7 +383,7 @@ export class Session {
     if (bp.watch) {
       if (enabled) await this.target.insertWatchpoint(bp.address, bp.watch.length, bp.watch.kind);
       else await this.target.removeWatchpoint(bp.address, bp.watch.length, bp.watch.kind);
-    } else if (!bp.pending) await this.run.sync(bp.address, bp.kind);
+    } else if (!bp.pending) for (const loc of bp.locations) await this.run.sync(loc.address, bp.kind);
   }
 
   /** A hardware watchpoint on an lvalue expression (watch / rwatch / awatch). */

@@ -86,7 +86,7 @@ export async function runScenario(opts: RunFlags): Promise<number> {
   const symbols = await KernelSymbols.open(kernel.vmlinux);
   try {
     // MODULE:FUNCTION may name a module that loads later: checked when it does.
-    for (const location of opts.break) if (!isModuleLocation(location)) symbols.resolveLocation(location);
+    for (const location of opts.break) if (!isModuleLocation(location)) await symbols.checkLocation(location);
   } catch (err) {
     await symbols.close();
     throw err;
@@ -114,7 +114,7 @@ export async function runScenario(opts: RunFlags): Promise<number> {
   try {
     for (const location of opts.break) {
       const bp = await session.addBreakpoint(location);
-      if (!opts.json) out(bp.pending ? `Breakpoint ${bp.id} (${location}) pending until module ${location.split(":")[0]} loads` : `Breakpoint ${bp.id} at 0x${bp.address.toString(16)}: ${location}`);
+      if (!opts.json) out(bp.pending ? `Breakpoint ${bp.id} (${location}) pending until module ${location.split(":")[0]} loads` : `Breakpoint ${bp.id} at 0x${bp.address.toString(16)}: ${location}${bp.locations.length > 1 ? ` (${bp.locations.length} locations)` : ''}`);
     }
     const panicCatcher = opts.catchPanic === false ? undefined : await catchPanics(session);
     if (!opts.json) out(`Booting ${kernel.version}; guest runs: ${opts.guest}`);

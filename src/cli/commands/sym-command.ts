@@ -57,10 +57,25 @@ export function registerSymCommand(program: Command): void {
     .description("where a line's code is (like gdb's info line)")
     .action((vmlinux: string, location: string, o: { json?: boolean }) =>
       withDwarf(vmlinux, async (d) => {
-        const r = await d.infoLine(location);
-        const ranges = r.ranges.map((x) => ({ start: hex(x.start), end: hex(x.end) }));
-        if (o.json) print(JSON.stringify({ file: r.file, line: r.line, ranges }));
-        else for (const x of ranges) print(`Line ${r.line} of "${r.file}" starts at address ${x.start} and ends at ${x.end}.`);
+        const fileLine = /^(.+):(\d+)$/.exec(location);
+        // Every breakpoint location of FILE:LINE, as gdb's break finds them (a header line has hundreds).
+        const found = fileLine ? await d.lineLocations(fileLine[1]!, Number(fileLine[2])) : undefined;
+        const locations = found?.locations.map((l) => ({ address: hex(l.address), function: l.function ?? null, file: l.shortFile, line: l.line }));
+        // The code ranges of the unit named after the file (gdb's info line); a header has none of its own.
+        const r = await d.infoLine(found ? `${fileLine![1]}:${found.line}` : location).catch((err) => {
+          if (found) return undefined;
+          throw err;
+        });
+        const ranges = (r?.ranges ?? []).map((x) => ({ start: hex(x.start), end: hex(x.end) }));
+        const line = found?.line ?? r!.line;
+        if (o.json) print(JSON.stringify({ file: r?.file ?? found?.locations[0]?.file ?? null, line, ranges, ...(locations ? { locations } : {}) }));
+        else {
+          for (const x of ranges) print(`Line ${line} of "${r!.file}" starts at address ${x.start} and ends at ${x.end}.`);
+          if (locations && (locations.length > 1 || ranges.length === 0)) {
+            print(`${locations.length} breakpoint location${locations.length === 1 ? '' : 's'}:`);
+            for (const l of locations) print(`  ${l.address} in ${l.function ?? '??'} at ${l.file}:${l.line}`);
+          }
+        }
       }),
     );
   sym

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { stopToJson, stopToText, type StopReport } from './stop-report.js';
 
 const report: StopReport = {
-  event: { kind: 'breakpoint', breakpoints: [{ id: 1, location: 'do_mkdirat', address: 0xffffffff813632a0n, kind: 'software', enabled: true, hits: 1, ignoreCount: 0, temporary: false }], threadId: '01', cpu: 0, pc: 0xffffffff813632a0n },
+  event: { kind: 'breakpoint', breakpoints: [{ id: 1, location: 'do_mkdirat', address: 0xffffffff813632a0n, locations: [{ address: 0xffffffff813632a0n, enabled: true }], kind: 'software', enabled: true, hits: 1, ignoreCount: 0, temporary: false }], threadId: '01', cpu: 0, pc: 0xffffffff813632a0n },
   args: [{ name: 'rdi', value: 0xffffff9cn }, { name: 'rsi', value: 0x10n }],
   backtrace: {
     frames: [

@@ -1,6 +1,7 @@
 import { KdiveError } from '../../errors.js';
 import { hex } from '../output/hex.js';
 import type { WatchKind } from '../../target/target.js';
+import type { Breakpoint, BreakpointLocation } from '../../session/breakpoints.js';
 import type { ReplCommand, ReplContext } from './repl-command.js';
 
 /** `do_mkdirat if dfd == -100` -> location and condition. */
@@ -18,9 +19,34 @@ async function setBreak(args: string, ctx: ReplContext, temporary: boolean, hard
     ctx.print(`${temporary ? 'Temporary breakpoint' : 'Breakpoint'} ${bp.id} (${location}) pending: module ${location.split(':')[0]} is not loaded; set when it loads.`);
     return;
   }
-  const where = await ctx.session.symbols.sourceFrames(bp.address);
-  const outer = where[where.length - 1];
-  ctx.print(`${temporary ? 'Temporary breakpoint' : hardware ? 'Hardware assisted breakpoint' : 'Breakpoint'} ${bp.id} at ${hex(bp.address)}${outer?.shortFile ? `: file ${outer.shortFile}, line ${outer.line}.` : `: ${location}`}`);
+  ctx.print(breakpointSetMessage(bp, location, temporary ? 'Temporary breakpoint' : hardware ? 'Hardware assisted breakpoint' : 'Breakpoint'));
+}
+
+/** What gdb says of a new breakpoint: one location names its file and line, several repeat what was typed and count them. */
+export function breakpointSetMessage(bp: Breakpoint, location: string, label = 'Breakpoint'): string {
+  const head = `${label} ${bp.id} at ${hex(bp.address)}`;
+  if (bp.locations.length > 1) return `${head}: ${location}. (${bp.locations.length} locations)`;
+  const only = bp.locations[0];
+  return `${head}${only?.file ? `: file ${only.file}, line ${only.line}.` : `: ${location}`}`;
+}
+
+/** `2`, `2.3` or `2.1-4` (gdb's location ranges) -> a breakpoint and, for N.M, its location numbers. */
+function breakpointSpec(token: string): { id: number; locations?: number[] } {
+  const m = /^(\d+)(?:\.(\d+)(?:-(\d+))?)?$/.exec(token);
+  if (!m) throw new KdiveError(`expected breakpoint numbers, not '${token}'`);
+  if (m[2] === undefined) return { id: Number(m[1]) };
+  const from = Number(m[2]);
+  const to = m[3] === undefined ? from : Number(m[3]);
+  if (to < from) throw new KdiveError(`inverted breakpoint location range at '${token}'`);
+  return { id: Number(m[1]), locations: Array.from({ length: to - from + 1 }, (_, i) => from + i) };
+}
+
+async function setEnabled(args: string, ctx: ReplContext, enabled: boolean): Promise<void> {
+  const specs = args ? args.split(/\s+/).map(breakpointSpec) : ctx.session.breakpoints.all().map((b) => ({ id: b.id, locations: undefined }));
+  for (const spec of specs) {
+    if (!spec.locations) await ctx.session.setBreakpointEnabled(spec.id, enabled);
+    else for (const n of spec.locations) await ctx.session.setBreakpointLocationEnabled(spec.id, n, enabled);
+  }
 }
 
 function ids(args: string, ctx: ReplContext): number[] {
@@ -56,17 +82,13 @@ export const breakpointCommands: ReplCommand[] = [
   },
   {
     names: ['disable'],
-    help: 'disable [N...]',
-    async run(args, ctx) {
-      for (const id of ids(args, ctx)) await ctx.session.setBreakpointEnabled(id, false);
-    },
+    help: 'disable [N|N.M...]: breakpoints, or single locations of a breakpoint with several',
+    run: (args, ctx) => setEnabled(args, ctx, false),
   },
   {
     names: ['enable'],
-    help: 'enable [N...]',
-    async run(args, ctx) {
-      for (const id of ids(args, ctx)) await ctx.session.setBreakpointEnabled(id, true);
-    },
+    help: 'enable [N|N.M...]',
+    run: (args, ctx) => setEnabled(args, ctx, true),
   },
   {
     names: ['condition'],
@@ -101,17 +123,32 @@ export const breakpointCommands: ReplCommand[] = [
   },
 ];
 
-export function breakpointTable(ctx: ReplContext): string {
+/** gdb's What column for a location: `in FUNC at FILE:LINE`, or what is known of it. */
+function whatOf(loc: BreakpointLocation | undefined, fallback: string): string {
+  if (!loc?.file) return loc?.function ? `<${loc.function}>` : fallback;
+  return `${loc.function ? `in ${loc.function} at ` : ''}${loc.file}:${loc.line}`;
+}
+
+export function breakpointTable(ctx: Pick<ReplContext, 'session'> | { session: { breakpoints: { all(): Breakpoint[] } } }): string {
   const all = ctx.session.breakpoints.all();
   if (all.length === 0) return 'No breakpoints or watchpoints.';
   const rows = ['Num     Type           Disp Enb Address            What'];
   for (const b of all) {
     const type = b.watch ? (b.watch.kind === 'write' ? 'hw watchpoint' : b.watch.kind === 'read' ? 'read watchpoint' : 'acc watchpoint') : b.kind === 'hardware' ? 'hw breakpoint' : 'breakpoint';
-    rows.push(`${String(b.id).padEnd(8)}${type.padEnd(15)}${(b.temporary ? 'del' : 'keep').padEnd(5)}${(b.enabled ? 'y' : 'n').padEnd(4)}${b.watch ? ''.padEnd(19) : (b.pending ? '<PENDING>' : hex(b.address)).padEnd(19)}${b.location}`);
+    const head = `${String(b.id).padEnd(8)}${type.padEnd(15)}${(b.temporary ? 'del' : 'keep').padEnd(5)}${(b.enabled ? 'y' : 'n').padEnd(4)}`;
+    const several = !b.watch && !b.pending && b.locations.length > 1;
+    if (b.watch) rows.push(`${head}${''.padEnd(19)}${b.location}`);
+    else if (b.pending) rows.push(`${head}${'<PENDING>'.padEnd(19)}${b.location}`);
+    else if (several) rows.push(`${head}${'<MULTIPLE>'.padEnd(19)}`);
+    else rows.push(`${head}${hex(b.address).padEnd(19)}${whatOf(b.locations[0], b.location)}`);
     if (b.condition) rows.push(`\tstop only if ${b.condition}`);
     if (b.hits) rows.push(`\tbreakpoint already hit ${b.hits} time${b.hits === 1 ? '' : 's'}`);
     if (b.ignoreCount) rows.push(`\tWill ignore next ${b.ignoreCount} crossings of breakpoint.`);
     for (const c of b.commands ?? []) rows.push(`        ${c}`);
+    if (several) {
+      // gdb's location rows: N.M, the location's own Enb, its address and where it is.
+      b.locations.forEach((loc, i) => rows.push(`${`${b.id}.${i + 1}`.padEnd(28)}${(loc.enabled ? 'y' : 'n').padEnd(4)}${hex(loc.address).padEnd(19)}${whatOf(loc, b.location)}`));
+    }
   }
   return rows.join('\n');
 }

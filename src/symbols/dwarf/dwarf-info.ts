@@ -12,6 +12,7 @@ import { stripTypedefs, typeName, typeSize } from './type-names.js';
 import { evaluateLocation, type ExpressionContext, type Location } from './location-expression.js';
 import { locationAt } from './location-lists.js';
 import { DwarfNameIndex } from './name-index.js';
+import { SourceLineIndex, type LineLocations } from './line-locations.js';
 import type { ProgressReporter } from '../../progress/progress.js';
 
 export interface SourceFrame {
@@ -561,6 +562,14 @@ export class DwarfInfo {
       else hi = mid;
     }
     return lo === 0 ? undefined : this.unit(all[lo - 1]!);
+  }
+
+  private sourceLines: SourceLineIndex | undefined;
+
+  /** Every breakpoint location of `FILE:LINE`, as gdb finds them (headers inlined into hundreds of functions included). */
+  lineLocations(file: string, line: number): Promise<LineLocations> {
+    this.sourceLines ??= new SourceLineIndex(this);
+    return this.sourceLines.locations(file, line);
   }
 
   /** `info line FUNCTION` or `info line FILE:LINE`: where that line's code is. */

@@ -51,8 +51,33 @@ export function findRow(table: LineTable, address: bigint): number | undefined {
 const DW_LNCT_path = 1;
 const DW_LNCT_directory_index = 2;
 
-/** Parses the line program at an offset of .debug_line (DWARF 2-5). */
-export async function readLineTable(sections: DwarfSections, offset: number): Promise<LineTable> {
+/** A line program's header: what its rows mean, and where its opcodes are. */
+export interface LineProgramHeader {
+  version: number;
+  files: string[];
+  /** The unit's bytes (header and program) and where the opcodes start and end in them. */
+  bytes: Buffer;
+  programStart: number;
+  programEnd: number;
+  addressSize: number;
+  minInst: number;
+  defaultIsStmt: boolean;
+  lineBase: number;
+  lineRange: number;
+  opcodeBase: number;
+  stdLengths: number[];
+  dirs: string[];
+  offset: number;
+}
+
+/** One row of the line-number matrix, as the state machine emits it. */
+export interface LineProgramRow extends LineRow {
+  /** DW_LNE_set_discriminator's value for this row (0 when none). */
+  discriminator: number;
+}
+
+/** Reads the header of the line program at an offset of .debug_line (DWARF 2-5): versions, file names. */
+export async function readLineProgramHeader(sections: DwarfSections, offset: number): Promise<LineProgramHeader> {
   const file = sections.file;
   const head = await sections.readPart('.debug_line', offset, Math.min(12, sections.sectionSize('.debug_line') - offset));
   const first = new ByteCursor(head, 0, '.debug_line', file, offset).initialLength();
@@ -70,7 +95,7 @@ export async function readLineTable(sections: DwarfSections, offset: number): Pr
   const headerLength = c.offset(offsetSize);
   const programStart = c.pos + headerLength;
   const minInst = c.u8();
-  const maxOps = version >= 4 ? c.u8() : 1;
+  if (version >= 4) c.u8(); // maximum_operations_per_instruction: 1 on every target kdive reads
   const defaultIsStmt = c.u8() !== 0;
   const lineBase = (c.u8() << 24) >> 24;
   const lineRange = c.u8();
@@ -78,7 +103,6 @@ export async function readLineTable(sections: DwarfSections, offset: number): Pr
   const stdLengths: number[] = [];
   for (let i = 1; i < opcodeBase; i++) stdLengths.push(c.u8());
   if (lineRange === 0) c.fail('line_range of 0');
-  void maxOps;
 
   let dirs: string[] = [];
   let files: string[] = [];
@@ -116,20 +140,31 @@ export async function readLineTable(sections: DwarfSections, offset: number): Pr
       files.push(joinPath(dirs, dir, f));
     }
   }
+  return { version, files, bytes, programStart, programEnd: end, addressSize, minInst, defaultIsStmt, lineBase, lineRange, opcodeBase, stdLengths, dirs, offset };
+}
 
-  c.pos = programStart;
-  const rows: LineRow[] = [];
-  let address = 0n, fileIdx = 1, line = 1, column = 0, isStmt = defaultIsStmt;
+/**
+ * Runs a line program's state machine, calling `onRow` for every row in program order (the row
+ * object is reused: copy what you keep). DW_LNE_define_file adds to `header.files`.
+ */
+export function runLineProgram(header: LineProgramHeader, sections: DwarfSections, onRow: (row: LineProgramRow) => void): void {
+  const { bytes, minInst, lineBase, lineRange, opcodeBase, stdLengths, addressSize } = header;
+  const c = new ByteCursor(bytes, header.programStart, '.debug_line', sections.file, header.offset);
+  const row: LineProgramRow = { address: 0n, file: 1, line: 1, column: 0, isStmt: header.defaultIsStmt, endSequence: false, discriminator: 0 };
   const reset = () => {
-    address = 0n; fileIdx = 1; line = 1; column = 0; isStmt = defaultIsStmt;
+    row.address = 0n; row.file = 1; row.line = 1; row.column = 0; row.isStmt = header.defaultIsStmt; row.discriminator = 0;
   };
-  const emit = (endSequence = false) => rows.push({ address, file: fileIdx, line, column, isStmt, endSequence });
-  while (c.pos < end) {
+  const emit = (endSequence = false) => {
+    row.endSequence = endSequence;
+    onRow(row);
+    row.discriminator = 0;
+  };
+  while (c.pos < header.programEnd) {
     const op = c.u8();
     if (op >= opcodeBase) {
       const adj = op - opcodeBase;
-      address += BigInt(Math.floor(adj / lineRange) * minInst);
-      line += lineBase + (adj % lineRange);
+      row.address += BigInt(Math.floor(adj / lineRange) * minInst);
+      row.line += lineBase + (adj % lineRange);
       emit();
     } else if (op === 0) {
       const len = c.uleb();
@@ -138,28 +173,35 @@ export async function readLineTable(sections: DwarfSections, offset: number): Pr
       if (sub === 1) {
         emit(true);
         reset();
-      } else if (sub === 2) address = c.address(addressSize);
+      } else if (sub === 2) row.address = c.address(addressSize);
       else if (sub === 3) {
         const f = c.cstring();
         const dir = c.uleb();
         c.uleb();
         c.uleb();
-        files.push(joinPath(dirs, dir, f));
-      }
+        header.files.push(joinPath(header.dirs, dir, f));
+      } else if (sub === 4) row.discriminator = c.uleb();
       c.pos = next;
     } else if (op === 1) emit();
-    else if (op === 2) address += BigInt(c.uleb() * minInst);
-    else if (op === 3) line += c.sleb();
-    else if (op === 4) fileIdx = c.uleb();
-    else if (op === 5) column = c.uleb();
-    else if (op === 6) isStmt = !isStmt;
+    else if (op === 2) row.address += BigInt(c.uleb() * minInst);
+    else if (op === 3) row.line += c.sleb();
+    else if (op === 4) row.file = c.uleb();
+    else if (op === 5) row.column = c.uleb();
+    else if (op === 6) row.isStmt = !row.isStmt;
     else if (op === 7) { /* basic_block */ }
-    else if (op === 8) address += BigInt(Math.floor((255 - opcodeBase) / lineRange) * minInst);
-    else if (op === 9) address += BigInt(c.u16());
+    else if (op === 8) row.address += BigInt(Math.floor((255 - opcodeBase) / lineRange) * minInst);
+    else if (op === 9) row.address += BigInt(c.u16());
     else if (op === 10 || op === 11) { /* prologue_end, epilogue_begin */ }
     else if (op === 12) c.uleb();
     else for (let i = 0; i < (stdLengths[op - 1] ?? 0); i++) c.uleb();
   }
+}
+
+/** Parses the line program at an offset of .debug_line (DWARF 2-5). */
+export async function readLineTable(sections: DwarfSections, offset: number): Promise<LineTable> {
+  const header = await readLineProgramHeader(sections, offset);
+  const rows: LineRow[] = [];
+  runLineProgram(header, sections, (r) => rows.push({ address: r.address, file: r.file, line: r.line, column: r.column, isStmt: r.isStmt, endSequence: r.endSequence }));
   const sequences: LineTable['sequences'] = [];
   for (let i = 0, first = 0; i < rows.length; i++) {
     if (!rows[i]!.endSequence) continue;
@@ -167,7 +209,7 @@ export async function readLineTable(sections: DwarfSections, offset: number): Pr
     first = i + 1;
   }
   sequences.sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
-  return { version, files, rows, sequences };
+  return { version: header.version, files: header.files, rows, sequences };
 }
 
 function readLineForm(c: ByteCursor, form: number, offsetSize: 4 | 8, str: Buffer | undefined, lineStr: Buffer | undefined, file: string): string | number {
