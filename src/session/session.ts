@@ -1,7 +1,7 @@
 import { ARGUMENT_REGISTERS } from '../arch/x86_64/calling-convention.js';
 import { DWARF_REGISTER_NAMES } from '../arch/x86_64/dwarf-registers.js';
 import { decodeInstruction } from '../arch/x86_64/instruction-decoder.js';
-import { unwindRegistersWithCfi, type ExpressionContext } from '../symbols/dwarf/index.js';
+import { callSiteValues, unwindRegistersWithCfi, type ExpressionContext } from '../symbols/dwarf/index.js';
 import { KdiveError, NotFoundError } from '../errors.js';
 import { returnTypeAt } from '../symbols/dwarf/function-signature.js';
 import { RunControl, type RawStop } from './run-control.js';
@@ -713,7 +713,14 @@ export class Session {
       const lookup = index === 0 || f.kind !== 'call' ? f.pc : f.pc - 1n;
       // vmlinux's table would name module code after its own last symbol: modules first.
       const sym = modules?.moduleAt(lookup) ? await this.moduleSymbol(modules, f.pc, lookup) : this.symbols.symbolize(f.pc, lookup);
-      const source = await this.symbols.sourceFrames(lookup, this.frameContext(index, result.frames[index + 1]?.cfa, frameRegs[index], sym?.offset === 0n));
+      const context = this.frameContext(index, result.frames[index + 1]?.cfa, frameRegs[index], sym?.offset === 0n);
+      const caller = result.frames[index + 1];
+      if (caller?.kind === 'call' && sym && !modules?.moduleAt(lookup)) {
+        // What the caller passed, from its call site: gdb's `dfd=dfd@entry=-100` and DW_OP_entry_value in callers.
+        const passed = await this.callSiteValues(caller.pc, { entry: f.pc - sym.offset, name: sym.function }, this.frameContext(index + 1, result.frames[index + 2]?.cfa, frameRegs[index + 1], false));
+        context.callSiteValue = (regno) => passed.get(regno);
+      }
+      const source = await this.symbols.sourceFrames(lookup, context);
       const base = { pc: f.pc, sp: f.sp, kind: f.kind, reliable: f.reliable };
       // Inlined functions first, as gdb numbers them, each at the same pc.
       for (const s of source.slice(0, -1)) {
@@ -723,6 +730,15 @@ export class Session {
       frames.push({ ...base, index: frames.length, function: sym?.function ?? outer?.function, offset: sym?.offset, module: sym && 'module' in sym ? (sym.module as string) : undefined, file: outer?.shortFile, line: outer?.line, inlined: false, args: outer?.args, locals: outer?.locals });
     }
     return { frames, end: result.end };
+  }
+
+  /** Register values a caller's call site says it passed (empty when its DWARF does not say, or cannot be evaluated). */
+  private async callSiteValues(returnAddress: bigint, callee: { entry: bigint; name: string }, caller: ExpressionContext): Promise<Map<number, bigint>> {
+    const dwarf = this.symbols.dwarf;
+    if (!dwarf) return new Map();
+    const slide = this.symbols.slide;
+    // Bad call-site DWARF in one unit must not cost the backtrace: no entry values then, as in gdb.
+    return callSiteValues(dwarf, returnAddress - slide, { entry: callee.entry - slide, name: callee.name }, caller).catch(() => new Map<number, bigint>());
   }
 
   /** The modules at this stop, read from the kernel once per stop (undefined without DWARF, or before the kernel is up). */

@@ -12,7 +12,7 @@ async function selectFrame(ctx: ReplContext, index: number): Promise<void> {
   const f = bt.frames[index];
   if (!f) throw new KdiveError(index < 0 ? 'Bottom (innermost) frame selected; you cannot go down.' : 'Initial frame selected; you cannot go up.');
   ctx.frame = index;
-  ctx.print(frameLine(f, index));
+  ctx.print(frameLine(f, index, { callee: bt.frames[index - 1] }));
   if (f.file && f.line) {
     const text = ctx.source?.line(f.file, f.line);
     ctx.print(text !== undefined ? `${f.line}\t${text}` : `${f.line}\tin ${f.file}`);
@@ -44,9 +44,11 @@ export const stackCommands: ReplCommand[] = [
     async run(args, ctx) {
       const full = /\bfull\b/.test(args);
       const n = Number(/\d+/.exec(args)?.[0] ?? 64);
-      const bt = await ctx.session.backtrace(undefined, Math.max(n, 1));
-      bt.frames.slice(0, n).forEach((f, i) => ctx.print(frameLine(f, i, { full })));
-      if (bt.end.user) ctx.print(`   (user space: rip=${hex(bt.end.user.ip)} rsp=${hex(bt.end.user.sp)}${bt.end.user.syscall !== undefined ? `, syscall ${bt.end.user.syscall}` : ''})`);
+      // One physical frame more than asked: enough to know whether more follow.
+      const bt = await ctx.session.backtrace(undefined, Math.max(n, 1) + 1);
+      bt.frames.slice(0, n).forEach((f, i) => ctx.print(frameLine(f, i, { full, callee: bt.frames[i - 1] })));
+      if (bt.frames.length > n) ctx.print('(More stack frames follow...)');
+      else if (bt.end.user) ctx.print(`   (user space: rip=${hex(bt.end.user.ip)} rsp=${hex(bt.end.user.sp)}${bt.end.user.syscall !== undefined ? `, syscall ${bt.end.user.syscall}` : ''})`);
       else if (bt.end.reason === 'error') ctx.print(`Backtrace stopped: ${bt.end.detail ?? 'the unwinder could not go on'}`);
     },
   },

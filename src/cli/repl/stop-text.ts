@@ -1,12 +1,30 @@
 import { hex } from '../output/hex.js';
 import type { Frame } from '../../session/frames.js';
+import type { FrameArgument } from '../../symbols/dwarf/index.js';
 import type { SessionEvent } from '../../session/session.js';
 import type { ReplContext } from './repl-command.js';
 
-/** A frame as gdb's backtrace prints it: `#1  0x... in __x64_sys_mkdir (regs=...) at fs/namei.c:4204`. */
-export function frameLine(f: Frame, index: number, opts: { full?: boolean } = {}): string {
-  const args = `(${(f.args ?? []).map((a) => `${a.name}=${a.value}`).join(', ')})`;
-  const address = index === 0 && (f.offset ?? 0n) === 0n ? '' : f.inlined ? '' : `${hex(f.pc)} in `;
+/** A frame as gdb's backtrace prints it: `#1  0x... in __do_sys_mkdir (...) at fs/namei.c:4206`; `callee` is frame index-1. */
+/**
+ * A frame's arguments as gdb prints them by default: with the value the caller passed beside it
+ * when the call site says (`dfd=dfd@entry=-100` when the two agree, `mode=<optimized out>, mode@entry=511` when not).
+ */
+export function formatFrameArgs(args: FrameArgument[] | undefined): string {
+  const one = (a: FrameArgument) => {
+    if (a.entryValue === undefined) return `${a.name}=${a.value}`;
+    if (a.entryValue === a.value) return `${a.name}=${a.name}@entry=${a.value}`;
+    return `${a.name}=${a.value}, ${a.name}@entry=${a.entryValue}`;
+  };
+  return `(${(args ?? []).map(one).join(', ')})`;
+}
+
+export function frameLine(f: Frame, index: number, opts: { full?: boolean; callee?: Frame } = {}): string {
+  const args = formatFrameArgs(f.args);
+  // gdb shows the pc where it is not the start of the frame's line: frame 0 away from a function's
+  // entry, and in a caller the first frame at the call site (the innermost of an inline group);
+  // the frames it was inlined into stand at their call lines, without it.
+  const firstAtCallSite = index > 0 && (opts.callee === undefined ? !f.inlined : !opts.callee.inlined);
+  const address = index === 0 ? ((f.offset ?? 0n) === 0n ? '' : `${hex(f.pc)} in `) : firstAtCallSite ? `${hex(f.pc)} in ` : '';
   const at = f.file ? ` at ${f.file}:${f.line ?? '?'}` : '';
   const lines = [`#${index}  ${address}${f.function ?? '??'}${f.module ? ` [${f.module}]` : ''} ${args}${at}`];
   if (opts.full) {
@@ -29,7 +47,7 @@ export async function printStop(event: SessionEvent, ctx: ReplContext): Promise<
   }
   const bt = await ctx.session.backtrace(event.threadId, 2).catch(() => undefined);
   const top = bt?.frames[0];
-  const where = top ? `${top.function ?? '??'} (${(top.args ?? []).map((a) => `${a.name}=${a.value}`).join(', ')})${top.file ? ` at ${top.file}:${top.line}` : ''}` : hex(event.pc);
+  const where = top ? `${top.function ?? '??'} ${formatFrameArgs(top.args)}${top.file ? ` at ${top.file}:${top.line}` : ''}` : hex(event.pc);
   if (event.kind === 'breakpoint') {
     if (event.conditionError) ctx.print(event.conditionError);
     ctx.print(`\n${event.breakpoints[0]!.temporary ? 'Temporary breakpoint' : 'Breakpoint'} ${event.breakpoints.map((b) => b.id).join(', ')}, ${where}`);

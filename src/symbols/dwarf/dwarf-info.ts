@@ -11,6 +11,7 @@ import { findRow, readLineTable, type LineTable } from './line-program.js';
 import { stripTypedefs, typeName, typeSize } from './type-names.js';
 import { evaluateLocation, type ExpressionContext, type Location } from './location-expression.js';
 import { locationAt } from './location-lists.js';
+import { singleRegister } from './call-site-values.js';
 import { DwarfNameIndex } from './name-index.js';
 import { SourceLineIndex, type LineLocations } from './line-locations.js';
 import type { ProgressReporter } from '../../progress/progress.js';
@@ -49,6 +50,8 @@ export interface FrameArgument {
   type: string;
   /** As gdb prints it: `-100`, `0xffff888003e91000`, `0x89ecac8 "/tmp/test"`, `<optimized out>`. */
   value: string;
+  /** The value the caller passed (from its call site), when known: gdb prints `dfd=dfd@entry=-100`. */
+  entryValue?: string;
 }
 
 export interface FunctionLocation {
@@ -290,7 +293,16 @@ export class DwarfInfo {
       if (p.attrs.has(DW_AT.const_value)) value = String(p.attrs.get(DW_AT.const_value));
       else if (!expr) value = '<optimized out>';
       else value = await this.formatValue(await evaluateLocation(expr, { ...ctx, frameBase }), type, ctx, resolve);
-      out.push({ name, type: await typeName(type, resolve), value });
+      const arg: FrameArgument = { name, type: await typeName(type, resolve), value };
+      // gdb's entry value: a parameter of an out-of-line function that arrived in a register the caller's call site describes.
+      if (tag === DW_TAG.formal_parameter && scope.tag === DW_TAG.subprogram && ctx.callSiteValue && loc !== undefined) {
+        const entryPc = fn.attrs.get(DW_AT.low_pc);
+        const atEntry = Buffer.isBuffer(loc) ? loc : typeof entryPc === 'bigint' ? await locationAt(this.sections, unit, p.forms.get(DW_AT.location) ?? 0, Number(loc), entryPc, base).catch(() => undefined) : undefined;
+        const regno = singleRegister(atEntry);
+        const passed = regno === undefined ? undefined : ctx.callSiteValue(regno);
+        if (passed !== undefined) arg.entryValue = await this.formatValue({ kind: 'value', value: passed }, type, ctx, resolve);
+      }
+      out.push(arg);
     }
     return out;
   }

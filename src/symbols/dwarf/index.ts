@@ -10,3 +10,4 @@ export * from './location-expression.js';
 export * from './location-lists.js';
 export * from './call-frame-info.js';
 export * from './name-index.js';
+export * from './call-site-values.js';

@@ -20,10 +20,14 @@ export interface ExpressionContext {
   cfa?: bigint;
   /** A register's value on entry to the function (DW_OP_entry_value); undefined when not known. */
   entryRegister?: (regno: number) => bigint | undefined;
+  /** What the caller passed in a register, from its call site's DW_AT_call_value (gdb's entry values). */
+  callSiteValue?: (regno: number) => bigint | undefined;
   addressSize?: number;
 }
 
 class Unavailable extends Error {}
+/** gdb's NO_ENTRY_VALUE_ERROR: a value on entry nobody can give makes the variable <optimized out>. */
+class NoEntryValue extends Error {}
 
 const MASK = (1n << 64n) - 1n;
 
@@ -36,6 +40,7 @@ export async function evaluateLocation(expr: Buffer, ctx: ExpressionContext): Pr
     return await evaluate(expr, ctx);
   } catch (err) {
     if (err instanceof Unavailable) return { kind: 'unavailable', reason: err.message };
+    if (err instanceof NoEntryValue) return { kind: 'optimized-out' };
     throw err;
   }
 }
@@ -116,8 +121,8 @@ async function evaluate(expr: Buffer, ctx: ExpressionContext): Promise<Location>
       case 0xa3: case 0xf3: { // entry_value, GNU_entry_value
         const sub = c.bytes(c.uleb());
         const inner = sub.length >= 1 && sub[0]! >= 0x50 && sub[0]! <= 0x6f ? sub[0]! - 0x50 : sub[0] === 0x90 ? new ByteCursor(sub, 1, 'entry value', '').uleb() : undefined;
-        const v = inner !== undefined ? ctx.entryRegister?.(inner) : undefined;
-        if (v === undefined) throw new Unavailable('the value on entry is not known');
+        const v = inner !== undefined ? (ctx.entryRegister?.(inner) ?? ctx.callSiteValue?.(inner)) : undefined;
+        if (v === undefined) throw new NoEntryValue('the value on entry is not known');
         stack.push(v);
         break;
       }
