@@ -2,22 +2,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { Readable, Writable } from 'node:stream';
-import { runRepl } from '../../src/cli/repl/repl.js';
 import { Session } from '../../src/session/session.js';
 import { getDebianKernel } from '../support/kernel-fixture.js';
+import { replOutput } from '../support/repl-runner.js';
 
-async function repl(session: Session, lines: string[]): Promise<string> {
-  let out = '';
-  const output = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      out += chunk.toString();
-      done();
-    },
-  });
-  await runRepl(session, { input: Readable.from(lines.map((l) => `${l}\n`)), output });
-  return out;
-}
+const repl = replOutput;
 
 /**
  * The REPL's `bt` at a stop, then a stock gdb's `bt` at the same paused VM, line for line.

@@ -1,22 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Readable, Writable } from 'node:stream';
-import { runRepl } from '../../src/cli/repl/repl.js';
 import { Session } from '../../src/session/session.js';
 import { getDebianKernel } from '../support/kernel-fixture.js';
+import { replOutput } from '../support/repl-runner.js';
 
-/** Runs REPL lines in-process and returns what they printed. */
-async function repl(session: Session, lines: string[]): Promise<string> {
-  let out = '';
-  const output = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      out += chunk.toString();
-      done();
-    },
-  });
-  await runRepl(session, { input: Readable.from(lines.map((l) => `${l}\n`)), output });
-  return out;
-}
+const repl = replOutput;
 
 test('live: 534 header locations in and out of the guest, a .c line inlined twice stops, a declaration line moves to the next line, N.M disables one location', async () => {
   const kernel = await getDebianKernel();

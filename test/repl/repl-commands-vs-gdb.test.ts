@@ -1,23 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { Readable, Writable } from 'node:stream';
-import { runRepl } from '../../src/cli/repl/repl.js';
 import { Session } from '../../src/session/session.js';
 import { getDebianKernel } from '../support/kernel-fixture.js';
+import { replOutput } from '../support/repl-runner.js';
 
-/** Runs REPL lines in-process and returns what they printed. */
-async function repl(session: Session, lines: string[]): Promise<string> {
-  let out = '';
-  const output = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      out += chunk.toString();
-      done();
-    },
-  });
-  await runRepl(session, { input: Readable.from(lines.map((l) => `${l}\n`)), output });
-  return out;
-}
+const repl = replOutput;
 
 /** Commands whose whole output gdb, attached to the same stop, must print identically ([kdive, gdb] when they differ). */
 const CURRENT = '((struct task_struct *)*(unsigned long *)($gs_base + (unsigned long)&current_task))';
