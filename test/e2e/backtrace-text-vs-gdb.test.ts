@@ -43,3 +43,21 @@ test('bt at do_mkdirat prints what gdb prints: pcs on the first frame at each ca
 test('bt at a socket the guest opens prints what gdb prints', async () => {
   await btAgainstGdb('busybox ifconfig lo 127.0.0.1 up', '__sys_socket', false);
 });
+
+test('info frame at frames 0 and 1 (an inlined one) reads as gdb reads it: called by, inlined into, caller of', async () => {
+  const kernel = await getDebianKernel();
+  const session = await Session.boot({ kernel, guestCommand: 'mkdir /tmp/test' });
+  try {
+    await session.addBreakpoint('do_mkdirat');
+    assert.equal((await session.resume()).kind, 'breakpoint');
+    const ours = await repl(session, ['echo <<<\\n', 'info frame', 'frame 1', 'echo <<<\\n', 'info frame']);
+    session.target.close();
+    const { stdout } = await promisify(execFile)('gdb', ['-nx', '-batch', '-ex', `target remote ${session.vm!.gdb.host}:${session.vm!.gdb.port}`, '-ex', 'echo <<<\\n', '-ex', 'info frame', '-ex', 'frame 1', '-ex', 'echo <<<\\n', '-ex', 'info frame', kernel.vmlinux!], { maxBuffer: 1 << 26 });
+    const [, frame0, frame1] = stdout.replace(/\[Inferior 1 \(process 1\) detached\]\n?$/, '').split('<<<\n');
+    const [, ours0, ours1] = ours.split('<<<\n');
+    assert.equal(ours0, frame0);
+    assert.equal(ours1, frame1);
+  } finally {
+    await session.close();
+  }
+});

@@ -3,7 +3,8 @@ import { hex } from '../output/hex.js';
 import { sessionEngineSymbols } from '../../session/expression-scope.js';
 import type { ReplCommand, ReplContext } from './repl-command.js';
 import { breakpointTable } from './breakpoint-commands.js';
-import { frameLine } from './stop-text.js';
+import { formatFrameArgs, frameLine } from './stop-text.js';
+import type { Frame } from '../../session/frames.js';
 
 const GENERAL_REGISTERS = ['rax', 'rbx', 'rcx', 'rdx', 'rsi', 'rdi', 'rbp', 'rsp', 'r8', 'r9', 'r10', 'r11', 'r12', 'r13', 'r14', 'r15', 'rip', 'eflags', 'cs', 'ss', 'ds', 'es', 'fs', 'gs', 'fs_base', 'gs_base', 'k_gs_base', 'cr0', 'cr2', 'cr3', 'cr4', 'cr8', 'efer'];
 
@@ -35,6 +36,43 @@ async function registers(ctx: ReplContext, which: string): Promise<void> {
     else natural = BigInt.asIntN(64, v).toString();
     ctx.print(`${name.padEnd(15)}${hex(v).padEnd(19)}${natural}`);
   }
+}
+
+/**
+ * The address gdb gives a frame (its frame id's stack address): the CFA of its physical frame,
+ * which is the sp of the first frame after its inline group; undefined for the outermost.
+ */
+function frameAddress(frames: Frame[], index: number): bigint | undefined {
+  let end = index;
+  while (frames[end]?.inlined) end++;
+  return frames[end + 1]?.sp;
+}
+
+/** gdb's `info frame`: level and address, pc and saved pc, the frames it calls and is called by, arguments. */
+export function infoFrameText(frames: Frame[], index: number): string {
+  const f = frames[index]!;
+  const at = frameAddress(frames, index);
+  const lines = [`Stack level ${index}, frame at ${at === undefined ? '<unknown>' : hex(at)}:`];
+  let end = index;
+  while (frames[end]?.inlined) end++;
+  const callerPc = frames[end + 1]?.pc;
+  lines.push(` rip = ${hex(f.pc)}${f.function ? ` in ${f.function}` : ''}${f.file ? ` (${f.file}:${f.line})` : ''}${callerPc === undefined ? '' : `; saved rip = ${hex(callerPc)}`}`);
+  const caller = frames[index + 1];
+  const callee = index > 0 ? frameAddress(frames, index - 1) : undefined;
+  const parts: string[] = [];
+  if (caller) {
+    const callerAt = frameAddress(frames, index + 1);
+    parts.push(f.inlined ? ` inlined into frame ${index + 1}` : ` called by frame at ${callerAt === undefined ? '<unknown>' : hex(callerAt)}`);
+  }
+  if (callee !== undefined) parts.push(` caller of frame at ${hex(callee)}`);
+  if (parts.length) lines.push(parts.join(','));
+  if (f.file) lines.push(' source language c.');
+  const args = formatFrameArgs(f.args).slice(1, -1);
+  // gdb's amd64 frame base is 16 bytes below the CFA (return address and saved rbp); inlined frames have none.
+  // An inlined frame shares its function's stack: its "previous sp" is where the frame it calls starts.
+  if (f.inlined || at === undefined) lines.push(' Arglist at unknown address.', ` Locals at unknown address, Previous frame's sp is ${hex(f.sp)}`, ' Saved registers:', `  rip at ${hex(f.sp - 8n)}`);
+  else lines.push(` Arglist at ${hex(at - 16n)}, args: ${args}`, ` Locals at ${hex(at - 16n)}, Previous frame's sp is ${hex(at)}`, ' Saved registers:', `  rip at ${hex(at - 8n)}`);
+  return lines.join('\n');
 }
 
 export const stackCommands: ReplCommand[] = [
@@ -86,8 +124,8 @@ export const stackCommands: ReplCommand[] = [
         threads.forEach((t, i) => ctx.print(`${t.id === (ctx.session.selectedThread ?? threads[0]!.id) ? '*' : ' '} ${String(i + 1).padEnd(4)} ${t.description ?? `Thread ${t.id}`}${t.cpu !== undefined ? ` (CPU ${t.cpu})` : ''}`));
         return;
       }
-      // One frame more than shown: a frame's CFA (where its stack variables live) comes from its caller.
-      const bt = await ctx.session.backtrace(undefined, ctx.frame + 2);
+      // Two frames more than shown: a frame's address (its CFA) is its caller's sp, and gdb names the caller's too.
+      const bt = await ctx.session.backtrace(undefined, ctx.frame + 3);
       const f = bt.frames[ctx.frame];
       if (!f) throw new KdiveError('No frame selected.');
       if ('args'.startsWith(sub) && sub.length >= 1) {
@@ -101,10 +139,7 @@ export const stackCommands: ReplCommand[] = [
         return;
       }
       if ('frame'.startsWith(sub) && sub.length >= 1) {
-        ctx.print(`Stack level ${ctx.frame}, frame at ${hex(f.sp)}:`);
-        ctx.print(` rip = ${hex(f.pc)} in ${f.function ?? '??'}${f.file ? ` (${f.file}:${f.line})` : ''}${f.inlined ? '; inlined' : ''}`);
-        const caller = bt.frames[ctx.frame + 1];
-        if (caller) ctx.print(` caller of frame at ${hex(caller.sp)}`);
+        ctx.print(infoFrameText(bt.frames, ctx.frame));
         return;
       }
       if ('symbol'.startsWith(sub) && sub.length >= 2) {
