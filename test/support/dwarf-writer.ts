@@ -66,7 +66,10 @@ export const op = {
   shr: () => [0x25],
   shra: () => [0x26],
   xor: () => [0x27],
-  lit: (n: number) => [0x30 + n],
+  lit: (n: number) => {
+    if (n < 0 || n > 31) throw new Error(`dwarf-writer: DW_OP_lit${n} does not exist (0 to 31)`);
+    return [0x30 + n];
+  },
   reg: (n: number) => (n < 32 ? [0x50 + n] : [0x90, ...uleb(n)]),
   breg: (n: number, off: number) => [0x70 + n, ...sleb(off)],
   regx: (n: number) => [0x90, ...uleb(n)],

@@ -3,7 +3,7 @@
  * symbol table, and DWARF for two compilation units.
  *
  * main.c (DWARF 5, comp_dir /build, producer not GCC):
- *   int, unsigned int, char, long, unsigned long, _Bool; enum color {RED, GREEN, BLUE = 4};
+ *   int, unsigned int, char, long, unsigned long, _Bool; enum color {RED, GREEN, BLUE};
  *   struct point {int x; int y;};  typedef struct task task_t;
  *   struct task {int pid; char comm[16]; struct point pos; struct task *parent;
  *                unsigned int flags:3; unsigned int state:5; enum color c;}   (48 bytes)
@@ -93,7 +93,7 @@ export function buildToyKernel(): ToyKernel {
       base('bool', '_Bool', 1, 0x02),
       {
         tag: T.enumeration_type, id: 'color', attrs: [name('color'), [A.byte_size, F.data1, 4], type('uint')],
-        children: [['RED', 0], ['GREEN', 1], ['BLUE', 4]].map(([n, v]) => ({ tag: T.enumerator, attrs: [name(n as string), [A.const_value, F.data1, v as number]] })),
+        children: [['RED', 0], ['GREEN', 1], ['BLUE', 2]].map(([n, v]) => ({ tag: T.enumerator, attrs: [name(n as string), [A.const_value, F.data1, v as number]] })),
       },
       { tag: T.structure_type, id: 'point', attrs: [name('point'), [A.byte_size, F.data1, 8]], children: [member('x', 'int', 0), member('y', 'int', 4)] },
       { tag: T.array_type, id: 'comm', attrs: [type('char')], children: [{ tag: T.subrange_type, attrs: [type('ulong'), [A.upper_bound, F.data1, 15]] }] },
@@ -234,24 +234,26 @@ export class ToyMemory {
 /**
  * The toy kernel's data as a running kernel would hold it: init_task {pid 1, "swapper/0",
  * pos {3, -4}, parent = &init_task, flags 5, state 17, c BLUE}, counter 42, numbers {10, 20, 30, 40},
- * banner -> "Linux version 6.1-toy", current_color GREEN, util_count -1.
+ * banner -> "Linux version 6.1-toy", current_color GREEN, util_count -1; all `slide` bytes higher (KASLR).
  */
-export function toyKernelMemory(): ToyMemory {
+export function toyKernelMemory(slide = 0n): ToyMemory {
   const m = new ToyMemory();
   const task = Buffer.alloc(48);
   task.writeInt32LE(1, 0);
   task.write('swapper/0', 4, 'latin1');
   task.writeInt32LE(3, 20);
   task.writeInt32LE(-4, 24);
-  task.writeBigUInt64LE(INIT_TASK, 32);
+  task.writeBigUInt64LE(INIT_TASK + slide, 32);
   task[40] = 5 | (17 << 3); // flags:3 = 5, state:5 = 17 (bits 3..7)
-  task.writeUInt32LE(4, 44);
-  m.write(INIT_TASK, task);
-  m.u32(COUNTER, 42);
-  [10, 20, 30, 40].forEach((v, i) => m.u32(NUMBERS + BigInt(4 * i), v));
-  m.u64(BANNER, BANNER_TEXT_AT);
-  m.write(BANNER_TEXT_AT, Buffer.from('Linux version 6.1-toy\0', 'latin1'));
-  m.u32(CURRENT_COLOR, 1);
-  m.u32(UTIL_COUNT, 0xffffffff);
+  task.writeUInt32LE(2, 44);
+  m.write(INIT_TASK + slide, task);
+  m.u32(COUNTER + slide, 42);
+  [10, 20, 30, 40].forEach((v, i) => m.u32(NUMBERS + slide + BigInt(4 * i), v));
+  m.u64(BANNER + slide, BANNER_TEXT_AT + slide);
+  const text = Buffer.alloc(0x100);
+  text.write('Linux version 6.1-toy', 'latin1');
+  m.write(BANNER_TEXT_AT + slide, text);
+  m.u32(CURRENT_COLOR + slide, 1);
+  m.u32(UTIL_COUNT + slide, 0xffffffff);
   return m;
 }
