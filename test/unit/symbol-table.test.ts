@@ -1,39 +1,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import { ElfFile, SymbolTable } from '../../src/symbols/elf/index.js';
-import { writeTinyElf } from '../support/tiny-elf-writer.js';
+import { SymbolTable } from '../../src/symbols/elf/index.js';
+import { openTinyElf, writeTinyElfWithSymbols } from '../support/tiny-elf-writer.js';
 
 const FUNC = 2, OBJECT = 1, NOTYPE = 0, LOCAL = 0, GLOBAL = 1, WEAK = 2;
 
-/** A .symtab + .strtab pair (the writer puts .symtab at section 1, .strtab at 2, .text at 3). */
+/** A symbol table over a .text at 0x1000 (section 1). */
 async function tableOf(syms: { name: string; addr: bigint; size: number; type: number; bind?: number }[]): Promise<SymbolTable> {
-  let strtab = Buffer.from([0]);
-  const symtab = Buffer.alloc(24 * (syms.length + 1));
-  syms.forEach((s, i) => {
-    const o = 24 * (i + 1);
-    symtab.writeUInt32LE(strtab.length, o);
-    strtab = Buffer.concat([strtab, Buffer.from(`${s.name}\0`)]);
-    symtab[o + 4] = ((s.bind ?? GLOBAL) << 4) | s.type;
-    symtab.writeUInt16LE(3, o + 6);
-    symtab.writeBigUInt64LE(s.addr, o + 8);
-    symtab.writeBigUInt64LE(BigInt(s.size), o + 16);
-  });
-  const bytes = writeTinyElf([
-    { name: '.symtab', data: symtab, type: 2 },
-    { name: '.strtab', data: strtab, type: 3 },
-    { name: '.text', data: Buffer.alloc(0x100), addr: 0x1000n, flags: 6n },
-  ]);
-  // .symtab's sh_link (offset 40) -> section 2 (.strtab); sh_entsize (56) = 24.
-  const shoff = Number(bytes.readBigUInt64LE(40));
-  bytes.writeUInt32LE(2, shoff + 64 + 40);
-  bytes.writeBigUInt64LE(24n, shoff + 64 + 56);
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'kdive-sym-'));
-  const file = path.join(dir, 'syms.o');
-  await writeFile(file, bytes);
-  const elf = await ElfFile.open(file);
+  const bytes = writeTinyElfWithSymbols(
+    [{ name: '.text', data: Buffer.alloc(0x100), addr: 0x1000n, flags: 6n }],
+    syms.map((s) => ({ name: s.name, address: s.addr, size: s.size, type: s.type, bind: s.bind, section: 1 })),
+  );
+  const { elf } = await openTinyElf(bytes, 'syms.o');
   try {
     return await SymbolTable.fromElf(elf);
   } finally {
