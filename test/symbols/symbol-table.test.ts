@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ElfFile, SymbolTable } from '../../src/symbols/elf/index.js';
 import { writeTinyElf } from '../support/tiny-elf-writer.js';
+import { scratchDir } from '../support/own-resources.js';
 
 const FUNC = 2, OBJECT = 1, NOTYPE = 0, LOCAL = 0, GLOBAL = 1, WEAK = 2;
 
@@ -30,7 +30,7 @@ async function tableOf(syms: { name: string; addr: bigint; size: number; type: n
   const shoff = Number(bytes.readBigUInt64LE(40));
   bytes.writeUInt32LE(2, shoff + 64 + 40);
   bytes.writeBigUInt64LE(24n, shoff + 64 + 56);
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'kdive-sym-'));
+  const dir = scratchDir('kdive-sym-');
   const file = path.join(dir, 'syms.o');
   await writeFile(file, bytes);
   const elf = await ElfFile.open(file);

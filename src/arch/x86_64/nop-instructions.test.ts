@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { nopLength } from './nop-instructions.js';
+import { scratchDir } from '../../../test/support/own-resources.js';
 
 const NOPS = [
   '90', '6690', '0f1f00', '0f1f4000', '0f1f440000', '660f1f440000', '0f1f8000000000', '0f1f840000000000', '660f1f840000000000', 'f30f1efa',
@@ -13,7 +13,7 @@ const NOT_NOPS = ['55', 'e800000000', '4889e5', 'c3', '0f1f48', 'f30f1efb', '0f0
 
 test('the NOP forms the kernel uses are recognised with the lengths objdump gives them', () => {
   // objdump is the oracle for the lengths: disassemble all of them at once.
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'kdive-nop-'));
+  const dir = scratchDir('kdive-nop-');
   const file = path.join(dir, 'code.bin');
   writeFileSync(file, Buffer.from(NOPS.join(''), 'hex'));
   const listing = execFileSync('objdump', ['-D', '-b', 'binary', '-m', 'i386:x86-64', file], { encoding: 'utf8' });
