@@ -1,11 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { FormatError } from '../errors.js';
 import { elfHeaderProblem } from './elf-header-check.js';
 import { bzImageVersion, bzImageVersionText, checkVmlinux, resolveFileKernel } from './file-kernel.js';
+import { scratchDir } from '../../test/support/own-resources.js';
 
 const VERSION = '6.9.0-kdive (me@host) #3 SMP';
 
@@ -34,7 +34,7 @@ function elfHeader(shoff: number, shnum: number): Buffer {
 }
 
 test('bzImage: version read through the kernel_version pointer; a non-bzImage is a FormatError at 0x202', async () => {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'kdive-bz-'));
+  const dir = scratchDir('kdive-bz-');
   try {
     const bz = path.join(dir, 'bzImage');
     await writeFile(bz, fakeBzImage());
@@ -78,7 +78,7 @@ test('ELF header check: class, byte order, machine, and section headers inside t
   const rel = Buffer.from(good);
   rel.writeUInt16LE(1, 16);
   assert.equal(elfHeaderProblem(rel, 5000)!.offset, 16);
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'kdive-elf-'));
+  const dir = scratchDir('kdive-elf-');
   try {
     const cut = path.join(dir, 'vmlinux');
     await writeFile(cut, Buffer.concat([good, Buffer.alloc(100)]));

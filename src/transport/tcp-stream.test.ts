@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { connectTcp, connectUnix } from './tcp-stream.js';
+import { scratchDir } from '../../test/support/own-resources.js';
 
 function readToEnd(socket: net.Socket): Promise<string> {
   return new Promise((r) => {
@@ -39,10 +40,8 @@ test('connectTcp names host:port when nothing listens, with or without retries',
 });
 
 test('connectUnix waits for a socket that does not exist yet, and names the path when none comes', async () => {
-  const { mkdtempSync } = await import('node:fs');
-  const os = await import('node:os');
   const path = await import('node:path');
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'kdive-unix-'));
+  const dir = scratchDir('kdive-unix-');
   const sock = path.join(dir, 'serial.sock');
   const server = net.createServer((s) => s.end('line'));
   const connecting = connectUnix(sock, { retryUntilMs: 20_000 });

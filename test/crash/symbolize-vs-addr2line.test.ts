@@ -1,11 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { runKdive } from '../support/cli-runner.js';
 import { getDebianKernel } from '../support/kernel-fixture.js';
+import { scratchDir } from '../support/own-resources.js';
 
 /** `addr2line -f -i` (or llvm-symbolizer, which reads DWARF 5 file names right) on one address: [function, file:line] innermost first. */
 function oracle(tool: 'addr2line' | 'llvm', vmlinux: string, address: string): string[][] {
@@ -22,7 +22,7 @@ test('kdive symbolize on a saved kernel trace (sysrq l and t) agrees with addr2l
   const kernel = await getDebianKernel();
   const run = await runKdive(['run', '--console', '--guest', 'echo l > /proc/sysrq-trigger; echo t > /proc/sysrq-trigger']);
   assert.equal(run.code, 0, run.stderr.slice(-2000));
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'kdive-symbolize-'));
+  const dir = scratchDir('kdive-symbolize-');
   const saved = path.join(dir, 'console.log');
   writeFileSync(saved, run.stderr);
   const r = await runKdive(['symbolize', kernel.vmlinux!, saved, '--json']);

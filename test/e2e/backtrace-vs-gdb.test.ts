@@ -1,13 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { Session } from '../../src/session/session.js';
 import { getDebianKernel } from '../support/kernel-fixture.js';
 import { newQemuPids, qemuPids } from '../support/cli-runner.js';
+import { scratchDir } from '../support/own-resources.js';
 
 const run = promisify(execFile);
 
@@ -33,7 +33,7 @@ test('the ORC backtrace at do_mkdirat names the same physical frames, at the sam
 
     // Hand the stub to gdb: drop our connection without detaching, so QEMU keeps the VM stopped.
     session.target.close();
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'kdive-gdb-'));
+    const dir = scratchDir('kdive-gdb-');
     const script = path.join(dir, 'frames.gdb');
     await writeFile(script, GDB_FRAMES_SCRIPT);
     const { stdout } = await run('gdb', [

@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, open, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { open, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { newQemuPids, qemuPids, runKdive } from '../support/cli-runner.js';
 import { getDebianKernel } from '../support/kernel-fixture.js';
+import { scratchDir } from '../support/own-resources.js';
 
 function oneLine(stderr: string): string {
   const lines = stderr.split('\n').filter((l) => l.startsWith('kdive:'));
@@ -26,7 +26,7 @@ test('an unknown breakpoint symbol: one line with the symbol, the vmlinux and cl
 
 test('a truncated --vmlinux: one line naming the file and an offset', async () => {
   const k = await getDebianKernel();
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'kdive-test-'));
+  const dir = scratchDir('kdive-test-');
   const truncated = path.join(dir, 'vmlinux-truncated');
   const fh = await open(k.vmlinux!, 'r');
   const head = Buffer.alloc(4096);

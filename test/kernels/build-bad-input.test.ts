@@ -1,16 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { newQemuPids, qemuPids, runKdive } from '../support/cli-runner.js';
 import { getDebianKernel } from '../support/kernel-fixture.js';
+import { scratchDir } from '../support/own-resources.js';
 
 test('kernel build: a source tree that does not build names its log file and the last error line', async () => {
-  const tree = mkdtempSync(path.join(os.tmpdir(), 'kdive-badtree-'));
+  const tree = scratchDir('kdive-badtree-');
   mkdirSync(path.join(tree, 'arch/x86'), { recursive: true });
   writeFileSync(path.join(tree, 'Makefile'), 'tinyconfig:\n\t@echo "scripts/kconfig: error: boom in Kconfig line 42" >&2; exit 2\n');
-  const out = mkdtempSync(path.join(os.tmpdir(), 'kdive-badbuild-'));
+  const out = scratchDir('kdive-badbuild-');
   const r = await runKdive(['kernel', 'build', tree, '--fragment', 'kgdb', '--out', path.join(out, 'k')]);
   assert.notEqual(r.code, 0);
   const err = r.stderr.trim().split('\n').filter((l) => l.startsWith('kdive: '));

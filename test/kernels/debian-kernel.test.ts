@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, truncate } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile, rm, stat, symlink, truncate } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { KdiveError } from '../../src/errors.js';
@@ -12,6 +12,7 @@ import { bzImageVersion, bzImageVersionText } from '../../src/kernels/file-kerne
 import { AptClient, debFileName, imagePackageFor, packageInfo, parseAptPolicyCandidate } from '../../src/kernels/apt.js';
 import { getDebianKernel } from '../support/kernel-fixture.js';
 import { runKdive } from '../support/cli-runner.js';
+import { scratchDir } from '../support/own-resources.js';
 
 test('the Debian kernel artifacts are the current package and agree with each other', async () => {
   const k = await getDebianKernel();
@@ -51,14 +52,13 @@ test('a path that is not a bzImage is refused in one line', async () => {
 });
 
 test('a corrupt package fails in one line naming the file and how to retry, leaving no half-written cache entry', async () => {
-  const { mkdtemp, mkdir, copyFile, truncate, readdir } = await import('node:fs/promises');
-  const os = await import('node:os');
+  const { mkdir, copyFile, truncate, readdir } = await import('node:fs/promises');
   const path = await import('node:path');
   const k = await getDebianKernel();
   const pkg = `linux-image-${k.version}`;
   const image = await packageInfo(pkg);
   const dbg = await packageInfo(`${pkg}-dbg`);
-  const cache = await mkdtemp(path.join(os.tmpdir(), 'kdive-cache-'));
+  const cache = scratchDir('kdive-cache-');
   const debs = path.join(cache, 'debs');
   await mkdir(debs);
   const { debFileName } = await import('../../src/kernels/apt.js');
@@ -145,7 +145,7 @@ test('getDebianKernel twice and a fresh resolve: same answer, no download, the .
 test('unpacking the cached .debs into an empty cache gives the same four files, with no download', async () => {
   const k = await getDebianKernel();
   const realDebs = path.join(path.dirname(path.dirname(path.dirname(k.vmlinux!))), 'debs');
-  const cache = await mkdtemp(path.join(os.tmpdir(), 'kdive-cache-'));
+  const cache = scratchDir('kdive-cache-');
   try {
     await mkdir(path.join(cache, 'debs'));
     for (const name of [`linux-image-${k.version}`, `linux-image-${k.version}-dbg`]) {
@@ -173,7 +173,7 @@ test('unpacking the cached .debs into an empty cache gives the same four files, 
 test('a truncated .deb: one error naming it, the temporary folder removed, no entry', async () => {
   const k = await getDebianKernel();
   const realDebs = path.join(path.dirname(path.dirname(path.dirname(k.vmlinux!))), 'debs');
-  const cache = await mkdtemp(path.join(os.tmpdir(), 'kdive-cache-'));
+  const cache = scratchDir('kdive-cache-');
   try {
     const image = path.join(realDebs, debFileName(await packageInfo(`linux-image-${k.version}`)));
     const cut = path.join(cache, 'cut.deb');

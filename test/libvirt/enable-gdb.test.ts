@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { runKdive } from '../support/cli-runner.js';
+import { scratchDir } from '../support/own-resources.js';
 
 const DOMAIN = `<domain type='kvm'>
   <name>debian12</name>
@@ -24,7 +24,7 @@ print('\\n'.join(a.getAttribute('value') for a in d.getElementsByTagNameNS(ns, '
 }
 
 test('libvirt enable-gdb adds a loopback gdbstub in the qemu namespace (new or existing commandline)', async () => {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'kdive-libvirt-'));
+  const dir = scratchDir('kdive-libvirt-');
   const file = path.join(dir, 'domain.xml');
   writeFileSync(file, DOMAIN);
   const r = await runKdive(['libvirt', 'enable-gdb', file, '--port', '5555']);
@@ -38,7 +38,7 @@ test('libvirt enable-gdb adds a loopback gdbstub in the qemu namespace (new or e
 });
 
 test('libvirt enable-gdb refuses what is not a qemu domain, or already has a gdbstub', async () => {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'kdive-libvirt-bad-'));
+  const dir = scratchDir('kdive-libvirt-bad-');
   const cases: [string, RegExp][] = [
     ['<network><name>x</name></network>', /not a libvirt domain XML/],
     [DOMAIN.replace("type='kvm'", "type='xen'"), /domain type 'xen' is not qemu or kvm/],

@@ -1,13 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { getDebianKernel } from '../support/kernel-fixture.js';
 import { getKgdbKernel } from '../support/kgdb-kernel-fixture.js';
 import { newQemuPids, qemuPids, runKdive } from '../support/cli-runner.js';
+import { scratchDir } from '../support/own-resources.js';
 
 const sha = (f: string) => createHash('sha256').update(readFileSync(f)).digest('hex');
 
@@ -51,7 +51,7 @@ test('malformed device flags fail in one line: a bad forward, a missing shared f
 
 test('a corrupt disk image is refused in one line and left byte for byte as it was', async () => {
   await getDebianKernel();
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'kdive-baddisk-'));
+  const dir = scratchDir('kdive-baddisk-');
   const corrupt = path.join(dir, 'corrupt.qcow2');
   writeFileSync(corrupt, Buffer.concat([Buffer.from('QFI\xfb\0\0\0\x03', 'latin1'), Buffer.alloc(600, 0xff)]));
   const before = sha(corrupt);

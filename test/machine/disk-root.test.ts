@@ -1,16 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { getDebianKernel } from '../support/kernel-fixture.js';
 import { runKdive } from '../support/cli-runner.js';
+import { scratchDir } from '../support/own-resources.js';
 
 test('kdive image rootfs + --disk --root /dev/vda: the guest runs on the disk, and what it writes is there at the next boot', async () => {
   await getDebianKernel();
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'kdive-rootdisk-'));
+  const dir = scratchDir('kdive-rootdisk-');
   const img = path.join(dir, 'root.qcow2');
   const token = randomBytes(8).toString('hex');
   writeFileSync(path.join(dir, 'seed.txt'), `seed-${token}\n`);

@@ -1,15 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { getDebianKernel } from '../support/kernel-fixture.js';
 import { newQemuPids, qemuPids, runKdive } from '../support/cli-runner.js';
 import { freeLoopbackPort } from '../../src/vm/free-port.js';
 import { findStaticBusybox } from '../../src/rootfs/busybox.js';
+import { scratchDir } from '../support/own-resources.js';
 
 /** GET http://127.0.0.1:PORT/ until it answers (the guest boots meanwhile), or give up after `tries`. */
 async function fetchWhenUp(port: number, tries = 600): Promise<string> {
@@ -60,7 +60,7 @@ test('--forward: a busybox httpd in the guest is reached from the host through 1
 
 test('--share: a host-built program runs in the guest, and a file the guest writes is seen on the host', async () => {
   await getDebianKernel();
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'kdive-share-'));
+  const dir = scratchDir('kdive-share-');
   const token = randomBytes(8).toString('hex');
   writeFileSync(path.join(dir, 'from-host.txt'), `host-${token}\n`);
   // A program from the host's disk, run from the shared folder (statically linked, as guest programs are).

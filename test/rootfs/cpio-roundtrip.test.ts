@@ -2,16 +2,16 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
-import { lstat, mkdtemp, readFile, readlink, writeFile, mkdir } from 'node:fs/promises';
-import os from 'node:os';
+import { lstat, readFile, readlink, writeFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { CpioNewcWriter } from '../../src/rootfs/cpio-newc-writer.js';
 import { buildInitramfs } from '../../src/rootfs/initramfs-builder.js';
 import { GUEST_EXIT_MARKER, parseGuestExit } from '../../src/rootfs/guest-init.js';
+import { scratchDir } from '../support/own-resources.js';
 
 async function tmp(): Promise<string> {
-  return mkdtemp(path.join(os.tmpdir(), 'kdive-cpio-'));
+  return scratchDir('kdive-cpio-');
 }
 
 test('GNU cpio extracts what our newc writer wrote: contents, modes, symlinks, every padding case', async () => {

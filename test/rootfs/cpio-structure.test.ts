@@ -1,12 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { lstat, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { lstat, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { CpioNewcWriter } from '../../src/rootfs/cpio-newc-writer.js';
 import { findStaticBusybox, isStaticElf } from '../../src/rootfs/busybox.js';
 import { MissingDependencyError } from '../../src/errors.js';
+import { scratchDir } from '../support/own-resources.js';
 
 interface Entry {
   offset: number;
@@ -61,7 +61,7 @@ async function collect(build: (w: CpioNewcWriter) => Promise<void>): Promise<Buf
 }
 
 test('newc structure: aligned headers, zero padding, unique inodes, owners 0, no leading slash, directory nlink 2', async () => {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'kdive-cpio-'));
+  const dir = scratchDir('kdive-cpio-');
   const hostFile = path.join(dir, 'host.bin');
   const hostBytes = Buffer.from(Array.from({ length: 70_001 }, (_, i) => (i * 13) & 0xff));
   await writeFile(hostFile, hostBytes);

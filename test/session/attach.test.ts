@@ -1,18 +1,18 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
+import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { Session } from '../../src/session/session.js';
 import { buildInitramfs } from '../../src/rootfs/index.js';
 import { launchQemu } from '../../src/vm/index.js';
 import { getDebianKernel } from '../support/kernel-fixture.js';
+import { scratchDir } from '../support/own-resources.js';
 
 /** `kdive debug --attach`: a kernel someone else booted (KASLR on, running) is found, unwound, and left running without our breakpoints. */
 test('attach to a running KASLR kernel: the slide matches the guest kallsyms, a breakpoint hits, close leaves it running', async () => {
   const kernel = await getDebianKernel();
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'kdive-attach-test-'));
+  const dir = scratchDir('kdive-attach-test-');
   const initrd = path.join(dir, 'initramfs.cpio.gz');
   await buildInitramfs({ guestCommand: 'grep -w _text /proc/kallsyms; i=0; while [ $i -lt 40 ]; do mkdir /tmp/d$i && echo made-d$i; i=$((i+1)); sleep 1; done', out: initrd });
   const vm = await launchQemu({ kernel: kernel.bzImage, initrd, append: 'console=ttyS0 panic=-1', halted: false });

@@ -1,4 +1,5 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import './own-resources.js'; // this test's QEMUs and folders are told from other people's, and its TMPDIR is removed at exit
 import fs from 'node:fs';
 import path from 'node:path';
 import { freeLoopbackPort } from '../../src/vm/free-port.js';

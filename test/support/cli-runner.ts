@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
-import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ownProcesses } from './own-resources.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 /** Running from TypeScript sources (tsx) or from the build (dist/test/support)? */
@@ -39,14 +39,9 @@ export function runKdive(args: string[], opts: { timeoutMs?: number; env?: NodeJ
   });
 }
 
-/** Pids of running qemu-system processes (to prove a test left none behind). */
+/** Pids of the qemu-system processes this test process started and that still run (other people's QEMUs are not counted). */
 export function qemuPids(): Set<number> {
-  try {
-    const out = execFileSync('pgrep', ['-f', '^qemu-system'], { encoding: 'utf8' });
-    return new Set(out.split('\n').filter(Boolean).map(Number));
-  } catch {
-    return new Set(); // pgrep exits 1 when nothing matches
-  }
+  return ownProcesses('qemu-system');
 }
 
 /** Qemu pids that exist now but did not before. */

@@ -1,4 +1,5 @@
 import { buildKernel } from '../../src/kernels/build/kernel-build.js';
+import './own-resources.js'; // this test's QEMUs and folders are told from other people's, and its TMPDIR is removed at exit
 import { resolveKernel, type KernelArtifacts } from '../../src/kernels/index.js';
 import { TerminalProgress } from '../../src/cli/progress/terminal-progress.js';
 

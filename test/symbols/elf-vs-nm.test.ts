@@ -1,13 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { copyFile, mkdtemp, open, truncate, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { copyFile, open, truncate, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ElfFile, SymbolTable } from '../../src/symbols/elf/index.js';
 import { OrcReg, OrcTable } from '../../src/symbols/orc/index.js';
 import { FormatError } from '../../src/errors.js';
 import { getDebianKernel } from '../support/kernel-fixture.js';
+import { scratchDir } from '../support/own-resources.js';
 
 async function loadVmlinux() {
   const k = await getDebianKernel();
@@ -161,7 +161,7 @@ test('ORC: one entry per .orc_unwind_ip slot; entry_SYSCALL_64 ends the stack, d
 });
 
 test('truncated and non-ELF files give one FormatError naming the file and an offset', async () => {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'kdive-elf-'));
+  const dir = scratchDir('kdive-elf-');
   const cases: [string, (f: string) => Promise<void>][] = [
     ['first-100-bytes', async (f) => { await copyFile('/bin/true', f); await truncate(f, 100); }],
     ['first-3000-bytes', async (f) => { await copyFile('/bin/true', f); await truncate(f, 3000); }],

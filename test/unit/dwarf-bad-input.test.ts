@@ -1,12 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { FormatError } from '../../src/errors.js';
 import { ElfFile } from '../../src/symbols/elf/index.js';
 import { DwarfInfo, DwarfSections, DwarfUnit, DW_AT } from '../../src/symbols/dwarf/index.js';
 import { writeTinyElf } from '../support/tiny-elf-writer.js';
+import { scratchDir } from '../support/own-resources.js';
 
 /** Abbrev 1: compile_unit, children, name (strp). Abbrev 2: variable, no children, name (string). */
 const ABBREV = Buffer.from([1, 0x11, 1, 0x03, 0x0e, 0, 0, 2, 0x34, 0, 0x03, 0x08, 0, 0, 0]);
@@ -27,7 +27,7 @@ const u16 = (v: number) => [v & 0xff, v >> 8];
 const u32 = (v: number) => [v & 0xff, (v >> 8) & 0xff, (v >> 16) & 0xff, v >>> 24];
 
 async function fileWith(info: Buffer): Promise<string> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'kdive-dwarf-'));
+  const dir = scratchDir('kdive-dwarf-');
   const f = path.join(dir, 'tiny.o');
   await writeFile(f, writeTinyElf([
     { name: '.debug_info', data: info },

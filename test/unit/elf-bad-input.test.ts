@@ -1,11 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ElfFile } from '../../src/symbols/elf/index.js';
 import { FormatError } from '../../src/errors.js';
 import { writeTinyElf } from '../support/tiny-elf-writer.js';
+import { scratchDir } from '../support/own-resources.js';
 
 /** A valid tiny ELF: .data (PROGBITS at 0x1000), .bss (NOBITS at 0x2000), then .shstrtab. */
 function tiny(): Buffer {
@@ -20,7 +20,7 @@ const shdr = (b: Buffer, index: number, at: number) => shoff(b) + 64 * index + a
 
 let dir: string | undefined;
 async function file(name: string, bytes: Buffer | string): Promise<string> {
-  dir ??= await mkdtemp(path.join(os.tmpdir(), 'kdive-elf-bad-'));
+  dir ??= scratchDir('kdive-elf-bad-');
   const f = path.join(dir, name);
   await writeFile(f, bytes);
   return f;

@@ -1,16 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { runKdive } from '../support/cli-runner.js';
+import { scratchDir } from '../support/own-resources.js';
 
 const sha = (f: string) => createHash('sha256').update(readFileSync(f)).digest('hex');
 
 test('kdive image/snapshot: a qcow2 image is created, snapshotted, listed, reverted, resized, as qemu-img itself reports', async () => {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'kdive-image-'));
+  const dir = scratchDir('kdive-image-');
   const img = path.join(dir, 'disk.qcow2');
   assert.equal((await runKdive(['image', 'create', img, '64M'])).code, 0);
   await runKdive(['snapshot', 'save', img, 'clean']);
@@ -31,7 +31,7 @@ test('kdive image/snapshot: a qcow2 image is created, snapshotted, listed, rever
 });
 
 test('bad images and snapshot names: one line, non-zero exit, the image untouched', async () => {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'kdive-image-bad-'));
+  const dir = scratchDir('kdive-image-bad-');
   const img = path.join(dir, 'disk.qcow2');
   await runKdive(['image', 'create', img, '16M']);
   const before = sha(img);

@@ -1,15 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp } from 'node:fs/promises';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { QmpClient, QmpError, type QmpEvent } from '../../src/vm/qmp-client.js';
 import { KdiveError } from '../../src/errors.js';
+import { scratchDir } from '../support/own-resources.js';
 
 /** A scripted QMP server: greets, then hands each parsed request to `onRequest`. */
 async function fakeQmp(onRequest: (req: { execute: string; arguments?: Record<string, unknown>; id?: unknown }, send: (o: unknown) => void, sock: net.Socket) => void, listenAfterMs = 0) {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'kdive-qmp-test-'));
+  const dir = scratchDir('kdive-qmp-test-');
   const socketPath = path.join(dir, 'qmp.sock');
   const seen: unknown[] = [];
   const server = net.createServer((sock) => {
@@ -88,7 +87,7 @@ test('QMP: a socket that appears late is waited for; a closed connection fails p
 });
 
 test('QMP: connecting gives up when aborted (QEMU died) instead of retrying to the deadline', async () => {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'kdive-qmp-test-'));
+  const dir = scratchDir('kdive-qmp-test-');
   const ac = new AbortController();
   setTimeout(() => ac.abort('QEMU exited'), 200);
   await assert.rejects(QmpClient.connect(path.join(dir, 'never.sock'), { timeoutMs: 600_000, signal: ac.signal }), /gave up \(QEMU exited\)/);
