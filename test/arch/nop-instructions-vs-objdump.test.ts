@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { scratchDir } from '../support/own-resources.js';
 import { nopLength } from '../../src/arch/x86_64/nop-instructions.js';
 
 const NOPS = [
@@ -12,7 +12,7 @@ const NOPS = [
 
 test('the NOP forms the kernel uses are recognised with the lengths objdump gives them', () => {
   // objdump is the oracle for the lengths: disassemble all of them at once.
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'kdive-nop-'));
+  const dir = scratchDir('kdive-nop-');
   const file = path.join(dir, 'code.bin');
   writeFileSync(file, Buffer.from(NOPS.join(''), 'hex'));
   const listing = execFileSync('objdump', ['-D', '-b', 'binary', '-m', 'i386:x86-64', file], { encoding: 'utf8' });

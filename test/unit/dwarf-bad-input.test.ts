@@ -82,7 +82,7 @@ test('a truncated .debug_info unit is an error naming the section', async () => 
 });
 
 test('a file without DWARF says so in one line', async () => {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'kdive-dwarf-'));
+  const dir = scratchDir('kdive-dwarf-');
   const file = path.join(dir, 'nodwarf.o');
   await writeFile(file, writeTinyElf([{ name: '.text', data: Buffer.alloc(16), addr: 0x1000n, flags: 6n }]));
   const elf = await ElfFile.open(file);

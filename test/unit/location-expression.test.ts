@@ -101,10 +101,11 @@ test('DW_OP_implicit_value carries the bytes themselves', async () => {
   assert.deepEqual(await run([op.implicitValue([1, 2, 3, 4])]), { kind: 'implicit', bytes: Buffer.from([1, 2, 3, 4]) });
 });
 
-test('DW_OP_entry_value: the register on entry when the unwinder knows it, else unavailable', async () => {
+test('DW_OP_entry_value: the register on entry when the unwinder knows it, else what the call site passed, else optimized out (gdb)', async () => {
   const e = [op.entryValue(op.reg(5)), op.stackValue()];
   assert.deepEqual(await run(e, ctx({}, {}, { entryRegister: (n) => (n === 5 ? 0x77n : undefined) })), { kind: 'value', value: 0x77n });
-  assert.deepEqual(await run(e, ctx()), { kind: 'unavailable', reason: 'the value on entry is not known' });
+  assert.deepEqual(await run(e, ctx({}, {}, { callSiteValue: (n) => (n === 5 ? 0x66n : undefined) })), { kind: 'value', value: 0x66n });
+  assert.deepEqual(await run(e, ctx()), { kind: 'optimized-out' });
 });
 
 test('a register the frame does not know makes the location unavailable, never a guess', async () => {
