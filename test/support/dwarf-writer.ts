@@ -1,7 +1,8 @@
 /**
  * Builds small DWARF 4 and 5 sections in memory for the fast tests: .debug_info with its
  * .debug_abbrev (abbreviations made from the DIEs), .debug_str/.debug_line_str, line programs,
- * .debug_aranges and location lists (.debug_loclists for version 5, .debug_loc for 4).
+ * .debug_aranges, location lists (.debug_loclists for version 5, .debug_loc for 4) and range
+ * lists (.debug_rnglists, .debug_ranges).
  * 64-bit little-endian, 32-bit DWARF offsets. What it writes follows the DWARF 5 standard (§7),
  * not the reader under test.
  */
@@ -166,6 +167,8 @@ export class DwarfWriter {
   private readonly lines: number[] = [];
   private readonly loclists: number[] = [];
   private readonly loc: number[] = [];
+  private readonly rnglists: number[] = [];
+  private readonly ranges: number[] = [];
 
   /** Adds a unit; `ranges` go to .debug_aranges for it. Returns nothing: offsets are known after `sections()`. */
   unit(version: 4 | 5, root: DieSpec, ranges: { start: bigint; end: bigint }[] = []): this {
@@ -195,6 +198,24 @@ export class DwarfWriter {
     const offset = this.loc.length;
     for (const e of entries) this.loc.push(...u64(e.start - base), ...u64(e.end - base), ...u16(e.expr.length), ...e.expr);
     this.loc.push(...u64(0n), ...u64(0n));
+    return offset;
+  }
+
+  /** A DWARF 5 range list: a base address, then offset pairs from it (DW_RLE_base_address, DW_RLE_offset_pair). */
+  rangeList5(base: bigint, ranges: { start: bigint; end: bigint }[]): number {
+    if (this.rnglists.length === 0) this.rnglists.push(...u32(0), ...u16(5), 8, 0, ...u32(0)); // header; length patched later
+    const offset = this.rnglists.length;
+    this.rnglists.push(0x05, ...u64(base));
+    for (const r of ranges) this.rnglists.push(0x04, ...uleb(r.start - base), ...uleb(r.end - base));
+    this.rnglists.push(0x00);
+    return offset;
+  }
+
+  /** A DWARF 4 .debug_ranges list, relative to `base` (the unit's low_pc). */
+  rangeList4(base: bigint, ranges: { start: bigint; end: bigint }[]): number {
+    const offset = this.ranges.length;
+    for (const r of ranges) this.ranges.push(...u64(r.start - base), ...u64(r.end - base));
+    this.ranges.push(...u64(0n), ...u64(0n));
     return offset;
   }
 
@@ -271,6 +292,12 @@ export class DwarfWriter {
       sections['.debug_loclists'] = b;
     }
     if (this.loc.length) sections['.debug_loc'] = Buffer.from(this.loc);
+    if (this.rnglists.length) {
+      const b = Buffer.from(this.rnglists);
+      b.writeUInt32LE(b.length - 4, 0);
+      sections['.debug_rnglists'] = b;
+    }
+    if (this.ranges.length) sections['.debug_ranges'] = Buffer.from(this.ranges);
     return { sections, unitOffsets, dieOffsets };
   }
 

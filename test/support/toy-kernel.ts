@@ -8,9 +8,11 @@
  *   struct task {int pid; char comm[16]; struct point pos; struct task *parent;
  *                unsigned int flags:3; unsigned int state:5; enum color c;}   (48 bytes)
  *   globals init_task, counter, numbers[4], banner (const char *), current_color
- *   int add(int a, int b)            a at fbreg-20, b in rsi, sum through a location list
+ *   int add(int a, int b)            a at fbreg-20, b in rsi, sum through a location list,
+ *                                    long tmp (rdx) in a block of two ranges (.debug_rnglists)
  *   static inline int helper(int v)  inlined into caller(struct task *t) at main.c:21
- * util.c (DWARF 4, comp_dir /build/lib, producer GCC 12): int util_fn(int x), x through .debug_loc
+ * util.c (DWARF 4, comp_dir /build/lib, producer GCC 12): int util_fn(int x), x through .debug_loc,
+ *   the constant y = -7 in a block of two ranges (.debug_ranges)
  * entry_asm: a symbol with no DWARF.
  */
 import { DW_AT, DW_TAG } from '../../src/symbols/dwarf/constants.js';
@@ -77,6 +79,8 @@ export function buildToyKernel(): ToyKernel {
       end: CALLER + 0x40n,
     }],
   });
+  // A block of `add` in two pieces (after the inlined-looking split at 0x18..0x1c), holding `tmp`.
+  const blockRanges = w.rangeList5(ADD, [{ start: ADD + 0x10n, end: ADD + 0x18n }, { start: ADD + 0x1cn, end: ADD + 0x28n }]);
   const sumList = w.locList5([
     { start: ADD + 0x10n, end: ADD + 0x20n, expr: expr(op.reg(0)) },
     { start: ADD + 0x20n, end: ADD + 0x30n, expr: expr(op.lit(7), op.stackValue()) },
@@ -120,6 +124,10 @@ export function buildToyKernel(): ToyKernel {
           { tag: T.formal_parameter, attrs: [name('a'), type('int'), [A.location, F.exprloc, expr(op.fbreg(-20))]] },
           { tag: T.formal_parameter, attrs: [name('b'), type('int'), [A.location, F.exprloc, expr(op.reg(4))]] },
           { tag: T.variable, attrs: [name('sum'), type('int'), [A.location, F.sec_offset, { loclist: sumList }]] },
+          {
+            tag: T.lexical_block, attrs: [[A.ranges, F.sec_offset, blockRanges]],
+            children: [{ tag: T.variable, attrs: [name('tmp'), type('long'), [A.location, F.exprloc, expr(op.reg(1))]] }],
+          },
         ],
       },
       {
@@ -150,6 +158,7 @@ export function buildToyKernel(): ToyKernel {
     { start: UTIL_FN, end: UTIL_FN + 0x08n, expr: expr(op.reg(5)) },
     { start: UTIL_FN + 0x08n, end: UTIL_FN + 0x20n, expr: expr(op.fbreg(-12)) },
   ], UTIL_FN);
+  const utilBlock = w.rangeList4(UTIL_FN, [{ start: UTIL_FN + 0x04n, end: UTIL_FN + 0x0cn }, { start: UTIL_FN + 0x14n, end: UTIL_FN + 0x18n }]);
   const util: DieSpec = {
     tag: T.compile_unit,
     attrs: [[A.producer, F.strp, 'GNU C11 12.2.0 -O2'], [A.name, F.string, 'util.c'], [A.comp_dir, F.string, '/build/lib'], ...code(UTIL_FN, 0x20), [A.stmt_list, F.sec_offset, utilLines]],
@@ -158,7 +167,10 @@ export function buildToyKernel(): ToyKernel {
       global('util_count', 'util_int', UTIL_COUNT),
       {
         tag: T.subprogram, attrs: [name('util_fn'), [A.external, F.flag_present, true], type('util_int'), ...code(UTIL_FN, 0x20), [A.frame_base, F.exprloc, expr(op.breg(7, 8))]],
-        children: [{ tag: T.formal_parameter, attrs: [name('x'), type('util_int'), [A.location, F.sec_offset, xList]] }],
+        children: [
+          { tag: T.formal_parameter, attrs: [name('x'), type('util_int'), [A.location, F.sec_offset, xList]] },
+          { tag: T.lexical_block, attrs: [[A.ranges, F.sec_offset, utilBlock]], children: [{ tag: T.variable, attrs: [name('y'), type('util_int'), [A.const_value, F.sdata, -7]] }] },
+        ],
       },
     ],
   };

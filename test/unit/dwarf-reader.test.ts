@@ -42,7 +42,7 @@ test('DIE attributes in their forms: strp and line_strp strings, data constants,
   assert.equal(add.offset, toy.dieOffsets.get('add'));
   assert.equal(add.attrs.get(DW_AT.external), true);
   assert.deepEqual(add.attrs.get(DW_AT.frame_base), Buffer.from([0x9c]));
-  assert.deepEqual(add.children.map((c) => attrString(c, DW_AT.name)), ['a', 'b', 'sum']);
+  assert.deepEqual(add.children.map((c) => attrString(c, DW_AT.name) ?? c.tag), ['a', 'b', 'sum', DW_TAG.lexical_block]);
   assert.equal(add.children[0]!.parent, add);
   // A ref4 is made absolute: the type of `a` is the unit's `int`.
   assert.equal(add.children[0]!.attrs.get(DW_AT.type), toy.dieOffsets.get('int'));
@@ -141,7 +141,7 @@ test('frame arguments and locals: a stack slot through the frame base, a registe
   const ctx = frameAt(new Map([[0x9000n - 20n, a]]));
   const [f] = await dwarf.addr2line(ADD + 0x14n, ctx);
   assert.deepEqual(f!.args, [{ name: 'a', type: 'int', value: '-5' }, { name: 'b', type: 'int', value: '7' }]);
-  assert.deepEqual(f!.locals, [{ name: 'sum', type: 'int', value: '99' }]);
+  assert.deepEqual(f!.locals, [{ name: 'sum', type: 'int', value: '99' }, { name: 'tmp', type: 'long', value: '51' }]);
   // The second location-list entry is a constant; past the list the variable is optimized out.
   assert.equal((await dwarf.addr2line(ADD + 0x24n, ctx))[0]!.locals![0]!.value, '7');
   assert.equal((await dwarf.addr2line(ADD + 0x34n, ctx))[0]!.locals![0]!.value, '<optimized out>');
@@ -161,6 +161,27 @@ test('DWARF 4 .debug_loc: the entry covering the pc is the one applied', async (
   const ctx: ExpressionContext = { readRegister: (n) => ({ 5: 77n, 7: 0x8000n } as Record<number, bigint>)[n], readMemory: async (a) => { if (a !== 0x8008n - 12n) throw new Error('bad read'); return x; } };
   assert.equal((await dwarf.addr2line(UTIL_FN + 2n, ctx))[0]!.args![0]!.value, '77');
   assert.equal((await dwarf.addr2line(UTIL_FN + 0x10n, ctx))[0]!.args![0]!.value, '1234');
+});
+
+test('a block in two pieces (.debug_rnglists): its variable is in scope in each piece, not in the gap or after', async () => {
+  const names = async (pc: bigint) => (await dwarf.variablesAt(pc)).map((v) => v.name);
+  assert.deepEqual(await names(ADD + 0x10n), ['tmp', 'sum', 'b', 'a']);
+  assert.deepEqual(await names(ADD + 0x18n), ['sum', 'b', 'a']);
+  assert.deepEqual(await names(ADD + 0x1bn), ['sum', 'b', 'a']);
+  assert.deepEqual(await names(ADD + 0x1cn), ['tmp', 'sum', 'b', 'a']);
+  assert.deepEqual(await names(ADD + 0x27n), ['tmp', 'sum', 'b', 'a']);
+  assert.deepEqual(await names(ADD + 0x28n), ['sum', 'b', 'a']);
+});
+
+test('a block in two pieces (DWARF 4 .debug_ranges) with a constant: shown where it is in scope', async () => {
+  const ctx: ExpressionContext = { readRegister: (n) => (n === 5 ? 1n : undefined), readMemory: async () => Buffer.alloc(4) };
+  const locals = async (pc: bigint) => (await dwarf.addr2line(pc, ctx))[0]!.locals!.map((v) => `${v.name}=${v.value}`);
+  assert.deepEqual(await locals(UTIL_FN + 0x04n), ['y=-7']);
+  assert.deepEqual(await locals(UTIL_FN + 0x0cn), []);
+  assert.deepEqual(await locals(UTIL_FN + 0x17n), ['y=-7']);
+  assert.deepEqual(await locals(UTIL_FN + 0x18n), []);
+  const y = (await dwarf.variablesAt(UTIL_FN + 0x05n)).find((v) => v.name === 'y');
+  assert.equal(y?.constValue, -7);
 });
 
 test('variablesAt lists the innermost scope first with the function frame base', async () => {

@@ -35,10 +35,10 @@ function symbols(slide = 0n): EngineSymbols {
   };
 }
 
-/** A stop in `add` at ADD+0x14: rsi (b) = 7, rax (sum) = 99, CFA 0x9000 with `a` = -5 at CFA-20. */
+/** A stop in `add` at ADD+0x14: rsi (b) = 7, rax (sum) = 99, rdx (tmp) = 51, CFA 0x9000 with `a` = -5 at CFA-20. */
 function stopInAdd(memory: ToyMemory, slide = 0n): ExpressionScope {
   const regs: Record<string, bigint> = { rip: ADD + 0x14n + slide, rsp: 0x8ff0n, rbp: 0x9000n, rax: 99n, rsi: 7n, eflags: 0x246n };
-  const dwarfRegs: Record<number, bigint> = { 0: 99n, 4: 7n, 7: 0x8ff0n, 6: 0x9000n };
+  const dwarfRegs: Record<number, bigint> = { 0: 99n, 1: 51n, 4: 7n, 7: 0x8ff0n, 6: 0x9000n };
   const a = Buffer.alloc(4);
   a.writeInt32LE(-5);
   memory.write(0x9000n - 20n, a);
@@ -225,6 +225,8 @@ test('locals and arguments of the frame: a stack slot, a register, a location-li
     ['b', '7'],
     ['sum', '99'],
     ['a + b', '2'],
+    ['tmp', '51'],
+    ['sizeof(tmp)', '8'],
   ]);
 });
 

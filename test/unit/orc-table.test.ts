@@ -1,16 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { FormatError } from '../../src/errors.js';
 import { decodeOrcFlags, OrcReg, OrcTable, orcFormatForVersion, orcFormatFromHeader } from '../../src/symbols/orc/index.js';
+import { ORC_HEADER, orcSections, writeOrcTables, type OrcFormat, type OrcRow } from '../support/orc-writer.js';
+import { openTinyElf, writeTinyElf } from '../support/tiny-elf-writer.js';
 
-/** Raw tables: [ip, sp_offset, flags word] rows, in the given (possibly unsorted) order. */
+/** Raw tables: [ip, sp_offset, flags word] rows, ip relative to `tableAt`, in the given (possibly unsorted) order. */
 function raw(rows: [number, number, number][], format: 'v1' | 'v2' | 'v3' = 'v1', tableAt = 0xffffffff82000000n): OrcTable {
-  const ips = Buffer.alloc(rows.length * 4);
-  const entries = Buffer.alloc(rows.length * 6);
-  rows.forEach(([ip, spOff, flags], i) => {
-    ips.writeInt32LE(ip - 4 * i, 4 * i); // ip is relative to tableAt
-    entries.writeInt16LE(spOff, i * 6);
-    entries.writeUInt16LE(flags, i * 6 + 4);
-  });
+  const { ips, entries } = writeOrcTables(rows.map(([ip, spOffset, flags]) => ({ ip: tableAt + BigInt(ip), spOffset, flags })), tableAt, format);
   return OrcTable.fromBuffers(tableAt, ips, entries, format);
 }
 
@@ -57,8 +54,8 @@ test('flag layouts: v1 (≤6.2), v2 (6.3, signal bit 10, end bit 11), v3 (≥6.4
 });
 
 test('format detection: the .orc_header hash, else the kernel release', () => {
-  assert.equal(orcFormatFromHeader(Buffer.from('fe5d32bf581bd63b2ca9a5c65ba5a625eab3fe24', 'hex')), 'v3');
-  assert.equal(orcFormatFromHeader(Buffer.from('db84aed4103b31dd51e017f8f79783ca985c2c51', 'hex')), 'v2');
+  assert.equal(orcFormatFromHeader(ORC_HEADER.v3), 'v3');
+  assert.equal(orcFormatFromHeader(ORC_HEADER.v2), 'v2');
   assert.equal(orcFormatFromHeader(Buffer.alloc(20)), undefined);
   assert.equal(orcFormatForVersion('6.1.0-56-cloud-amd64'), 'v1');
   assert.equal(orcFormatForVersion('5.10.0-30-amd64'), 'v1');
@@ -69,4 +66,67 @@ test('format detection: the .orc_header hash, else the kernel release', () => {
 
 test('mismatched ip and entry tables are refused', () => {
   assert.throws(() => OrcTable.fromBuffers(0n, Buffer.alloc(8), Buffer.alloc(6)), /disagree/);
+});
+
+const TEXT = 0xffffffff81000000n;
+const ORC_AT = 0xffffffff82800000n;
+/** One row of each kind, unsorted, as a kernel's tables hold them. */
+const ROWS: OrcRow[] = [
+  { ip: TEXT + 0x100n, spReg: OrcReg.SP, spOffset: 16, bpReg: OrcReg.PREV_SP, bpOffset: -16 },
+  { ip: TEXT, spReg: OrcReg.SP, spOffset: 8 },
+  { ip: TEXT + 0x200n, spReg: OrcReg.SP, spOffset: 0, type: 'regs', signal: true },
+  { ip: TEXT + 0x300n, spReg: OrcReg.DX, spOffset: 8, type: 'regs-partial', signal: true },
+  { ip: TEXT + 0x400n, type: 'end-of-stack' },
+];
+
+async function vmlinuxWithOrc(format: OrcFormat, sections = orcSections(ROWS, ORC_AT, format)) {
+  return openTinyElf(writeTinyElf([{ name: '.text', data: Buffer.alloc(0x10), addr: TEXT, flags: 6n }, ...sections]), `vmlinux-${format}`);
+}
+
+for (const format of ['v1', 'v2', 'v3'] as const) {
+  test(`fromElf (${format}): the layout from .orc_header (or v1 without one), every entry read back in ip order`, async () => {
+    const { elf } = await vmlinuxWithOrc(format);
+    try {
+      const t = await OrcTable.fromElf(elf);
+      assert.equal(t.format, format);
+      assert.equal(t.length, 5);
+      assert.deepEqual([0, 1, 2, 3, 4].map((i) => t.entryAt(i)).map((e) => [e.ip - TEXT, e.spReg, e.spOffset, e.bpReg, e.bpOffset, e.type, e.signal]), [
+        [0x000n, OrcReg.SP, 8, 0, 0, 'call', false],
+        [0x100n, OrcReg.SP, 16, OrcReg.PREV_SP, -16, 'call', false],
+        [0x200n, OrcReg.SP, 0, 0, 0, 'regs', true],
+        [0x300n, OrcReg.DX, 8, 0, 0, 'regs-partial', true],
+        [0x400n, OrcReg.UNDEFINED, 0, 0, 0, 'end-of-stack', false],
+      ]);
+      assert.equal(t.find(TEXT + 0x1ffn)!.spOffset, 16);
+    } finally {
+      await elf.close();
+    }
+  });
+}
+
+test('fromElf without .orc_header: the kernel release picks the layout (6.3 is v2)', async () => {
+  const { elf } = await vmlinuxWithOrc('v2', orcSections(ROWS, ORC_AT, 'v2', false));
+  try {
+    assert.equal((await OrcTable.fromElf(elf, { kernelRelease: '6.3.5' })).entryAt(4).type, 'end-of-stack');
+    // Read as v1 (no release known), the v2 end bit (11) is not v1's (10): the end reads as a gap.
+    assert.equal((await OrcTable.fromElf(elf)).entryAt(4).type, 'undefined');
+  } finally {
+    await elf.close();
+  }
+});
+
+test('fromElf refuses, in one line naming the file and offset: no tables, sizes that disagree, an unknown header', async () => {
+  const expectError = async (sections: ReturnType<typeof orcSections>, what: RegExp) => {
+    const { elf, path } = await vmlinuxWithOrc('v3', sections);
+    try {
+      await assert.rejects(OrcTable.fromElf(elf), (e: Error) => e instanceof FormatError && e.message.startsWith(`${path}: at offset 0x`) && what.test(e.message) && !e.message.includes('\n'));
+    } finally {
+      await elf.close();
+    }
+  };
+  const good = orcSections(ROWS, ORC_AT, 'v3');
+  await expectError([], /no ORC tables/);
+  await expectError([good[0]!, { ...good[1]!, data: good[1]!.data.subarray(0, 24) }], /\.orc_unwind is 24 bytes, expected 6 per \.orc_unwind_ip entry \(5 entries: 30 bytes\)/);
+  await expectError([{ ...good[0]!, data: good[0]!.data.subarray(0, 18) }, good[1]!], /\.orc_unwind_ip is 18 bytes, not a multiple of 4/);
+  await expectError([good[0]!, good[1]!, { ...good[2]!, data: Buffer.alloc(20, 0xab) }], /unrecognized \.orc_header \(abab/);
 });

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { OrcReg, OrcTable } from '../../src/symbols/orc/index.js';
 import { PT_REGS, unwindFramePointers, unwindOrc, type UnwindResult } from '../../src/unwind/index.js';
+import { writeOrcTables } from '../support/orc-writer.js';
 
 const { UNDEFINED, PREV_SP, DX, BP, SP, SP_INDIRECT } = OrcReg;
 const CALL = 0, REGS = 1, PARTIAL = 2;
@@ -10,16 +11,10 @@ interface Row { ip: number; sp: number; spOff?: number; bp?: number; bpOff?: num
 
 /** A hand-made v1 ORC table (the 6.1 layout), placed at a made-up ip-table address. */
 function table(rows: Row[]): OrcTable {
-  const tableAt = 0x100000;
-  const ips = Buffer.alloc(rows.length * 4);
-  const entries = Buffer.alloc(rows.length * 6);
-  rows.forEach((r, i) => {
-    ips.writeInt32LE(r.ip - (tableAt + 4 * i), 4 * i); // self-relative
-    entries.writeInt16LE(r.spOff ?? 0, i * 6);
-    entries.writeInt16LE(r.bpOff ?? 0, i * 6 + 2);
-    entries.writeUInt16LE(r.sp | ((r.bp ?? UNDEFINED) << 4) | ((r.type ?? CALL) << 8) | ((r.end ?? 0) << 10), i * 6 + 4);
-  });
-  return OrcTable.fromBuffers(BigInt(tableAt), ips, entries, 'v1');
+  const tableAt = 0x100000n;
+  const flags = (r: Row) => r.sp | ((r.bp ?? UNDEFINED) << 4) | ((r.type ?? CALL) << 8) | ((r.end ?? 0) << 10);
+  const { ips, entries } = writeOrcTables(rows.map((r) => ({ ip: BigInt(r.ip), spOffset: r.spOff, bpOffset: r.bpOff, flags: flags(r) })), tableAt, 'v1');
+  return OrcTable.fromBuffers(tableAt, ips, entries, 'v1');
 }
 
 /** Fake memory: 8-byte words by address; anything else is unreadable. */

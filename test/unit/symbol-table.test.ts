@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SymbolTable } from '../../src/symbols/elf/index.js';
-import { openTinyElf, writeTinyElfWithSymbols } from '../support/tiny-elf-writer.js';
+import { FormatError } from '../../src/errors.js';
+import { SymbolTable, type ElfFile } from '../../src/symbols/elf/index.js';
+import { openTinyElf, writeTinyElf, writeTinyElfWithSymbols } from '../support/tiny-elf-writer.js';
 
 const FUNC = 2, OBJECT = 1, NOTYPE = 0, LOCAL = 0, GLOBAL = 1, WEAK = 2;
 
@@ -62,4 +63,34 @@ test('namesWithPrefix: sorted, distinct, bounded, nothing for an unknown prefix'
   assert.deepEqual(t.namesWithPrefix('do_', 2), ['do_mkdirat', 'do_mknodat']);
   assert.deepEqual(t.namesWithPrefix('zz'), []);
   assert.deepEqual(t.namesWithPrefix('vfs_mkdir'), ['vfs_mkdir']);
+});
+
+test('a bad symbol table is one FormatError naming the file and the offset: no .symtab, a name outside .strtab, a short entry size', async () => {
+  const rejects = async (bytes: Buffer, what: RegExp, offsetOf?: (elf: ElfFile) => number) => {
+    const { elf, path } = await openTinyElf(bytes, 'bad-syms.o');
+    try {
+      await assert.rejects(SymbolTable.fromElf(elf), (e: Error) => {
+        assert.ok(e instanceof FormatError, String(e));
+        assert.match(e.message, what);
+        assert.ok(e.message.startsWith(`${path}: at offset 0x`) && !e.message.includes('\n'), e.message);
+        if (offsetOf) assert.equal(e.offset, offsetOf(elf));
+        return true;
+      });
+    } finally {
+      await elf.close();
+    }
+  };
+  const text = { name: '.text', data: Buffer.alloc(0x10), addr: 0x1000n, flags: 6n };
+  await rejects(writeTinyElf([text]), /no \.symtab section/);
+  const good = writeTinyElfWithSymbols([text], [{ name: 'f', address: 0x1000n, size: 4, type: FUNC, section: 1 }, { name: 'g', address: 0x1004n, size: 4, type: FUNC, section: 1 }]);
+  const symtabOffset = (elf: ElfFile) => elf.sections.find((s) => s.name === '.symtab')!.offset;
+  // The second symbol's st_name (at 24 * 2 into .symtab) points far past .strtab.
+  const badName = Buffer.from(good);
+  const shoff = Number(good.readBigUInt64LE(40));
+  const symtabAt = Number(good.readBigUInt64LE(shoff + 64 * 2 + 24));
+  badName.writeUInt32LE(0x9999, symtabAt + 48);
+  await rejects(badName, /symbol name offset 39321 is outside the string table/, (elf) => symtabOffset(elf) + 48);
+  const badEntsize = Buffer.from(good);
+  badEntsize.writeBigUInt64LE(16n, shoff + 64 * 2 + 56);
+  await rejects(badEntsize, /symbol entry size 16 is too small/, symtabOffset);
 });
