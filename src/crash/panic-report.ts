@@ -1,4 +1,4 @@
-import { hex } from '../cli/output/hex.js';
+import { hex } from '../format/hex.js';
 import type { Breakpoint } from '../session/breakpoints.js';
 import type { Frame } from '../session/frames.js';
 import type { Session, SessionEvent } from '../session/session.js';
@@ -42,7 +42,8 @@ export function lastOops(console: string): string {
 
 export async function panicReport(session: Session, event: SessionEvent & { kind: 'breakpoint' }): Promise<PanicReport> {
   const regs = await session.registers(event.threadId);
-  const fmtAddress = regs.get('rdi') ?? 0n;
+  // panic(fmt, ...): the format string is the first argument, in its register at the function's entry.
+  const fmtAddress = regs.get(session.arch.argumentRegisters[0]!) ?? 0n;
   const fmt = await session.readMemory(fmtAddress, 128).then((b) => b.subarray(0, b.indexOf(0) < 0 ? 128 : b.indexOf(0)).toString('latin1'), () => `<message at ${hex(fmtAddress)}>`);
   const oops = lastOops(session.vm?.consoleText() ?? '');
   const oopsFrames = (await symbolizeTrace(oops, session.symbols)).flatMap((l) => (l.symbolized ? [l.symbolized] : []));

@@ -1,4 +1,6 @@
-import { decodeEmulatedInstruction, type EmulatedInstruction } from '../arch/x86_64/entry-instruction.js';
+import type { Arch } from '../arch/arch.js';
+import type { EmulatedInstruction } from '../arch/x86_64/entry-instruction.js';
+import { X86_64 } from '../arch/x86_64/x86-64-arch.js';
 import type { BreakpointKind, StopEvent, Target } from '../target/target.js';
 import type { Breakpoint, BreakpointTable } from './breakpoints.js';
 import { cpuOfThread } from './thread-cpu.js';
@@ -30,6 +32,7 @@ export class RunControl {
   constructor(
     private readonly target: Target,
     private readonly breakpoints: BreakpointTable,
+    private readonly arch: Arch = X86_64,
   ) {}
 
   /** Inserts or removes the breakpoint at an address so the target holds exactly what is needed. */
@@ -108,7 +111,8 @@ export class RunControl {
   /** The instruction at a breakpoint address, decoded once per insertion (one round trip less per hit). */
   private async emulationAt(address: bigint): Promise<EmulatedInstruction | undefined> {
     if (this.emulated.has(address)) return this.emulated.get(address);
-    const insn = decodeEmulatedInstruction(await this.target.readMemory(address, 16).catch(() => Buffer.alloc(0)));
+    // Code that cannot be read is not applied: the breakpoint is then stepped over as usual.
+    const insn = this.arch.decodeEmulated(await this.target.readMemory(address, 16).catch(() => Buffer.alloc(0)));
     this.emulated.set(address, insn);
     return insn;
   }
@@ -123,8 +127,8 @@ export class RunControl {
     const regs = await this.target.readRegisters(threadId);
     const readOnly = this.target.readOnlyRegisters ?? [];
     if (insn.effect === 'push') {
-      if (readOnly.includes('rsp')) return false;
-      const rsp = regs.get('rsp');
+      if (readOnly.includes(this.arch.sp)) return false;
+      const rsp = regs.get(this.arch.sp);
       const value = regs.get(insn.register);
       if (rsp === undefined || value === undefined) return false;
       const slot = BigInt.asUintN(64, rsp - 8n);
@@ -135,7 +139,7 @@ export class RunControl {
       } catch {
         return false;
       }
-      await this.target.writeRegister('rsp', slot, threadId);
+      await this.target.writeRegister(this.arch.sp, slot, threadId);
       return true;
     }
     const value = regs.get(insn.from);
@@ -172,17 +176,17 @@ export class RunControl {
     if (stop.reason === 'exited' || stop.reason === 'terminated') return { kind: 'gone' };
     const threadId = stop.threadId ?? this.lastStop?.threadId ?? '01';
     const regs = await this.target.readRegisters(threadId);
-    let pc = regs.get('rip') ?? 0n;
+    let pc = regs.get(this.arch.pc) ?? 0n;
     const offset = BigInt(this.target.breakpointPcOffset ?? 0);
     if (offset && stop.reason === 'trap' && !stepping && this.inserted.get(pc - offset) === 'software') {
       // The stub stopped after our int3 (kgdb): back to the breakpoint, as gdb does, so the
       // instruction under it runs when we go on.
       pc -= offset;
-      await (this.target.rewindPc ? this.target.rewindPc(pc, threadId) : this.target.writeRegister('rip', pc, threadId));
+      await (this.target.rewindPc ? this.target.rewindPc(pc, threadId) : this.target.writeRegister(this.arch.pc, pc, threadId));
     }
     this.lastStop = { threadId, pc };
     // QEMU's threads are vCPUs; kgdb's are tasks, and its test VMs have one CPU.
-    const cpu = this.target.stubName === 'qemu' ? cpuOfThread(threadId) : 0;
+    const cpu = this.target.threadsAreCpus ? cpuOfThread(threadId) : 0;
     if (stop.reason === 'watchpoint' && stop.watch) {
       const address = stop.watch.address;
       const hit = this.breakpoints.all().filter((b) => b.enabled && b.watch && address >= b.address && address < b.address + BigInt(b.watch.length));

@@ -53,6 +53,8 @@ export type WatchKind = 'write' | 'read' | 'access';
 export interface Target {
   /** Name of the stub profile in use ("qemu", "kgdb", "generic"). */
   readonly stubName: string;
+  /** Each thread is a CPU, thread n+1 being CPU n (QEMU's vCPUs); otherwise threads are tasks (kgdb, KDP). */
+  readonly threadsAreCpus?: boolean;
   readonly registerLayout: readonly RegisterDescription[];
 
   readRegisters(threadId?: string): Promise<RegisterValues>;

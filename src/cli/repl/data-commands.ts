@@ -56,7 +56,7 @@ async function disassembleRange(ctx: ReplContext, startExpr: string, endExpr: st
   if (end - start > 0x10000n) throw new KdiveError('disassemble: a range is at most 64 KiB');
   // Read a little past the end so the last instruction that starts in the range decodes whole.
   const code = await ctx.session.readMemory(start, Number(end - start) + 15);
-  const pc = (await ctx.session.registers()).get('rip');
+  const pc = (await ctx.session.registers()).get(ctx.session.arch.pc);
   const names = symbolNamer(ctx);
   ctx.print(`Dump of assembler code from ${hex(start)} to ${hex(end)}:`);
   for (const i of disassemble(code, start, names)) {
@@ -132,7 +132,7 @@ export const dataCommands: ReplCommand[] = [
       if (!args) throw new KdiveError('x needs an address expression');
       const f = parseExamineFormat(fmt, lastExamine);
       lastExamine = f;
-      const pc = (await ctx.session.registers()).get('rip');
+      const pc = (await ctx.session.registers()).get(ctx.session.arch.pc);
       for (const l of await examine(await addressOf(ctx, args), f, (a, n) => ctx.session.readMemory(a, n), symbolNamer(ctx), pc)) ctx.print(l);
     },
   },
@@ -144,13 +144,13 @@ export const dataCommands: ReplCommand[] = [
       const what = args.replace(/^\/r\s*/, '');
       const range = /^(.+?),\s*(\+)?(.+)$/.exec(what);
       if (range) return disassembleRange(ctx, range[1]!, range[3]!, range[2] === '+', raw);
-      const at = what ? await addressOf(ctx, what.includes('(') || /^[\d*$]/.test(what) ? what : `&${what}`).catch(async () => addressOf(ctx, what)) : (await ctx.session.registers()).get('rip')!;
+      const at = what ? await addressOf(ctx, what.includes('(') || /^[\d*$]/.test(what) ? what : `&${what}`).catch(async () => addressOf(ctx, what)) : (await ctx.session.registers()).get(ctx.session.arch.pc)!;
       const slide = ctx.session.symbols.slide;
       const sym = ctx.session.symbols.table.symbolize(at - slide);
       if (!sym || sym.size === 0) throw new KdiveError(`No function contains specified address 0x${at.toString(16)}.`);
       const start = sym.address + slide;
       const code = await ctx.session.readMemory(start, sym.size);
-      const pc = (await ctx.session.registers()).get('rip');
+      const pc = (await ctx.session.registers()).get(ctx.session.arch.pc);
       ctx.print(`Dump of assembler code for function ${sym.name}:`);
       for (const i of disassemble(code, start, symbolNamer(ctx))) {
         const bytes = raw ? `\t${rawBytes(i.bytes)}` : '';

@@ -6,7 +6,6 @@ import { breakpointTable } from './breakpoint-commands.js';
 import { formatFrameArgs, frameLine } from './stop-text.js';
 import type { Frame } from '../../session/frames.js';
 
-const GENERAL_REGISTERS = ['rax', 'rbx', 'rcx', 'rdx', 'rsi', 'rdi', 'rbp', 'rsp', 'r8', 'r9', 'r10', 'r11', 'r12', 'r13', 'r14', 'r15', 'rip', 'eflags', 'cs', 'ss', 'ds', 'es', 'fs', 'gs', 'fs_base', 'gs_base', 'k_gs_base', 'cr0', 'cr2', 'cr3', 'cr4', 'cr8', 'efer'];
 
 async function selectFrame(ctx: ReplContext, index: number): Promise<void> {
   const bt = await ctx.session.backtrace(undefined, index + 2);
@@ -23,15 +22,16 @@ async function selectFrame(ctx: ReplContext, index: number): Promise<void> {
 
 async function registers(ctx: ReplContext, which: string): Promise<void> {
   const regs = await ctx.session.registers();
-  const names = which ? which.split(/\s+/).map((r) => r.replace(/^\$/, '')) : GENERAL_REGISTERS.filter((n) => regs.get(n) !== undefined);
+  const arch = ctx.session.arch;
+  const names = which ? which.split(/\s+/).map((r) => r.replace(/^\$/, '')) : arch.infoRegisters.filter((n) => regs.get(n) !== undefined);
   const symbolAt = sessionEngineSymbols(ctx.session.symbols).symbolAt;
   for (const name of names) {
-    if (name === 'pc' || name === 'sp' || name === 'fp') return registers(ctx, { pc: 'rip', sp: 'rsp', fp: 'rbp' }[name]);
+    if (name === 'pc' || name === 'sp' || name === 'fp') return registers(ctx, arch[name]);
     const v = regs.get(name);
     if (v === undefined) throw new KdiveError(`Invalid register \`${name}'`);
     let natural: string;
-    if (name === 'rip') natural = `${hex(v)}${symbolAt(v) ? ` <${symbolAt(v)}>` : ''}`;
-    else if (name === 'rsp' || name === 'rbp') natural = hex(v);
+    if (name === arch.pc) natural = `${hex(v)}${symbolAt(v) ? ` <${symbolAt(v)}>` : ''}`;
+    else if (name === arch.sp || name === arch.fp) natural = hex(v);
     else if (name === 'eflags') natural = (await ctx.session.print('$eflags')).text;
     else natural = BigInt.asIntN(64, v).toString();
     ctx.print(`${name.padEnd(15)}${hex(v).padEnd(19)}${natural}`);
@@ -161,7 +161,7 @@ async function infoLine(ctx: ReplContext, arg: string): Promise<void> {
   const names = sessionEngineSymbols(ctx.session.symbols);
   const at = (a: bigint): string => `${hex(a)}${names.symbolAt(a) ? ` <${names.symbolAt(a)}>` : ''}`;
   if (!arg || arg.startsWith('*')) {
-    const pc = arg ? BigInt.asUintN(64, (await ctx.session.evaluate(arg.slice(1), { frame: ctx.frame })).scalar ?? 0n) : (await ctx.session.registers()).get('rip')!;
+    const pc = arg ? BigInt.asUintN(64, (await ctx.session.evaluate(arg.slice(1), { frame: ctx.frame })).scalar ?? 0n) : (await ctx.session.registers()).get(ctx.session.arch.pc)!;
     const l = await ctx.session.lineAt(pc);
     if (!l) throw new KdiveError(`No line number information available for address ${at(pc)}`);
     ctx.print(`Line ${l.line} of "${l.shortFile}" starts at address ${at(l.start)} and ends at ${at(l.end)}.`);

@@ -46,6 +46,10 @@ export class GdbRemoteTarget implements Target {
     return this.profile.name;
   }
 
+  get threadsAreCpus(): boolean {
+    return this.profile.threadsAreCpus ?? false;
+  }
+
   get registerLayout(): readonly RegisterDescription[] {
     return this.layout;
   }

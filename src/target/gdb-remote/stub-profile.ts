@@ -14,6 +14,8 @@ import { fixedLayout } from './target-description.js';
  */
 export interface StubProfile {
   name: 'qemu' | 'kgdb' | 'generic';
+  /** The stub's threads are the CPUs, numbered from 1 (QEMU's vCPUs); otherwise they are tasks (kgdb). */
+  threadsAreCpus?: boolean;
   /** The largest packet the stub takes (QEMU: PacketSize from qSupported; kgdb: BUFMAX-1). */
   packetSize: number;
   /** Bytes per `m` request. */
@@ -81,7 +83,7 @@ export const QEMU_X86_64_LAYOUT = fixedLayout([
 ]);
 
 export const QEMU_PROFILE: StubProfile = {
-  name: 'qemu', packetSize: 0x1000, maxMemoryRead: 0x7f0, memoryReadWindow: 16, maxMemoryWrite: 0x7f0, usesTargetXml: true, vCont: true, interruptByte: true, sendAcks: false,
+  name: 'qemu', threadsAreCpus: true, packetSize: 0x1000, maxMemoryRead: 0x7f0, memoryReadWindow: 16, maxMemoryWrite: 0x7f0, usesTargetXml: true, vCont: true, interruptByte: true, sendAcks: false,
   knownLayouts: [QEMU_X86_64_LAYOUT],
 };
 

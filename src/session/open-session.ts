@@ -1,0 +1,148 @@
+import { KdiveError } from '../errors.js';
+import type { KernelArtifacts } from '../kernels/index.js';
+import { discoverSlide, locateStoppedKernel } from '../os/linux/kaslr.js';
+import { silentProgress, type ProgressReporter } from '../progress/progress.js';
+import { GdbRemoteTarget } from '../target/gdb-remote/index.js';
+import { connectTcp, connectUnix } from '../transport/index.js';
+import type { GuestDevicesOptions } from '../vm/guest-devices.js';
+import { launchQemu, type LaunchOptions, type QemuInstance } from '../vm/index.js';
+import { scratchSnapshotDisk } from '../vm/live-snapshots.js';
+import { createRunDir } from '../vm/run-dir.js';
+import { prepareGuestLaunch, type GuestLaunch } from './guest-launch.js';
+import { KernelSymbols } from './kernel-symbols.js';
+import { Session } from './session.js';
+
+export interface BootOptions {
+  kernel: KernelArtifacts;
+  /** Shell command the guest's /init runs before powering off. */
+  guestCommand: string;
+  /** Extra kernel command-line words. */
+  append?: string[];
+  memoryMiB?: number;
+  cpus?: number;
+  progress?: ProgressReporter;
+  /** Called with console text as the guest prints it. */
+  onConsole?: (text: string) => void;
+  /** Symbols already read (the session takes them over and closes them). */
+  symbols?: KernelSymbols;
+  /** Boot with KASLR on (default: off, `nokaslr`); the slide is found once the kernel runs. */
+  kaslr?: boolean;
+  /** More QEMU settings (disks, devices, extra arguments), merged into the launch. */
+  launch?: Partial<LaunchOptions>;
+  /** Attach a scratch qcow2 disk so live snapshots (saveSnapshot/loadSnapshot) work. */
+  snapshots?: boolean;
+  /** Port forwards, shared folders, disks and a root device. */
+  devices?: GuestDevicesOptions;
+}
+
+export interface AttachOptions {
+  host?: string;
+  port?: number;
+  /** A unix socket instead of host:port (QEMU's gdbstub or a kgdb serial line in a private folder). */
+  socketPath?: string;
+  vmlinux: string;
+  profile?: 'qemu' | 'kgdb' | 'generic' | 'auto';
+  progress?: ProgressReporter;
+  symbols?: KernelSymbols;
+}
+
+/**
+ * What to debug, for every front end (`run`, `debug`, `dap`, the library): a kernel to boot under
+ * QEMU with its gdbstub (the default) or its own kgdb on the serial line, or a stub that already
+ * listens. The one way a Session starts.
+ */
+export type SessionSpec =
+  | ({ attach?: undefined; transport?: 'gdbstub' } & BootOptions)
+  | ({ attach?: undefined; transport: 'kgdb' } & Omit<BootOptions, 'kaslr' | 'launch' | 'snapshots' | 'cpus'>)
+  | { attach: Omit<AttachOptions, 'vmlinux' | 'progress' | 'symbols'>; vmlinux: string; progress?: ProgressReporter; symbols?: KernelSymbols };
+
+export async function openSession(spec: SessionSpec): Promise<Session> {
+  if (spec.attach) return attachSession({ ...spec.attach, vmlinux: spec.vmlinux, progress: spec.progress, symbols: spec.symbols });
+  if (spec.transport === 'kgdb') {
+    // kgdb-boot builds on the session module; loaded when asked for so the two do not load each other at start.
+    const { bootKgdbSession } = await import('./kgdb-boot.js');
+    return (await bootKgdbSession(spec)).session;
+  }
+  return bootSession(spec);
+}
+
+/**
+ * Attaches to a stub that is already listening (QEMU started with `-s`, a kgdb proxy...) with
+ * the symbols of the kernel it runs. The kernel stays stopped until resume().
+ */
+export async function attachSession(opts: AttachOptions): Promise<Session> {
+  const symbols = opts.symbols ?? (await KernelSymbols.open(opts.vmlinux, opts.progress));
+  try {
+    const socket = opts.socketPath ? await connectUnix(opts.socketPath, { timeoutMs: 10_000 }) : await connectTcp(opts.host ?? '127.0.0.1', opts.port ?? 1234, { timeoutMs: 10_000 });
+    const target = await GdbRemoteTarget.connect(socket, { profile: opts.profile ?? 'auto' });
+    const session = Session.fromTarget(target, symbols);
+    session.selectedThread = target.initialStop?.threadId;
+    try {
+      const where = await locateStoppedKernel((a, n) => target.readMemory(a, n), symbols);
+      symbols.slide = where.slide;
+      if (where.note) (opts.progress ?? silentProgress).note(where.note);
+    } catch (err) {
+      await session.close();
+      throw err;
+    }
+    return session;
+  } catch (err) {
+    await symbols.close();
+    throw err;
+  }
+}
+
+/** Boots the kernel halted under QEMU with its gdbstub on loopback and attaches to it. */
+export async function bootSession(opts: BootOptions): Promise<Session> {
+  const progress = opts.progress ?? silentProgress;
+  if (!opts.kernel.vmlinux) throw new KdiveError(`no symbols for ${opts.kernel.bzImage}: pass --vmlinux FILE`);
+  const symbols = opts.symbols ?? (await KernelSymbols.open(opts.kernel.vmlinux, progress));
+  const work = createRunDir('kdive-session-');
+  let vm: QemuInstance | undefined;
+  let guest: GuestLaunch | undefined;
+  try {
+    guest = await prepareGuestLaunch(opts.kernel, opts.guestCommand, opts.devices, work.path, progress);
+    const launch = { ...(opts.launch ?? {}) };
+    launch.extraArgs = [...(launch.extraArgs ?? []), ...(guest.launch.extraArgs ?? [])];
+    launch.sharedMemory = launch.sharedMemory || guest.launch.sharedMemory;
+    if (opts.snapshots) launch.extraArgs = [...(launch.extraArgs ?? []), ...(await scratchSnapshotDisk(work.path))];
+    vm = await launchQemu({
+      memoryMiB: opts.memoryMiB ?? 512,
+      cpus: opts.cpus ?? 1,
+      ...launch,
+      kernel: opts.kernel.bzImage,
+      initrd: guest.initrd,
+      append: ['console=ttyS0', ...(opts.kaslr ? [] : ['nokaslr']), 'panic=-1', 'oops=panic', ...guest.append, ...(opts.append ?? []), ...(launch.append ? [launch.append] : [])].join(' '),
+      halted: true,
+    });
+    if (opts.onConsole) vm.onConsole(opts.onConsole);
+    const socket = await connectTcp(vm.gdb.host, vm.gdb.port, { timeoutMs: 10_000, retryUntilMs: 10_000 });
+    const target = await GdbRemoteTarget.connect(socket, { profile: 'qemu' });
+    const stopGuest = guest.stop;
+    const session = Session.fromTarget(target, symbols, {
+      vm,
+      cleanup: () => {
+        stopGuest();
+        work.remove();
+      },
+    });
+    if (opts.kaslr) {
+      const task = progress.start('booting until the kernel can be located (KASLR)');
+      try {
+        symbols.slide = await discoverSlide(target, symbols);
+        task.finish();
+      } catch (err) {
+        task.fail();
+        await session.close();
+        throw err;
+      }
+    }
+    return session;
+  } catch (err) {
+    await vm?.kill();
+    guest?.stop();
+    await symbols.close();
+    work.remove();
+    throw err;
+  }
+}

@@ -1,0 +1,96 @@
+import type { Arch } from '../arch/arch.js';
+import { X86_64 } from '../arch/x86_64/x86-64-arch.js';
+import { KdiveError } from '../errors.js';
+import { ExpressionEngine } from '../expr/expression-engine.js';
+import { KernelTypes } from '../os/linux/kernel-view.js';
+import { LinuxKernel } from '../os/linux/linux-kernel.js';
+import { ModuleSymbols } from '../os/linux/module-symbols.js';
+import type { RegisterValues, Target } from '../target/target.js';
+import type { QemuInstance } from '../vm/index.js';
+import { BreakpointTable } from './breakpoints.js';
+import { sessionEngineSymbols } from './expression-scope.js';
+import type { KernelSymbols } from './kernel-symbols.js';
+import { RunControl } from './run-control.js';
+
+/**
+ * One debugged kernel as the services see it (drgn's Program, delve's proc.Target): the target,
+ * the symbols at run-time addresses (the KASLR slide inside KernelSymbols), the OS layer, what is
+ * inserted in the guest, and the caches of one stop, dropped when the target moves.
+ */
+export class Program {
+  readonly breakpoints = new BreakpointTable();
+  readonly run: RunControl;
+  /** The thread (vCPU under QEMU, task under kgdb) that commands act on: the one that last stopped. */
+  selectedThread: string | undefined;
+
+  constructor(
+    readonly target: Target,
+    readonly symbols: KernelSymbols,
+    readonly vm: QemuInstance | undefined,
+    /** The guest console when it does not come through QEMU's stdout (kgdb: the demultiplexed serial line). */
+    readonly consoleText?: () => string,
+    readonly arch: Arch = X86_64,
+  ) {
+    this.run = new RunControl(target, this.breakpoints, arch);
+  }
+
+  /** The thread a command acts on: the one asked for, else the selected one, else the last to stop. */
+  threadFor(threadId: string | undefined): string {
+    return threadId ?? this.selectedThread ?? this.run.lastStop?.threadId ?? '01';
+  }
+
+  registers(threadId?: string): Promise<RegisterValues> {
+    return this.target.readRegisters(threadId);
+  }
+
+  readMemory(address: bigint, length: number): Promise<Buffer> {
+    return this.target.readMemory(address, length);
+  }
+
+  async readU64(address: bigint): Promise<bigint> {
+    return (await this.target.readMemory(address, 8)).readBigUInt64LE(0);
+  }
+
+  private modulesAtStop: { stop: number; modules: Promise<ModuleSymbols | undefined> } | undefined;
+
+  /** The modules at this stop, read from the kernel once per stop (undefined without DWARF, or before the kernel is up). */
+  loadedModules(): Promise<ModuleSymbols | undefined> {
+    if (!this.symbols.dwarf) return Promise.resolve(undefined);
+    if (this.modulesAtStop?.stop !== this.run.stopCount) {
+      // Before the kernel has set up its module list (or over a target that cannot read it) there are no modules to name.
+      this.modulesAtStop = { stop: this.run.stopCount, modules: ModuleSymbols.read(this.linux.view, this.symbols.orc?.format).catch(() => undefined) };
+    }
+    return this.modulesAtStop.modules;
+  }
+
+  private expressionEngine: ExpressionEngine | undefined;
+
+  /** The expression engine over the kernel's DWARF (its type cache lives as long as the program). */
+  engine(): ExpressionEngine {
+    if (!this.symbols.dwarf) throw new KdiveError(`${this.symbols.vmlinuxPath} has no DWARF: expressions need debug info`);
+    this.expressionEngine ??= new ExpressionEngine(this.symbols.dwarf, sessionEngineSymbols(this.symbols));
+    return this.expressionEngine;
+  }
+
+  private linuxKernel: LinuxKernel | undefined;
+
+  /** Linux awareness (tasks, dmesg, modules, uname, page tables) over this kernel. */
+  get linux(): LinuxKernel {
+    if (!this.symbols.dwarf) throw new KdiveError(`${this.symbols.vmlinuxPath} has no DWARF: kernel awareness needs struct layouts`);
+    const engine = this.engine();
+    const names = sessionEngineSymbols(this.symbols);
+    this.linuxKernel ??= new LinuxKernel({
+      read: (a, n) => this.target.readMemory(a, n),
+      symbol: (name) => names.addressOf(name),
+      types: new KernelTypes(this.symbols.dwarf, engine.types),
+    });
+    return this.linuxKernel;
+  }
+
+  /** The line-table row at a run-time pc, in run-time addresses. */
+  async lineAt(pc: bigint): Promise<{ file: string; shortFile: string; line: number; start: bigint; end: bigint } | undefined> {
+    // No DWARF for that address (assembly, a module): no line, which callers treat as "no source here".
+    const l = await this.symbols.dwarf?.lineFor(pc - this.symbols.slide).catch(() => undefined);
+    return l && { file: l.file, shortFile: l.shortFile, line: l.line, start: l.start + this.symbols.slide, end: l.end + this.symbols.slide };
+  }
+}
