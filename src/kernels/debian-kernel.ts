@@ -1,3 +1,4 @@
+import { kdiveCacheDir } from '../cache-dir.js';
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, readdirSync, statSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
@@ -22,9 +23,7 @@ export interface DebianKernelOptions {
   apt?: AptClient;
 }
 
-export function kdiveCacheDir(): string {
-  return process.env.KDIVE_CACHE || path.join(os.homedir(), '.cache', 'kdive');
-}
+export { kdiveCacheDir };
 
 /** The files of a cache entry `<cacheDir>/kernels/<pkg>_<version>/`. */
 export const KERNEL_FILES = ['vmlinuz', 'vmlinux', 'System.map', 'config'] as const;

@@ -1,3 +1,4 @@
+import { kdiveCacheDir } from '../cache-dir.js';
 import { spawn } from 'node:child_process';
 import { accessSync, constants, mkdirSync, readFileSync, renameSync, truncateSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -89,9 +90,8 @@ export function accelCacheKey(): string {
   return `${qemuVersion()} ${os.release()}`;
 }
 
-export function defaultCacheDir(): string {
-  return process.env.KDIVE_CACHE ?? path.join(os.homedir(), '.cache', 'kdive');
-}
+/** kdive's cache folder (see cache-dir.ts). */
+export const defaultCacheDir = kdiveCacheDir;
 
 /** Boots probeBootSector() under `accel` and says whether its message reached the serial port in time. */
 export async function acceleratorRunsGuestCode(accel: Accel, timeoutMs = PROBE_TIMEOUT_MS): Promise<boolean> {

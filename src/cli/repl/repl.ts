@@ -2,7 +2,7 @@ import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
 import { KdiveError } from '../../errors.js';
-import { defaultCacheDir } from '../../vm/kvm-probe.js';
+import { kdiveCacheDir as defaultCacheDir } from '../../cache-dir.js';
 import type { Session } from '../../session/session.js';
 import type { SourceTree } from '../../session/source-tree.js';
 import { breakpointCommands, collectCommandLine } from './breakpoint-commands.js';

@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { KdiveError } from '../../errors.js';
 import { silentProgress, type ProgressReporter } from '../../progress/progress.js';
-import { defaultCacheDir } from '../../vm/kvm-probe.js';
+import { kdiveCacheDir as defaultCacheDir } from '../../cache-dir.js';
 import { fetchDebianSource } from '../debian-source.js';
 import { resolveKernel } from '../resolve-kernel.js';
 import { ensureBuildDependencies } from './build-dependencies.js';

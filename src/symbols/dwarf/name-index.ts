@@ -1,3 +1,4 @@
+import { kdiveCacheDir } from '../../cache-dir.js';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { Worker } from 'node:worker_threads';
 import os from 'node:os';
@@ -60,7 +61,7 @@ export class DwarfNameIndex {
     return out;
   }
 
-  static cachePath(buildId: string, cacheDir = process.env.KDIVE_CACHE ?? path.join(os.homedir(), '.cache', 'kdive')): string {
+  static cachePath(buildId: string, cacheDir = kdiveCacheDir()): string {
     return path.join(cacheDir, 'index', `${buildId}.idx`);
   }
 
