@@ -25,6 +25,8 @@ export interface Arch {
   decodeCall(code: Buffer, pc: bigint): DecodedInstruction | undefined;
   /** An instruction the debugger can apply itself when going on from a breakpoint on it (no single step). */
   decodeEmulated(code: Buffer): EmulatedInstruction | undefined;
+  /** The length of a function's frame set-up at its entry (where gdb breaks past it), or undefined. */
+  frameSetupLength(code: Buffer): number | undefined;
   /** The registers `current` and the per-CPU base are found from (GS base while in the kernel, and the CPL). */
   perCpuRegisters(regs: { get(name: string): bigint | undefined }): { gs_base?: bigint; k_gs_base?: bigint; cs?: bigint };
 }

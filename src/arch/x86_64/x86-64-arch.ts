@@ -3,6 +3,7 @@ import { ARGUMENT_REGISTERS } from './calling-convention.js';
 import { DWARF_REGISTER_NAMES } from './dwarf-registers.js';
 import { decodeEmulatedInstruction } from './entry-instruction.js';
 import { decodeInstruction } from './instruction-decoder.js';
+import { X86_64_FRAME_SETUP } from './frame-setup.js';
 
 /** x86-64 (System V psABI, the kernel's calling convention). */
 export const X86_64: Arch = {
@@ -21,5 +22,6 @@ export const X86_64: Arch = {
     return insn?.isCall ? insn : undefined;
   },
   decodeEmulated: decodeEmulatedInstruction,
+  frameSetupLength: X86_64_FRAME_SETUP,
   perCpuRegisters: (regs) => ({ gs_base: regs.get('gs_base'), k_gs_base: regs.get('k_gs_base'), cs: regs.get('cs') }),
 };

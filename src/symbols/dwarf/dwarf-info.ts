@@ -3,17 +3,21 @@ import type { ElfFile } from '../elf/elf-file.js';
 import { SymbolTable } from '../elf/symbol-table.js';
 import { ArangeIndex, dieRanges, type AddressRange } from './address-ranges.js';
 import { ByteCursor } from './byte-cursor.js';
-import { DW_AT, DW_FORM, DW_TAG } from './constants.js';
+import { DW_AT, DW_TAG } from './constants.js';
 import { attrNumber, attrString, type Die } from './die.js';
 import { DwarfSections } from './dwarf-sections.js';
 import { DwarfUnit } from './dwarf-unit.js';
 import { findRow, readLineTable, type LineTable } from './line-program.js';
-import { stripTypedefs, typeName, typeSize } from './type-names.js';
-import { evaluateLocation, type ExpressionContext, type Location } from './location-expression.js';
+import { typeName } from './type-names.js';
+import type { ExpressionContext } from './location-expression.js';
 import { locationAt } from './location-lists.js';
-import { singleRegister } from './call-site-values.js';
 import { DwarfNameIndex } from './name-index.js';
 import { SourceLineIndex, type LineLocations } from './line-locations.js';
+import { frameArguments } from './frame-arguments.js';
+import { infoLine } from './info-line.js';
+import { FunctionBreakAddress } from './function-break-address.js';
+import { typeLayout, type TypeLayout } from './type-layout.js';
+export type { TypeLayout, TypeMember } from './type-layout.js';
 import type { ProgressReporter } from '../../progress/progress.js';
 
 export interface SourceFrame {
@@ -63,30 +67,12 @@ export interface FunctionLocation {
   line?: number;
 }
 
-export interface TypeMember {
-  name: string;
-  type: string;
-  offset: number;
-  size: number;
-  bitOffset?: number;
-  bitSize?: number;
-  /** Members of an anonymous struct or union member (offsets from the outer struct). */
-  members?: TypeMember[];
-}
-
-export interface TypeLayout {
-  name: string;
-  size: number;
-  members: TypeMember[];
-}
-
 /** Parsed units and line tables kept at once: enough for a backtrace, bounded for a 600 MB file. */
 const UNIT_CACHE = 12;
 /** Units searched for a type by name before the name index is used. */
 const EARLY_UNITS = 24;
 
 /** Forms a DW_AT_location takes when it is a location list (DWARF 4 loclistptr, DWARF 5 sec_offset/loclistx). */
-const LOCLIST_FORMS = new Set<number>([DW_FORM.sec_offset, DW_FORM.loclistx, DW_FORM.data4, DW_FORM.data8]);
 
 /**
  * Source-level answers from DWARF 4/5, read lazily: a query reads the one unit it needs (found
@@ -218,8 +204,8 @@ export class DwarfInfo {
       const die = chain[i]!;
       const f: SourceFrame = { function: (await this.nameOf(die, unit)) ?? '??', file, shortFile: short(file), line: ln, inlined: i > 0 };
       if (frame) {
-        f.args = await this.argumentsOf(die, unit, address, frame, chain, DW_TAG.formal_parameter);
-        f.locals = await this.argumentsOf(die, unit, address, frame, chain, DW_TAG.variable);
+        f.args = await frameArguments(this, die, unit, address, frame, chain, DW_TAG.formal_parameter);
+        f.locals = await frameArguments(this, die, unit, address, frame, chain, DW_TAG.variable);
       }
       frames.push(f);
       if (die.tag === DW_TAG.inlined_subroutine) {
@@ -252,106 +238,6 @@ export class DwarfInfo {
       if (next.tag !== DW_TAG.lexical_block) chain.push(next);
       scope = next;
     }
-  }
-
-  /** The formal parameters of a function scope, with values read through their locations at `pc`. */
-  private async argumentsOf(scope: Die, unit: DwarfUnit, pc: bigint, ctx: ExpressionContext, chain: Die[], tag: number): Promise<FrameArgument[]> {
-    // The scope tree skips parameters: read the scope's full subtree.
-    const full = await unit.subtree(scope.offset);
-    if (!full) return [];
-    const root = await unit.rootOnly();
-    const base = typeof root.attrs.get(DW_AT.low_pc) === 'bigint' ? (root.attrs.get(DW_AT.low_pc) as bigint) : 0n;
-    const resolve = (off: number) => this.dieAt(off, unit);
-    // The frame base belongs to the out-of-line function (chain[0]), inlined scopes share it.
-    const fn = (await unit.subtree(chain[0]!.offset)) ?? full;
-    const frameBase = async () => {
-      const fb = fn.attrs.get(DW_AT.frame_base);
-      if (!Buffer.isBuffer(fb)) return undefined;
-      const loc = await evaluateLocation(fb, ctx);
-      return loc.kind === 'memory' ? loc.address : loc.kind === 'value' ? loc.value : undefined;
-    };
-    const out: FrameArgument[] = [];
-    // Variables of the scope, and of the lexical blocks inside it that hold pc (not of inlined callees).
-    const candidates: Die[] = [];
-    const collect = async (d: Die): Promise<void> => {
-      for (const c of d.children) {
-        if (c.tag === tag) candidates.push(c);
-        else if (tag === DW_TAG.variable && c.tag === DW_TAG.lexical_block && (await dieRanges(c, unit, this.sections, base)).some((r) => r.start <= pc && pc < r.end)) await collect(c);
-      }
-    };
-    await collect(full);
-    for (const p of candidates) {
-      const origin = typeof p.attrs.get(DW_AT.abstract_origin) === 'number' ? await resolve(p.attrs.get(DW_AT.abstract_origin) as number) : undefined;
-      const name = attrString(p, DW_AT.name) ?? (origin && attrString(origin, DW_AT.name)) ?? '?';
-      const typeRef = p.attrs.get(DW_AT.type) ?? origin?.attrs.get(DW_AT.type);
-      const type = typeof typeRef === 'number' ? await resolve(typeRef) : undefined;
-      let expr: Buffer | undefined;
-      const loc = p.attrs.get(DW_AT.location);
-      if (Buffer.isBuffer(loc)) expr = loc;
-      else if (loc !== undefined) expr = await locationAt(this.sections, unit, p.forms.get(DW_AT.location) ?? 0, Number(loc), pc, base);
-      let value: string;
-      if (p.attrs.has(DW_AT.const_value)) value = String(p.attrs.get(DW_AT.const_value));
-      else if (!expr) value = '<optimized out>';
-      else value = await this.formatValue(await evaluateLocation(expr, { ...ctx, frameBase }), type, ctx, resolve);
-      const arg: FrameArgument = { name, type: await typeName(type, resolve), value };
-      // gdb's entry value: a parameter of an out-of-line function that arrived in a register the caller's call site describes.
-      if (tag === DW_TAG.formal_parameter && scope.tag === DW_TAG.subprogram && ctx.callSiteValue && loc !== undefined) {
-        const entryPc = fn.attrs.get(DW_AT.low_pc);
-        const atEntry = Buffer.isBuffer(loc) ? loc : typeof entryPc === 'bigint' ? await locationAt(this.sections, unit, p.forms.get(DW_AT.location) ?? 0, Number(loc), entryPc, base).catch(() => undefined) : undefined;
-        const regno = singleRegister(atEntry);
-        const passed = regno === undefined ? undefined : ctx.callSiteValue(regno);
-        if (passed !== undefined) arg.entryValue = await this.formatValue({ kind: 'value', value: passed }, type, ctx, resolve);
-      }
-      out.push(arg);
-    }
-    return out;
-  }
-
-  /** A value as gdb prints it in a frame line. */
-  private async formatValue(loc: Location, type: Die | undefined, ctx: ExpressionContext, resolve: (off: number) => Promise<Die | undefined>): Promise<string> {
-    if (loc.kind === 'optimized-out') return '<optimized out>';
-    if (loc.kind === 'unavailable') return '<unavailable>';
-    const t = await stripTypedefs(type, resolve);
-    const size = (await typeSize(type, resolve)) ?? 8;
-    let raw: bigint | undefined;
-    try {
-      if (loc.kind === 'register') {
-        const r = ctx.readRegister(loc.regno);
-        if (r === undefined) return '<unavailable>';
-        raw = size >= 8 ? r : r & ((1n << BigInt(size * 8)) - 1n);
-      } else if (loc.kind === 'value') raw = size >= 8 ? loc.value : loc.value & ((1n << BigInt(size * 8)) - 1n);
-      else if (loc.kind === 'implicit') raw = loc.bytes.length <= 8 ? readLe(loc.bytes) : undefined;
-      else if (loc.kind === 'memory') {
-        if (!t || (t.tag !== DW_TAG.base_type && t.tag !== DW_TAG.pointer_type && t.tag !== DW_TAG.enumeration_type) || size > 8) return '{...}';
-        raw = readLe(await ctx.readMemory(loc.address, size));
-      } else return '{...}';
-    } catch {
-      return '<error reading the value>';
-    }
-    if (raw === undefined) return '{...}';
-    if (!t) return `0x${raw.toString(16)}`;
-    if (t.tag === DW_TAG.pointer_type) {
-      const target = await stripTypedefs(typeof t.attrs.get(DW_AT.type) === 'number' ? await resolve(t.attrs.get(DW_AT.type) as number) : undefined, resolve);
-      const isChar = target?.tag === DW_TAG.base_type && /char$/.test(attrString(target, DW_AT.name) ?? '') && attrNumber(target, DW_AT.byte_size) === 1;
-      if (isChar && raw !== 0n) {
-        try {
-          const bytes = await ctx.readMemory(raw, 64);
-          const end = bytes.indexOf(0);
-          return `0x${raw.toString(16)} ${JSON.stringify(bytes.subarray(0, end < 0 ? 64 : end).toString('latin1'))}${end < 0 ? '...' : ''}`;
-        } catch {
-          return `0x${raw.toString(16)}`;
-        }
-      }
-      return `0x${raw.toString(16)}`;
-    }
-    if (t.tag === DW_TAG.enumeration_type) {
-      for (const e of t.children) if (BigInt(attrNumber(e, DW_AT.const_value) ?? -1) === raw) return attrString(e, DW_AT.name) ?? String(raw);
-      return String(raw);
-    }
-    const enc = attrNumber(t, DW_AT.encoding);
-    if (enc === 0x02) return raw ? 'true' : 'false';
-    const signed = enc === 0x05 || enc === 0x06 || enc === 0x0d;
-    return signed ? String(BigInt.asIntN(size * 8, raw)) : String(raw);
   }
 
   /**
@@ -474,53 +360,13 @@ export class DwarfInfo {
     return { name, address, breakAddress, file: line?.file, line: line?.line };
   }
 
-  /**
-   * gdb's amd64 rule: past `endbr64` and a `push %rbp; mov %rsp,%rbp` frame set-up, then on to the
-   * start of the next line; a function without that set-up (the kernel without frame pointers) is
-   * broken at its first instruction.
-   */
-  async breakAddress(entry: bigint): Promise<bigint> {
-    let code: Buffer;
-    try {
-      code = await this.sections.elf.readVirtual(entry, 12);
-    } catch {
-      return entry;
-    }
-    let i = 0;
-    if (code.readUInt32BE(0) === 0xf30f1efa) i = 4; // endbr64
-    if (code[i] !== 0x55) return entry;
-    const mov = code.readUIntBE(i + 1, 3);
-    if (mov !== 0x4889e5 && mov !== 0x488bec) return entry;
-    // gdb trusts GCC's variable locations in optimized units (those with location lists) and then
-    // breaks at the entry itself, prologue or not (dwarf2 reader: `locations_valid`).
-    const unit = await this.unitForAddress(entry);
-    if (unit && (await this.locationsValid(unit))) return entry;
-    const pc = entry + BigInt(i + 4);
-    const line = await this.lineFor(pc);
-    return line && line.start !== pc ? line.end : pc;
+  /** Where gdb puts a breakpoint on the function at `entry` (see function-break-address.ts). */
+  breakAddress(entry: bigint): Promise<bigint> {
+    this.breakRule ??= new FunctionBreakAddress(this);
+    return this.breakRule.at(entry);
   }
 
-  private readonly validLocations = new Map<number, boolean>();
-
-  /** gdb's rule: a GCC (>= 4.5) unit in which some variable has a location list. */
-  private async locationsValid(unit: DwarfUnit): Promise<boolean> {
-    let v = this.validLocations.get(unit.header.offset);
-    if (v === undefined) {
-      v = false;
-      const producer = attrString(await unit.rootOnly(), DW_AT.producer) ?? '';
-      const gcc = /^GNU (C|C\+\+|C89|C99|C11|C17|Fortran)\S* (\d+)\.(\d+)/.exec(producer);
-      if (gcc && (Number(gcc[2]) > 4 || (Number(gcc[2]) === 4 && Number(gcc[3]) >= 5))) {
-        for await (const d of unit.walk()) {
-          if ((d.tag === DW_TAG.variable || d.tag === DW_TAG.formal_parameter) && d.attrs.has(DW_AT.location) && LOCLIST_FORMS.has(d.forms.get(DW_AT.location) ?? -1)) {
-            v = true;
-            break;
-          }
-        }
-      }
-      this.validLocations.set(unit.header.offset, v);
-    }
-    return v;
-  }
+  private breakRule: FunctionBreakAddress | undefined;
 
   private index: Promise<DwarfNameIndex> | undefined;
   /** Where long work (building the name index) reports. */
@@ -585,56 +431,8 @@ export class DwarfInfo {
   }
 
   /** `info line FUNCTION` or `info line FILE:LINE`: where that line's code is. */
-  async infoLine(spec: string): Promise<{ file: string; shortFile: string; line: number; ranges: AddressRange[] }> {
-    const m = /^(.+):(\d+)$/.exec(spec);
-    if (!m) {
-      const f = await this.lookupFunction(spec);
-      const l = await this.lineFor(f.address);
-      if (!l) throw new NotFoundError(`no line information for ${spec} in ${this.file}`);
-      return { file: l.file, shortFile: l.shortFile, line: l.line, ranges: [{ start: l.start, end: l.end }] };
-    }
-    const [, file, lineText] = m;
-    const line = Number(lineText);
-    const ranges: AddressRange[] = [];
-    // Where a row's address range ends when rows after it share its address (views of one pc).
-    const untilNextAddress: bigint[] = [];
-    let foundFile: string | undefined;
-    let shortFile = file!;
-    for (const off of await this.allUnitOffsets()) {
-      const unit = await this.unit(off);
-      const root = await unit.rootOnly();
-      const cuName = attrString(root, DW_AT.name) ?? '';
-      if (!cuName.endsWith(file!)) continue;
-      const table = await this.lineTable(unit);
-      if (!table) continue;
-      const rows = table.rows;
-      const compDir = attrString(root, DW_AT.comp_dir);
-      for (let i = 0; i + 1 < rows.length; i++) {
-        const r = rows[i]!;
-        const f = table.files[r.file] ?? '';
-        if (r.endSequence || r.line !== line || !r.isStmt || !(f === file || f.endsWith(`/${file}`))) continue;
-        foundFile = f;
-        shortFile = compDir && f.startsWith(`${compDir}/`) ? f.slice(compDir.length + 1) : f;
-        ranges.push({ start: r.address, end: rows[i + 1]!.address });
-        let j = i + 1;
-        while (j + 1 < rows.length && rows[j]!.address === r.address && !rows[j]!.endSequence) j++;
-        untilNextAddress.push(rows[j]!.address);
-      }
-    }
-    if (!foundFile) throw new NotFoundError(`no code for ${spec} in ${this.file}`);
-    // With only empty rows, the line's code runs to the next address the table gives (as gdb shows it).
-    const whole = ranges.map((r, i) => ({ start: r.start, end: r.end > r.start ? r.end : untilNextAddress[i]! }));
-    ranges.sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
-    whole.sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
-    // Rows of no length (several views of one address) add nothing; adjacent ones merge.
-    const merged: AddressRange[] = [];
-    for (const r of ranges) {
-      if (r.end <= r.start) continue;
-      const last = merged[merged.length - 1];
-      if (last && r.start <= last.end) last.end = r.end > last.end ? r.end : last.end;
-      else merged.push({ ...r });
-    }
-    return { file: foundFile, shortFile, line, ranges: merged.length ? merged : whole.slice(0, 1) };
+  infoLine(spec: string): Promise<{ file: string; shortFile: string; line: number; ranges: AddressRange[] }> {
+    return infoLine(this, spec);
   }
 
   /** The definition DIE of a named struct/union/enum/typedef, searching units in order. */
@@ -662,65 +460,7 @@ export class DwarfInfo {
   }
 
   /** Like gdb's `ptype/o`: members with offsets and sizes; anonymous members keep their own members. */
-  async typeLayout(spec: string, opts: { flat?: boolean } = {}): Promise<TypeLayout> {
-    const found = await this.findType(spec);
-    if (!found) throw new NotFoundError(`no type named '${spec}' in ${this.file}`);
-    const resolve = (off: number) => this.dieAt(off, found.unit);
-    const die = (await stripTypedefs(found.die, resolve)) ?? found.die;
-    const members = await this.membersOf(die, 0, resolve);
-    return {
-      name: spec.trim(),
-      size: (await typeSize(die, resolve)) ?? 0,
-      members: opts.flat ? flatten(members, '') : members,
-    };
+  typeLayout(spec: string, opts: { flat?: boolean } = {}): Promise<TypeLayout> {
+    return typeLayout(this, spec, opts);
   }
-
-  private async membersOf(die: Die, base: number, resolve: (off: number) => Promise<Die | undefined>): Promise<TypeMember[]> {
-    const out: TypeMember[] = [];
-    for (const m of die.children) {
-      if (m.tag !== DW_TAG.member) continue;
-      const typeRef = m.attrs.get(DW_AT.type);
-      const type = typeof typeRef === 'number' ? await resolve(typeRef) : undefined;
-      const loc = m.attrs.get(DW_AT.data_member_location);
-      let offset = base + (typeof loc === 'number' ? loc : typeof loc === 'bigint' ? Number(loc) : Buffer.isBuffer(loc) ? plusUconst(loc) : 0);
-      const member: TypeMember = { name: attrString(m, DW_AT.name) ?? '', type: await typeName(type, resolve), offset, size: (await typeSize(type, resolve)) ?? 0 };
-      const bitSize = attrNumber(m, DW_AT.bit_size);
-      if (bitSize !== undefined) {
-        const dataBit = attrNumber(m, DW_AT.data_bit_offset);
-        const bit = dataBit ?? offset * 8;
-        member.bitSize = bitSize;
-        offset = base + Math.floor((dataBit !== undefined ? dataBit : (offset - base) * 8) / 8);
-        member.offset = typeof loc === 'number' ? base + loc : offset;
-        member.bitOffset = (dataBit !== undefined ? dataBit : bit) - (member.offset - base) * 8;
-      }
-      const inner = await stripTypedefs(type, resolve);
-      if (!member.name && inner && (inner.tag === DW_TAG.structure_type || inner.tag === DW_TAG.union_type)) {
-        member.members = await this.membersOf(inner, member.offset, resolve);
-      }
-      out.push(member);
-    }
-    return out;
-  }
-}
-
-/** DWARF 2-style member locations: `DW_OP_plus_uconst N`. */
-function plusUconst(expr: Buffer): number {
-  if (expr[0] === 0x23) return new ByteCursor(expr, 1, 'location expression', '').uleb();
-  return 0;
-}
-
-function readLe(b: Buffer): bigint {
-  let v = 0n;
-  for (let i = Math.min(b.length, 8) - 1; i >= 0; i--) v = (v << 8n) | BigInt(b[i]!);
-  return v;
-}
-
-function flatten(members: TypeMember[], prefix: string): TypeMember[] {
-  const out: TypeMember[] = [];
-  for (const m of members) {
-    const name = m.name ? `${prefix}${m.name}` : prefix.replace(/\.$/, '');
-    if (m.members) out.push(...flatten(m.members, m.name ? `${name}.` : prefix));
-    else out.push({ ...m, name });
-  }
-  return out;
 }
