@@ -15,6 +15,10 @@ export interface Arch {
   readonly dwarfRegisterNames: readonly string[];
   readonly dwarfPc: number;
   readonly dwarfSp: number;
+  /** gdb's generic names for registers in expressions (`$pc`, `$sp`, `$fp`, `$ps`). */
+  readonly registerAliases: Readonly<Record<string, string>>;
+  /** How gdb types a register in an expression: code or data pointer, flags, 32- or 64-bit integer. */
+  registerKind(name: string): 'code-pointer' | 'data-pointer' | 'flags' | 'int32' | 'long';
   /** What `info registers` lists, in gdb's order. */
   readonly infoRegisters: readonly string[];
   /** Integer arguments at a function's first instruction, in order. */

@@ -1,4 +1,5 @@
-import { DWARF_REGISTER_NAMES } from '../arch/x86_64/dwarf-registers.js';
+import type { Arch } from '../arch/arch.js';
+import { X86_64 } from '../arch/x86_64/x86-64-arch.js';
 import { KdiveError, NotFoundError } from '../errors.js';
 import type { DwarfInfo } from '../symbols/dwarf/dwarf-info.js';
 import { evaluateLocation, type ExpressionContext, type Location } from '../symbols/dwarf/location-expression.js';
@@ -6,38 +7,21 @@ import { parseExpression, type Expr, type TypeSpec } from './c-expression-parser
 import { builtinType, INT, isCharType, isScalar, isSigned, LONG, pointerTo, sizeOf, strip, typeToString, ULONG, UINT, VOID, CHAR, type CType } from './c-types.js';
 import { bytesOf, fromScalar, scalarOf, type CValue, type ValueSource } from './c-value.js';
 import { DwarfTypeBuilder } from './dwarf-type-builder.js';
+import { arithmeticType, findMember, promote } from './c-conversions.js';
+export { findMember } from './c-conversions.js';
 import type { EvaluatedValue, NamedValue } from './evaluated-value.js';
 import { elementValue, formatValue, memberValue, type PrintFormat } from './value-printer.js';
+import type { EngineSymbols, ExpressionScope } from './expression-scope.js';
+export type { EngineSymbols, ExpressionScope } from './expression-scope.js';
 
-/** What evaluation needs from the debugger at one stop and frame. */
-export interface ExpressionScope {
-  readMemory(address: bigint, length: number): Promise<Buffer>;
-  /** A register of the frame by gdb's name (`rip`, `rsp`, `eflags`, `gs_base`...). */
-  readRegister(name: string): bigint | undefined;
-  /** The frame: its run-time lookup pc (pc-1 for callers) and what DWARF locations may read. */
-  frame?: { lookupPc: bigint; context: ExpressionContext };
-  /** Kernel names that are macros to the compiler (`current`): a value, or undefined. */
-  identifier?(name: string): Promise<{ value: bigint; type: string } | undefined>;
-  /** Functions such as `$percpu(var, cpu)` (NAME as written, `$` included): an lvalue address and its type. */
-  call?(name: string, args: CValue[], argExprs: Expr[]): Promise<CValue | undefined>;
-}
-
-export interface EngineSymbols {
-  /** `name` or `name+off` when the address is inside a symbol (run-time addresses). */
-  symbolAt(address: bigint): string | undefined;
-  /** The run-time address of an ELF symbol. */
-  addressOf(name: string): bigint | undefined;
-  /** The KASLR slide now. */
-  slide(): bigint;
-  /** Whether a link-time address is a per-CPU offset (not slid). */
-  isPerCpu(linkAddress: bigint): boolean;
-}
-
-const REGISTER_ALIASES: Record<string, string> = { pc: 'rip', sp: 'rsp', fp: 'rbp', ps: 'eflags' };
-const CODE_POINTER: CType = pointerTo({ kind: 'func', returns: VOID, params: [], variadic: false, prototyped: false });
-const DATA_POINTER: CType = pointerTo(VOID);
-const EFLAGS_TYPE: CType = { kind: 'int', name: 'i386_eflags', size: 4, signed: true, char: false, bool: false };
-const INT32_REGISTERS = new Set(['eflags', 'cs', 'ss', 'ds', 'es', 'fs', 'gs', 'fop', 'mxcsr']);
+/** The C type gdb gives a register of each kind the Arch names. */
+const REGISTER_TYPES: Record<'code-pointer' | 'data-pointer' | 'flags' | 'int32' | 'long', CType> = {
+  'code-pointer': pointerTo({ kind: 'func', returns: VOID, params: [], variadic: false, prototyped: false }),
+  'data-pointer': pointerTo(VOID),
+  flags: { kind: 'int', name: 'i386_eflags', size: 4, signed: true, char: false, bool: false },
+  int32: INT,
+  long: LONG,
+};
 
 /**
  * gdb's expressions over DWARF: parse, evaluate to a typed value, print as gdb prints.
@@ -49,7 +33,11 @@ export class ExpressionEngine {
   private readonly convenience = new Map<string, CValue>();
   private readonly typeNames = new Map<string, boolean>();
 
-  constructor(private readonly dwarf: DwarfInfo, private readonly symbols: EngineSymbols) {
+  constructor(
+    private readonly dwarf: DwarfInfo,
+    private readonly symbols: EngineSymbols,
+    private readonly arch: Arch = X86_64,
+  ) {
     this.types = new DwarfTypeBuilder(dwarf);
   }
 
@@ -248,11 +236,10 @@ export class ExpressionEngine {
   }
 
   private register(name: string, scope: ExpressionScope): CValue {
-    const reg = REGISTER_ALIASES[name] ?? name;
+    const reg = this.arch.registerAliases[name] ?? name;
     const v = scope.readRegister(reg);
     if (v === undefined) return { type: VOID };
-    const type = reg === 'rip' ? CODE_POINTER : reg === 'rsp' || reg === 'rbp' ? DATA_POINTER : reg === 'eflags' ? EFLAGS_TYPE : INT32_REGISTERS.has(reg) ? INT : LONG;
-    return fromScalar(type, v);
+    return fromScalar(REGISTER_TYPES[this.arch.registerKind(reg)], v);
   }
 
   private async eval(e: Expr, scope: ExpressionScope): Promise<CValue> {
@@ -280,7 +267,7 @@ export class ExpressionEngine {
         }
         const conv = this.convenience.get(e.name);
         if (conv) return conv;
-        if (DWARF_REGISTER_NAMES.includes(e.name) || REGISTER_ALIASES[e.name] || scope.readRegister(e.name) !== undefined) return this.register(e.name, scope);
+        if (this.arch.dwarfRegisterNames.includes(e.name) || this.arch.registerAliases[e.name] || scope.readRegister(e.name) !== undefined) return this.register(e.name, scope);
         return { type: VOID };
       }
       case 'call': {
@@ -487,43 +474,11 @@ class UnknownTypeError extends KdiveError {
   }
 }
 
-/** C's integer promotions: small types become int. */
-function promote(t: CType): CType {
-  const s = strip(t);
-  if ((s.kind === 'int' || s.kind === 'enum') && s.size < 4) return INT;
-  if (s.kind === 'enum') return s.signed ? INT : UINT;
-  return t;
-}
-
-/** The usual arithmetic conversions, for the integer types the kernel uses. */
-function arithmeticType(a: CType, b: CType): CType {
-  const pa = strip(promote(a));
-  const pb = strip(promote(b));
-  const size = Math.max(sizeOf(pa), sizeOf(pb));
-  const unsignedWide = (t: CType) => sizeOf(t) === size && !isSigned(t);
-  if (size >= 8) return unsignedWide(pa) || unsignedWide(pb) ? ULONG : LONG;
-  return unsignedWide(pa) || unsignedWide(pb) ? UINT : INT;
-}
-
-/** A member by name, searching anonymous struct/union members as C does; the path to it. */
-export async function findMember(t: Extract<CType, { kind: 'struct' | 'union' }>, name: string): Promise<{ type: CType; offset: number; bitSize?: number; bitOffset?: number }[] | undefined> {
-  for (const m of await t.members()) {
-    if (m.name === name) return [m];
-    const inner = strip(m.type);
-    if (!m.name && (inner.kind === 'struct' || inner.kind === 'union')) {
-      const path = await findMember(inner, name);
-      if (path) return [m, ...path];
-    }
-  }
-  return undefined;
-}
-
 function baseOf(t: CType): CType {
   let s = strip(t);
   while (s.kind === 'pointer' || s.kind === 'array') s = strip(s.kind === 'pointer' ? s.target : s.element);
   return s;
 }
-
 
 /** A member declaration as ptype prints it: `struct list_head *next`, `char comm[16]`. */
 function memberDecl(type: CType, name: string): string {

@@ -5,6 +5,9 @@ import { decodeEmulatedInstruction } from './entry-instruction.js';
 import { decodeInstruction } from './instruction-decoder.js';
 import { X86_64_FRAME_SETUP } from './frame-setup.js';
 
+/** Registers gdb's amd64 target description gives 32 bits. */
+const INT32_REGISTERS = new Set(['eflags', 'cs', 'ss', 'ds', 'es', 'fs', 'gs', 'fop', 'mxcsr']);
+
 /** x86-64 (System V psABI, the kernel's calling convention). */
 export const X86_64: Arch = {
   name: 'x86_64',
@@ -14,6 +17,8 @@ export const X86_64: Arch = {
   dwarfRegisterNames: DWARF_REGISTER_NAMES,
   dwarfPc: 16,
   dwarfSp: 7,
+  registerAliases: { pc: 'rip', sp: 'rsp', fp: 'rbp', ps: 'eflags' },
+  registerKind: (name) => (name === 'rip' ? 'code-pointer' : name === 'rsp' || name === 'rbp' ? 'data-pointer' : name === 'eflags' ? 'flags' : INT32_REGISTERS.has(name) ? 'int32' : 'long'),
   infoRegisters: ['rax', 'rbx', 'rcx', 'rdx', 'rsi', 'rdi', 'rbp', 'rsp', 'r8', 'r9', 'r10', 'r11', 'r12', 'r13', 'r14', 'r15', 'rip', 'eflags', 'cs', 'ss', 'ds', 'es', 'fs', 'gs', 'fs_base', 'gs_base', 'k_gs_base', 'cr0', 'cr2', 'cr3', 'cr4', 'cr8', 'efer'],
   argumentRegisters: ARGUMENT_REGISTERS,
   returnRegister: 'rax',
