@@ -132,11 +132,13 @@ export class ExecutionService {
   runUntil(location: string, opts: { threadId?: string } = {}): Promise<SessionEvent> {
     return this.exclusive(async () => {
       const tid = this.program.threadFor(opts.threadId);
-      const address = await this.breakpointService.resolveBreakLocation(location);
+      // Every location gdb's until puts a momentary breakpoint at (a line inlined twice has two), and the caller's return.
+      const targets = (await this.breakpointService.resolveBreakLocations(location)).map((l) => l.address);
+      // Without a stack to read, until still runs to the location; it just cannot stop at the frame's return.
       const bt = await this.stack.backtrace(tid, 8).catch(() => undefined);
       const caller = bt?.frames.find((f, i) => i > 0 && !bt.frames[i - 1]!.inlined && f.kind === 'call');
       const frameSp = bt?.frames[0]?.sp;
-      return this.runTo(caller ? [address, caller.pc] : [address], undefined, tid, frameSp);
+      return this.runTo(caller ? [...targets, caller.pc] : targets, undefined, tid, frameSp, targets.length);
     });
   }
 
@@ -163,8 +165,10 @@ export class ExecutionService {
   /**
    * Resumes until one of `addresses` is reached by thread `tid` (with its stack pointer above
    * `spAbove`, so a recursive call does not count), or until something else stops the kernel.
+   * The first `targetCount` addresses are where until/advance go (reached in this frame or a
+   * deeper one); the rest are returns from it.
    */
-  private async runTo(addresses: bigint[], spAbove: bigint | undefined, tid: string, frameSp?: bigint): Promise<SessionEvent> {
+  private async runTo(addresses: bigint[], spAbove: bigint | undefined, tid: string, frameSp?: bigint, targetCount = 1): Promise<SessionEvent> {
     const added: bigint[] = [];
     try {
       for (const a of addresses) {
@@ -176,7 +180,7 @@ export class ExecutionService {
         const raw = await this.program.run.continueOnce();
         if (raw.kind === 'breakpoint' && raw.internal && addresses.includes(raw.pc) && raw.threadId === tid) {
           const sp = (await this.program.registers(tid)).get(this.arch.sp) ?? 0n;
-          const limit = raw.pc === addresses[0] && frameSp !== undefined ? undefined : spAbove ?? frameSp;
+          const limit = addresses.slice(0, targetCount).includes(raw.pc) && frameSp !== undefined ? undefined : spAbove ?? frameSp;
           if (limit === undefined || sp > limit) {
             // A user breakpoint at the same place still counts as its hit.
             const users = await this.settle({ ...raw, internal: false });
