@@ -9,7 +9,9 @@ import { fetchDebianSource, resolveKernel } from '../kernels/index.js';
 import { silentProgress } from '../progress/progress.js';
 import { sessionEngineSymbols } from '../session/expression-scope.js';
 import type { Frame } from '../session/frames.js';
-import { Session, type SessionEvent } from '../session/session.js';
+import { openSession, type Session, type SessionEvent } from '../session/session.js';
+import { parsePortForward } from '../vm/port-forward.js';
+import { parseSharedFolder } from '../vm/virtiofs-share.js';
 import { SourceTree } from '../session/source-tree.js';
 
 /** `launch` arguments (docs/vscode.md): what to boot and how. */
@@ -21,6 +23,13 @@ interface LaunchArguments extends DebugProtocol.LaunchRequestArguments {
   kaslr?: boolean;
   /** A kernel source tree (or 'debian'): stack frames then point at real files. */
   source?: string;
+  /** 'gdbstub' (QEMU's, the default) or 'kgdb' (the kernel's own, on its serial console). */
+  transport?: 'gdbstub' | 'kgdb';
+  /** As kdive run's --forward, --share, --disk and --root. */
+  forward?: string[];
+  share?: string[];
+  disk?: string[];
+  root?: string;
 }
 
 interface AttachArguments extends DebugProtocol.AttachRequestArguments {
@@ -89,8 +98,10 @@ export class KdiveDebugSession extends DebugSession {
     this.handle(response, async () => {
       const kernel = await resolveKernel(args.kernel ?? 'debian:cloud-amd64', { vmlinux: args.vmlinux, progress: silentProgress });
       if (args.source) this.source = new SourceTree(args.source === 'debian' ? await fetchDebianSource(kernel, { progress: silentProgress }) : args.source);
-      this.session = await Session.boot({ kernel, guestCommand: args.guest ?? 'sleep 86400', append: args.append, kaslr: args.kaslr, onConsole: (t) => this.sendEvent(new OutputEvent(t, 'stdout')) });
-      this.log(`kdive: booted ${kernel.version ?? kernel.bzImage} halted; gdbstub on ${this.session.vm!.gdb.host}:${this.session.vm!.gdb.port}`);
+      const devices = { forwards: (args.forward ?? []).map(parsePortForward), shares: (args.share ?? []).map(parseSharedFolder), disks: args.disk ?? [], root: args.root };
+      const common = { kernel, guestCommand: args.guest ?? 'sleep 86400', append: args.append, devices, onConsole: (t: string) => this.sendEvent(new OutputEvent(t, 'stdout')) };
+      this.session = await openSession(args.transport === 'kgdb' ? { ...common, transport: 'kgdb' } : { ...common, kaslr: args.kaslr });
+      this.log(args.transport === 'kgdb' ? `kdive: booted ${kernel.version ?? kernel.bzImage}; it waits in kgdb on its serial console` : `kdive: booted ${kernel.version ?? kernel.bzImage} halted; gdbstub on ${this.session.vm!.gdb.host}:${this.session.vm!.gdb.port}`);
       this.sendEvent(new InitializedEvent());
     });
   }
@@ -99,7 +110,7 @@ export class KdiveDebugSession extends DebugSession {
     this.handle(response, async () => {
       if (!args.port || !args.vmlinux) throw new KdiveError('attach needs port and vmlinux');
       if (args.source) this.source = new SourceTree(args.source);
-      this.session = await Session.attach({ host: args.host ?? '127.0.0.1', port: args.port, vmlinux: args.vmlinux });
+      this.session = await openSession({ attach: { host: args.host ?? '127.0.0.1', port: args.port }, vmlinux: args.vmlinux });
       this.sendEvent(new InitializedEvent());
     });
   }

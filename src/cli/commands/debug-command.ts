@@ -3,12 +3,12 @@ import { createReadStream } from 'node:fs';
 import { KdiveError } from '../../errors.js';
 import { fetchDebianSource, resolveKernel } from '../../kernels/index.js';
 import { KernelSymbols } from '../../session/kernel-symbols.js';
-import { Session } from '../../session/session.js';
+import { openSession, type Session } from '../../session/session.js';
 import { SourceTree } from '../../session/source-tree.js';
 import { TerminalProgress } from '../progress/terminal-progress.js';
 import { runRepl } from '../repl/repl.js';
 import { DEFAULT_KERNEL } from './run-command.js';
-import { bootKgdbSession, checkKgdbConfig } from '../../session/kgdb-boot.js';
+import { checkKgdbConfig } from '../../session/kgdb-boot.js';
 import { addDeviceOptions, devicesFromFlags, type DeviceFlags } from './device-options.js';
 
 interface DebugOptions {
@@ -59,7 +59,7 @@ async function debugKernel(opts: DebugFlags): Promise<number> {
     if (!m && !socketPath) throw new KdiveError(`--attach: expected HOST:PORT or the path of a unix socket, not '${opts.attach}'`, 2);
     const vmlinux = opts.vmlinux ?? (await resolveKernel(opts.kernel, { progress })).vmlinux;
     if (!vmlinux) throw new KdiveError('--attach needs --vmlinux FILE (the symbols of the running kernel)', 2);
-    session = await Session.attach({ ...(socketPath ? { socketPath } : { host: m![1]!, port: Number(m![2]) }), vmlinux, progress });
+    session = await openSession({ attach: socketPath ? { socketPath } : { host: m![1]!, port: Number(m![2]) }, vmlinux, progress });
     process.stdout.write(`Attached to ${opts.attach}${session.symbols.slide ? ` (KASLR slide 0x${session.symbols.slide.toString(16)})` : ''}; the kernel is stopped.\n`);
   } else {
     const kernel = await resolveKernel(opts.kernel, { vmlinux: opts.vmlinux, progress });
@@ -68,9 +68,9 @@ async function debugKernel(opts: DebugFlags): Promise<number> {
     if (opts.transport === 'kgdb') await checkKgdbConfig(kernel);
     const symbols = await KernelSymbols.open(kernel.vmlinux, progress);
     if (opts.transport === 'kgdb') {
-      session = (await bootKgdbSession({ kernel, symbols, guestCommand: opts.guest, append: opts.append, progress, devices, onConsole: opts.console ? (t) => process.stderr.write(t) : undefined })).session;
+      session = await openSession({ transport: 'kgdb', kernel, symbols, guestCommand: opts.guest, append: opts.append, progress, devices, onConsole: opts.console ? (t) => process.stderr.write(t) : undefined });
       process.stdout.write(`Booted ${kernel.version} with kgdb on its serial console; the kernel waits in kgdb (kgdbwait).\nType "continue" to run it, Ctrl-C (SysRq-g) to stop it, "help" for commands.\n`);
-    } else session = await Session.boot({
+    } else session = await openSession({
       kernel,
       symbols,
       guestCommand: opts.guest,

@@ -2,14 +2,14 @@ import { Command, Option } from 'commander';
 import { KdiveError } from '../../errors.js';
 import { fetchDebianSource, resolveKernel } from '../../kernels/index.js';
 import { SourceTree } from '../../session/source-tree.js';
-import { isModuleLocation, Session, type SessionEvent } from '../../session/session.js';
+import { isModuleLocation, openSession, type SessionEvent } from '../../session/session.js';
 import { KernelSymbols } from '../../session/kernel-symbols.js';
 import { TerminalProgress } from '../progress/terminal-progress.js';
 import { stopToJson, stopToText } from '../output/stop-report.js';
 import { catchPanics, isPanicStop, panicReport } from '../../crash/panic-report.js';
 import { formatSymbolizedTrace, symbolizeTrace } from '../../crash/oops-symbolizer.js';
 import { frameLine } from '../repl/stop-text.js';
-import { bootKgdbSession, checkKgdbConfig } from '../../session/kgdb-boot.js';
+import { checkKgdbConfig } from '../../session/kgdb-boot.js';
 import { addDeviceOptions, devicesFromFlags, type DeviceFlags } from './device-options.js';
 
 export const DEFAULT_KERNEL = 'debian:cloud-amd64';
@@ -94,8 +94,8 @@ export async function runScenario(opts: RunFlags): Promise<number> {
 
   const onConsole = opts.console ? (text: string) => process.stderr.write(text) : undefined;
   const session = opts.transport === 'kgdb'
-    ? (await bootKgdbSession({ symbols, kernel, guestCommand: opts.guest, append: opts.append, progress, onConsole, devices })).session
-    : await Session.boot({
+    ? await openSession({ transport: 'kgdb', symbols, kernel, guestCommand: opts.guest, append: opts.append, progress, onConsole, devices })
+    : await openSession({
         symbols,
         kernel,
         guestCommand: opts.guest,
