@@ -2,9 +2,10 @@
  * kdive as a library: `import { Session, resolveKernel } from 'kdive'`. Everything the REPL and the
  * CLI do goes through these; see the README for a complete script.
  */
-export { Session } from './session/session.js';
-export type { BootOptions, BreakpointOptions, SessionEvent, SessionThread } from './session/session.js';
-export type { Breakpoint } from './session/breakpoints.js';
+export { Session, openSession } from './session/session.js';
+export type { AttachOptions, BootOptions, BreakpointOptions, SessionEvent, SessionSpec, SessionThread } from './session/session.js';
+export type { Breakpoint, BreakpointLocation } from './session/breakpoints.js';
+export type { Arch } from './arch/arch.js';
 export type { Backtrace, BacktraceEnd, Frame } from './session/frames.js';
 export { KernelSymbols } from './session/kernel-symbols.js';
 export type { EvaluatedValue, NamedValue } from './expr/evaluated-value.js';

@@ -87,7 +87,8 @@ test('kdive debug in a terminal: Tab completion, break, continue, bt, print, fin
     await term.waitFor(/\(kdive\) break do_mkdirat/, mark);
     term.keys('Enter');
     await term.waitFor(/Breakpoint 1 at 0x[0-9a-f]+: file fs\/namei\.c, line \d+\.[\s\S]*\(kdive\) $/m, mark);
-    await run('continue', /Breakpoint 1, do_mkdirat \(dfd=-100, name=0x[0-9a-f]+, mode=511\) at fs\/namei\.c:\d+/);
+    // The arguments as gdb prints them, with the values the caller passed (entry values from its call site).
+    await run('continue', /Breakpoint 1, do_mkdirat \(dfd=dfd@entry=-100, name=0x[0-9a-f]+, mode=mode@entry=511\) at fs\/namei\.c:\d+/);
     const bt = await run('bt', /entry_SYSCALL_64/);
     assert.match(bt, /#0 +do_mkdirat \(.*\) at fs\/namei\.c:\d+/);
     assert.match(bt, /__x64_sys_mkdir .* at fs\/namei\.c:\d+/);
