@@ -46,6 +46,7 @@ type VariableContainer = { kind: 'frame'; frame: number; which: 'args' | 'locals
  * their results into DAP shapes; no debugging logic lives here.
  */
 export class KdiveDebugSession extends DebugSession {
+  private readonly threadNumbers = new ThreadNumbers();
   private session: Session | undefined;
   private source: SourceTree | undefined;
   private readonly variables = new Handles<VariableContainer>();
@@ -131,7 +132,7 @@ export class KdiveDebugSession extends DebugSession {
           return;
         }
         const why = event.kind === 'breakpoint' ? 'breakpoint' : event.kind === 'watchpoint' ? 'data breakpoint' : event.kind === 'stop' && event.reason === 'interrupt' ? 'pause' : reason ?? 'step';
-        this.sendEvent(new StoppedEvent(why, threadNumber(event.threadId)));
+        this.sendEvent(new StoppedEvent(why, this.threadNumbers.numberOf(event.threadId)));
       },
       (err: unknown) => {
         this.log(`kdive: ${err instanceof Error ? err.message : String(err)}`);
@@ -217,14 +218,14 @@ export class KdiveDebugSession extends DebugSession {
   protected override threadsRequest(response: DebugProtocol.ThreadsResponse): void {
     this.handle(response, async () => {
       const threads = this.session && !this.session.isRunning ? await this.session.threads().catch(() => []) : [];
-      response.body = { threads: threads.length ? threads.map((t) => new Thread(threadNumber(t.id), t.description ?? `CPU ${t.cpu ?? t.id}`)) : [new Thread(1, 'CPU 0')] };
+      response.body = { threads: threads.length ? threads.map((t) => new Thread(this.threadNumbers.numberOf(t.id), t.description ?? `CPU ${t.cpu ?? t.id}`)) : [new Thread(1, 'CPU 0')] };
     });
   }
 
   protected override stackTraceRequest(response: DebugProtocol.StackTraceResponse, args: DebugProtocol.StackTraceArguments): void {
     this.handle(response, async () => {
       const session = this.requireSession();
-      session.selectedThread = threadId(args.threadId);
+      session.selectedThread = this.threadNumbers.idOf(args.threadId);
       this.frames = (await session.backtrace(session.selectedThread)).frames;
       const start = args.startFrame ?? 0;
       const count = args.levels || this.frames.length;
@@ -384,14 +385,28 @@ export class KdiveDebugSession extends DebugSession {
   }
 }
 
-/** DAP thread ids are numbers; QEMU's are hex strings ("01" for vCPU 0). */
-function threadNumber(id: string): number {
-  const n = parseInt(id.replace(/^p\w+\./, ''), 16);
-  return Number.isFinite(n) && n > 0 ? n : 1;
-}
+/**
+ * DAP thread ids are numbers; a stub's are strings in its own format (QEMU's "01" or "p01.02",
+ * kgdb's task ids). Numbers are handed out in the order threads are first seen, whatever the stub.
+ */
+class ThreadNumbers {
+  private readonly byId = new Map<string, number>();
+  private readonly ids: string[] = [];
 
-function threadId(n: number): string {
-  return n.toString(16).padStart(2, '0');
+  numberOf(id: string): number {
+    let n = this.byId.get(id);
+    if (n === undefined) {
+      this.ids.push(id);
+      n = this.ids.length;
+      this.byId.set(id, n);
+    }
+    return n;
+  }
+
+  /** The stub's id for a DAP thread number; undefined for a number never handed out (the current thread is kept). */
+  idOf(n: number): string | undefined {
+    return this.ids[n - 1];
+  }
 }
 
 /** A hit condition as VS Code sends it (`3`, `>= 3`): the hits to let pass before stopping. */

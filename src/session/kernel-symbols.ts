@@ -78,6 +78,19 @@ export class KernelSymbols {
     return { function: hit.name, offset: address - this.slide - hit.address };
   }
 
+  /** The function (ELF symbol) containing a run-time address, at its run-time start. */
+  functionAt(address: bigint): { name: string; start: bigint; size: number } | undefined {
+    const hit = this.table.symbolize(address - this.slide);
+    return hit && { name: hit.name, start: hit.address + this.slide, size: hit.size };
+  }
+
+  /** gdb's `info line FILE:LINE|FUNCTION`: where that line's code is, in run-time addresses. */
+  async infoLine(spec: string): Promise<{ file: string; shortFile: string; line: number; ranges: { start: bigint; end: bigint }[] }> {
+    if (!this.dwarf) throw new NotFoundError(`${this.vmlinuxPath} has no DWARF: no line information`);
+    const where = await this.dwarf.infoLine(spec);
+    return { ...where, ranges: where.ranges.map((r) => ({ start: r.start + this.slide, end: r.end + this.slide })) };
+  }
+
   /** Source frames at a run-time address (innermost inlined function first); empty without DWARF. */
   async sourceFrames(address: bigint, frame?: ExpressionContext): Promise<SourceFrame[]> {
     if (!this.dwarf) return [];

@@ -145,10 +145,9 @@ export const dataCommands: ReplCommand[] = [
       const range = /^(.+?),\s*(\+)?(.+)$/.exec(what);
       if (range) return disassembleRange(ctx, range[1]!, range[3]!, range[2] === '+', raw);
       const at = what ? await addressOf(ctx, what.includes('(') || /^[\d*$]/.test(what) ? what : `&${what}`).catch(async () => addressOf(ctx, what)) : (await ctx.session.registers()).get(ctx.session.arch.pc)!;
-      const slide = ctx.session.symbols.slide;
-      const sym = ctx.session.symbols.table.symbolize(at - slide);
+      const sym = ctx.session.symbols.functionAt(at);
       if (!sym || sym.size === 0) throw new KdiveError(`No function contains specified address 0x${at.toString(16)}.`);
-      const start = sym.address + slide;
+      const start = sym.start;
       const code = await ctx.session.readMemory(start, sym.size);
       const pc = (await ctx.session.registers()).get(ctx.session.arch.pc);
       ctx.print(`Dump of assembler code for function ${sym.name}:`);

@@ -157,7 +157,6 @@ export const stackCommands: ReplCommand[] = [
 
 /** gdb's `info line [LOCATION]`: where a line's code is; no argument means the line at pc. */
 async function infoLine(ctx: ReplContext, arg: string): Promise<void> {
-  const slide = ctx.session.symbols.slide;
   const names = sessionEngineSymbols(ctx.session.symbols);
   const at = (a: bigint): string => `${hex(a)}${names.symbolAt(a) ? ` <${names.symbolAt(a)}>` : ''}`;
   if (!arg || arg.startsWith('*')) {
@@ -167,7 +166,7 @@ async function infoLine(ctx: ReplContext, arg: string): Promise<void> {
     ctx.print(`Line ${l.line} of "${l.shortFile}" starts at address ${at(l.start)} and ends at ${at(l.end)}.`);
     return;
   }
-  const where = await ctx.session.symbols.dwarf!.infoLine(/^\d+$/.test(arg) ? await ctx.session.lineInCurrentFile(Number(arg)) : arg);
+  const where = await ctx.session.symbols.infoLine(/^\d+$/.test(arg) ? await ctx.session.lineInCurrentFile(Number(arg)) : arg);
   const r = where.ranges[0]!;
-  ctx.print(`Line ${where.line} of "${where.shortFile}" starts at address ${at(r.start + slide)} and ends at ${at(r.end + slide)}.`);
+  ctx.print(`Line ${where.line} of "${where.shortFile}" starts at address ${at(r.start)} and ends at ${at(r.end)}.`);
 }
