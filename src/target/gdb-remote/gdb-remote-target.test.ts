@@ -107,7 +107,7 @@ test('target.xml is read in m/l chunks through its xi:include, offsets are cumul
   await stub.close();
 });
 
-test('a g reply longer than target.xml says: the description is fetched once more and the known prefix parsed', async () => {
+test('a g reply longer than target.xml says: the described prefix is parsed, the surplus ignored, the description not guessed again', async () => {
   const stub = await fakeStub(qemuLike({ g: () => `${'22'.repeat(8)}${'3412000000000000'}${'46020000'}${'ab'.repeat(12)}` }));
   const target = await GdbRemoteTarget.connect(stub.socket, { profile: 'qemu' });
   const fetches = () => stub.received.filter((p) => p.startsWith('qXfer:features:read:target.xml:0,')).length;
@@ -116,9 +116,8 @@ test('a g reply longer than target.xml says: the description is fetched once mor
   assert.equal(regs.get('rip'), 0x1234n);
   assert.equal(regs.get('eflags'), 0x246n);
   assert.deepEqual(regs.names(), ['rax', 'rip', 'eflags']);
-  assert.equal(fetches(), 2);
   await target.readRegisters('01');
-  assert.equal(fetches(), 2, 'cached registers: no new fetch');
+  assert.equal(fetches(), 1, 'the description is what the stub said, once');
   target.close();
   await stub.close();
 });

@@ -106,19 +106,8 @@ export class GdbRemoteTarget implements Target {
     this.checkError(reply, 'read registers');
     // Sized by its hex: an odd digit or an `xx` (unavailable) spoils one register, not the reply.
     const length = Math.floor(reply.length / 2);
-    let expected = layoutSize(this.layout);
-    if (length !== expected) {
-      const known = this.profile.knownLayouts?.find((l) => layoutSize(l) === length);
-      if (known) {
-        this.opts.log?.(`g reply is ${length} bytes, target.xml says ${expected}: using the stub's known ${known.length}-register layout`);
-        this.layout = known;
-      } else if (length > expected && this.profile.usesTargetXml) {
-        // The stub's layout changed under us (another CPU model after a reconnect): learn it again.
-        this.layout = (await readTargetDescription((annex) => readFeature(this.conn, annex))).registers;
-      }
-      expected = layoutSize(this.layout);
-      if (length > expected) this.opts.log?.(`g reply is ${length} bytes, ${length - expected} more than the ${this.layout.length}-register layout: surplus ignored`);
-    }
+    const expected = layoutSize(this.layout);
+    if (length > expected) this.opts.log?.(`g reply is ${length} bytes, ${length - expected} more than the ${this.layout.length}-register target description: surplus ignored`);
     const values = GPacketValues.fromHex(this.layout, reply);
     if (length < expected || values.names().length < this.layout.length) {
       // A short `g`: fetch what is missing one register at a time, where the stub allows it.
