@@ -8,7 +8,7 @@ import { KdiveError } from '../errors.js';
 import { registerRunCommands } from './commands/run-command.js';
 import { registerInitramfsCommand } from './commands/initramfs-command.js';
 import { registerKernelCommand } from './commands/kernel-command.js';
-import { registerSymCommand } from './commands/sym-command.js';
+import { normalizeSymArgs, registerSymCommand } from './commands/sym-command.js';
 import { registerDebugCommand } from './commands/debug-command.js';
 import { registerBootCommand } from './commands/boot-command.js';
 import { registerProxyCommand } from './commands/proxy-command.js';
@@ -38,7 +38,7 @@ async function main(argv: string[]): Promise<number> {
   registerSymbolizeCommand(program);
   registerLibvirtCommand(program);
   try {
-    await program.parseAsync(argv);
+    await program.parseAsync(normalizeSymArgs(argv));
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (err) {
     return reportError(err);

@@ -24,7 +24,8 @@ const SYMBOL_OFFSET = /(?:^|[\s(<])(?:RIP: [0-9a-f]{4}:)?(\?\s+)?([A-Za-z_.$][\w
  */
 export async function symbolizeTrace(text: string, symbols: KernelSymbols): Promise<{ line: string; symbolized?: SymbolizedTraceLine }[]> {
   const out: { line: string; symbolized?: SymbolizedTraceLine }[] = [];
-  for (const line of text.split('\n')) {
+  // A log saved on another system may end its lines in CRLF: the \r is not part of the line.
+  for (const line of text.split(/\r?\n/)) {
     const m = SYMBOL_OFFSET.exec(line);
     const base = m ? symbols.table.functionAddress(m[2]!) ?? symbols.table.lookup(m[2]!)[0]?.address : undefined;
     if (!m || base === undefined) {

@@ -42,8 +42,11 @@ export async function startRspTargetServer(target: Target, opts: RspTargetServer
   const release = async (why: string) => {
     if (released) return;
     released = true;
-    log(`${why}: detaching from the target (breakpoints out, kernel running)`);
-    await target.detach().catch((e: Error) => log(`detach: ${e.message}`));
+    log(`${why}: detaching from the target`);
+    await target.detach().then(
+      (r) => log(`detached: the kernel runs on${r.leftInserted.map((p) => `; still in: ${p}`).join('')}`),
+      (e: Error) => log(`detach failed: ${e.message}`),
+    );
     server.close();
     finish();
   };

@@ -110,10 +110,19 @@ export interface Target {
   /** Passes a monitor command through (QEMU HMP via qRcmd); returns its output. */
   monitor(command: string): Promise<string>;
 
-  /** Removes every breakpoint and watchpoint we inserted, then detaches (the target resumes). */
-  detach(): Promise<void>;
+  /**
+   * Removes every breakpoint and watchpoint we inserted, then detaches. Resolves only once the
+   * stub confirmed it (the target resumes), with the points that could not be taken out; throws
+   * (a TargetError) when the stub refused or did not answer.
+   */
+  detach(): Promise<DetachResult>;
   /** Closes the connection without detaching (after the target is gone). */
   close(): void;
+}
+
+export interface DetachResult {
+  /** Breakpoints and watchpoints the stub would not remove, described for the user (empty when all went). */
+  leftInserted: string[];
 }
 
 /** A stub answered with an error, did not answer, or hung up. */

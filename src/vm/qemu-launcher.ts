@@ -22,6 +22,8 @@ export interface LaunchOptions {
   halted?: boolean;
   /** gdbstub on 127.0.0.1 (a free port). Default true. */
   gdb?: boolean;
+  /** The loopback port for the gdbstub instead of a free one (`kdive boot --gdb 127.0.0.1:PORT`). */
+  gdbPort?: number;
   extraArgs?: string[];
   /**
    * 'stdio' (default): the first serial port is QEMU's stdout, streamed to the log file and to
@@ -60,7 +62,7 @@ export async function launchQemu(opts: LaunchOptions): Promise<QemuInstance> {
       return await startOnce(opts, accel);
     } catch (err) {
       // Another process may have taken the free port between our probe and QEMU's bind.
-      if (attempt < START_ATTEMPTS && err instanceof PortTakenError) continue;
+      if (attempt < START_ATTEMPTS && err instanceof PortTakenError && !opts.gdbPort) continue;
       // KVM that passed the probe can still fail on a real kernel: fall back to TCG once.
       if (accel === 'kvm' && !opts.accel && !process.env.KDIVE_ACCEL && err instanceof KdiveError) {
         accel = 'tcg';
@@ -77,7 +79,7 @@ async function startOnce(opts: LaunchOptions, accel: Accel): Promise<QemuInstanc
   const run = createRunDir('kdive-vm-');
   const qmpPath = path.join(run.path, 'qmp.sock');
   const consoleLogPath = opts.consoleLogPath ?? path.join(run.path, 'console.log');
-  const port = opts.gdb === false ? 0 : await freeLoopbackPort();
+  const port = opts.gdb === false ? 0 : (opts.gdbPort || (await freeLoopbackPort()));
   const args = [
     '-accel', accel,
     '-machine', 'q35',

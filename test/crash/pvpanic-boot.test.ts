@@ -2,13 +2,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
-import { CLI_PATH, newQemuPids, qemuPids } from '../support/cli-runner.js';
+import { kdiveNodeArgs, newQemuPids, qemuPids } from '../support/cli-runner.js';
 import { getDebianKernel } from '../support/kernel-fixture.js';
 
 test('kdive boot: a panicking guest is paused by pvpanic, not rebooted away; a stock gdb\'s continue ends in panic()', async () => {
   const kernel = await getDebianKernel();
   const before = qemuPids();
-  const child = spawn(process.execPath, [CLI_PATH, 'boot', '--guest', 'echo c > /proc/sysrq-trigger'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, kdiveNodeArgs(['boot', '--guest', 'echo c > /proc/sysrq-trigger']), { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr.on('data', (d: Buffer) => (out += d.toString()));

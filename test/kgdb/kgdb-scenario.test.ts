@@ -4,7 +4,7 @@ import net from 'node:net';
 import { bootKgdbSession } from '../../src/session/kgdb-boot.js';
 import { GdbRemoteTarget } from '../../src/target/gdb-remote/index.js';
 import { ConsoleDemux } from '../../src/transport/console-demux.js';
-import { newQemuPids, qemuPids, runKdive } from '../support/cli-runner.js';
+import { kdiveNodeArgs, newQemuPids, qemuPids, runKdive } from '../support/cli-runner.js';
 import { getKgdbKernel } from '../support/kgdb-kernel-fixture.js';
 
 test('kgdb: the mkdir scenario over the serial console stops at do_mkdirat with a backtrace to entry_SYSCALL_64, and W03 is a clean exit', async () => {
@@ -80,7 +80,6 @@ test('kgdb: a stock gdb through kdive boot --transport kgdb gets the same backtr
   const before = qemuPids();
   const { spawn, execFile } = await import('node:child_process');
   const { promisify } = await import('node:util');
-  const { CLI_PATH } = await import('../support/cli-runner.js');
   // Paths of an out-of-tree build are absolute: compare them from the source tree's root on.
   const rel = (f: string) => f.replace(/^.*\/linux-source-[\d.]+\//, '');
   const frames = (text: string) => [...text.matchAll(/^#\d+\s+(?:0x[0-9a-f]+ in )?(\S+) \(.*\) at (\S+?):(\d+)$/gm)].map((m) => `${m[1]} ${rel(m[2]!)}:${m[3]}`);
@@ -88,7 +87,7 @@ test('kgdb: a stock gdb through kdive boot --transport kgdb gets the same backtr
   const ours = await runKdive(['run', '--kernel', kernel.spec, '--transport', 'kgdb', '--break', 'do_mkdirat', '--guest', 'mkdir /tmp/test']);
   const kdiveFrames = [...ours.stdout.matchAll(/^#\d+\s+0x[0-9a-f]+ in (\S+?)(?:\+0x[0-9a-f]+)?(?: \(.*?\))? at (\S+?):(\d+)(?:\s|$)/gm)].map((m) => `${m[1]} ${rel(m[2]!)}:${m[3]}`);
 
-  const boot = spawn(process.execPath, [CLI_PATH, 'boot', '--kernel', kernel.spec, '--transport', 'kgdb', '--guest', 'mkdir /tmp/test'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const boot = spawn(process.execPath, kdiveNodeArgs(['boot', '--kernel', kernel.spec, '--transport', 'kgdb', '--guest', 'mkdir /tmp/test']), { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   boot.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   boot.stderr!.on('data', (d: Buffer) => (out += d.toString()));

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { promisify } from 'node:util';
-import { CLI_PATH } from '../support/cli-runner.js';
+import { kdiveNodeArgs } from '../support/cli-runner.js';
 import { FakeXnuKdpStub, fakeXnuLoopText } from '../support/fake-xnu-kdp-stub.js';
 
 const BASE = 0xffffff8000200000n;
@@ -17,7 +17,7 @@ const hex = (v: bigint) => `0x${v.toString(16)}`;
 const kernelText = () => fakeXnuLoopText(0x1000);
 
 async function startProxy(args: string[]): Promise<{ child: ChildProcess; port: number; output: () => string; exit: Promise<number | null> }> {
-  const child = spawn(process.execPath, [CLI_PATH, 'proxy', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+  const child = spawn(process.execPath, kdiveNodeArgs(['proxy', ...args]), { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
@@ -109,7 +109,7 @@ test('kdive proxy --kdp: a port where no kernel answers, and both --to and --kdp
   const silent = await FakeXnuKdpStub.start({ memory: [], rip: 0n });
   silent.mute = true;
   try {
-    const child = spawn(process.execPath, [CLI_PATH, 'proxy', '--kdp', `127.0.0.1:${silent.port}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, kdiveNodeArgs(['proxy', '--kdp', `127.0.0.1:${silent.port}`]), { stdio: ['ignore', 'pipe', 'pipe'] });
     let err = '';
     child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
     const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
@@ -118,7 +118,7 @@ test('kdive proxy --kdp: a port where no kernel answers, and both --to and --kdp
   } finally {
     silent.close();
   }
-  const both = spawn(process.execPath, [CLI_PATH, 'proxy', '--kdp', '127.0.0.1', '--to', '127.0.0.1:1234'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const both = spawn(process.execPath, kdiveNodeArgs(['proxy', '--kdp', '127.0.0.1', '--to', '127.0.0.1:1234']), { stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
   both.stderr!.on('data', (d: Buffer) => (err += d.toString()));
   const code = await new Promise<number | null>((r) => both.once('exit', (c) => r(c)));

@@ -2,12 +2,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { promisify } from 'node:util';
-import { CLI_PATH, newQemuPids, qemuPids } from '../support/cli-runner.js';
+import { kdiveNodeArgs, newQemuPids, qemuPids } from '../support/cli-runner.js';
 import { getDebianKernel } from '../support/kernel-fixture.js';
 
 /** Starts a long-running kdive command and waits for a line matching `ready`. */
 async function startKdive(args: string[], ready: RegExp): Promise<{ child: ChildProcess; match: RegExpExecArray; output: () => string }> {
-  const child = spawn(process.execPath, [CLI_PATH, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, kdiveNodeArgs(args), { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));

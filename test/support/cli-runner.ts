@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ownProcesses } from './own-resources.js';
@@ -16,9 +16,14 @@ export interface CliResult {
   stderr: string;
 }
 
+/** The node arguments that run the kdive CLI with `args` (through tsx when the tests run from source). */
+export function kdiveNodeArgs(args: string[]): string[] {
+  return fromSource ? ['--import', 'tsx', CLI_PATH, ...args] : [CLI_PATH, ...args];
+}
+
 /** Runs the kdive CLI as a user would, in its own process. */
 export function runKdive(args: string[], opts: { timeoutMs?: number; env?: NodeJS.ProcessEnv; input?: string } = {}): Promise<CliResult> {
-  const nodeArgs = fromSource ? ['--import', 'tsx', CLI_PATH, ...args] : [CLI_PATH, ...args];
+  const nodeArgs = kdiveNodeArgs(args);
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, nodeArgs, {
       cwd: repoRoot,
@@ -47,4 +52,31 @@ export function qemuPids(): Set<number> {
 /** Qemu pids that exist now but did not before. */
 export function newQemuPids(before: Set<number>): number[] {
   return [...qemuPids()].filter((p) => !before.has(p));
+}
+
+/** A kdive process left running while the test works with it (`kdive boot`, `kdive proxy`). */
+export interface RunningKdive {
+  child: ChildProcess;
+  stdout(): string;
+  stderr(): string;
+  /** Resolves with the exit code (null after a signal) once kdive has exited. */
+  exited: Promise<number | null>;
+}
+
+export function startKdive(args: string[], opts: { env?: NodeJS.ProcessEnv } = {}): RunningKdive {
+  const child = spawn(process.execPath, kdiveNodeArgs(args), { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1', ...opts.env } });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<number | null>((r) => child.once('close', (code) => r(code)));
+  return { child, stdout: () => stdout, stderr: () => stderr, exited };
+}
+
+/** Waits until `check()` holds, polling every 100 ms; throws naming `what` after `ms`. */
+export async function until(what: string, check: () => boolean, ms = 240_000): Promise<void> {
+  for (const end = Date.now() + ms; !check(); ) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }

@@ -1,13 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { CLI_PATH, newQemuPids, qemuPids } from '../support/cli-runner.js';
+import { kdiveNodeArgs, newQemuPids, qemuPids } from '../support/cli-runner.js';
 
 /** Starts `kdive run` on a guest that never ends, waits until its QEMU runs, then signals kdive. */
 async function signalDuringRun(signal: NodeJS.Signals): Promise<{ code: number | null; stderr: string; qemuSeen: number[]; left: number[] }> {
   const before = qemuPids();
-  const fromSource = CLI_PATH.endsWith('.ts');
-  const child = spawn(process.execPath, [...(fromSource ? ['--import', 'tsx'] : []), CLI_PATH, 'run', '--break', 'do_mkdirat', '--guest', 'sleep 100000'], {
+  const child = spawn(process.execPath, kdiveNodeArgs(['run', '--break', 'do_mkdirat', '--guest', 'sleep 100000']), {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, NO_COLOR: '1' },
   });

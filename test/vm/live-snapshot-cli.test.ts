@@ -1,43 +1,32 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { CLI_PATH, newQemuPids, qemuPids, runKdive } from '../support/cli-runner.js';
+import { newQemuPids, qemuPids, runKdive, startKdive, until } from '../support/cli-runner.js';
 import { getDebianKernel } from '../support/kernel-fixture.js';
 
 const ticks = (text: string) => [...text.matchAll(/tick (\d+)/g)].map((m) => Number(m[1]));
 
-async function until(what: string, check: () => boolean, ms = 240_000): Promise<void> {
-  for (const end = Date.now() + ms; !check(); ) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 test('kdive snapshot --vm: save a running kdive boot VM, let it run on, load, and the guest is back where it was', async () => {
   await getDebianKernel();
   const before = qemuPids();
-  const child = spawn(process.execPath, [CLI_PATH, 'boot', '--no-halt', '--console', '-g', 'i=0; while true; do i=$((i+1)); echo tick $i; sleep 1; done'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let console = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (console += d.toString()));
-  const exited = new Promise((r) => child.once('exit', r));
+  const boot = startKdive(['boot', '--no-halt', '--console', '-g', 'i=0; while true; do i=$((i+1)); echo tick $i; sleep 1; done']);
+  const console = boot.stderr;
   try {
-    await until('tick 2', () => ticks(console).includes(2));
-    const socket = /--vm (\S+)/.exec(out)?.[1];
-    assert.ok(socket, out);
+    await until('tick 2', () => ticks(console()).includes(2));
+    const socket = /--vm (\S+)/.exec(boot.stdout())?.[1];
+    assert.ok(socket, boot.stdout());
     const save = await runKdive(['snapshot', 'save', 'counted', '--vm', socket]);
     assert.equal(save.code, 0, save.stderr);
-    const atSave = Math.max(...ticks(console));
+    const atSave = Math.max(...ticks(console()));
     assert.equal((await runKdive(['snapshot', 'list', '--vm', socket])).stdout.trim(), 'counted');
-    await until('three more ticks', () => Math.max(...ticks(console)) >= atSave + 3);
-    const seenBeforeLoad = ticks(console).length;
-    const highest = Math.max(...ticks(console));
+    await until('three more ticks', () => Math.max(...ticks(console())) >= atSave + 3);
+    const seenBeforeLoad = ticks(console()).length;
+    const highest = Math.max(...ticks(console()));
     const load = await runKdive(['snapshot', 'load', 'counted', '--vm', socket]);
     assert.equal(load.code, 0, load.stderr);
-    await until('a tick after the load', () => ticks(console).length > seenBeforeLoad + 1);
+    await until('a tick after the load', () => ticks(console()).length > seenBeforeLoad + 1);
     // The counter lives in the guest's shell: after loadvm it resumes from the saved value, not from the highest.
-    const next = ticks(console).slice(seenBeforeLoad);
+    const next = ticks(console()).slice(seenBeforeLoad);
     assert.ok(next[0]! <= atSave + 1 && next[0]! < highest, `after the load: ${next.join(',')}; saved at ${atSave}, reached ${highest}`);
 
     const missing = await runKdive(['snapshot', 'load', 'no-such', '--vm', socket]);
@@ -46,8 +35,8 @@ test('kdive snapshot --vm: save a running kdive boot VM, let it run on, load, an
     assert.equal((await runKdive(['snapshot', 'delete', 'counted', '--vm', socket])).code, 0);
     assert.equal((await runKdive(['snapshot', 'list', '--vm', socket])).stdout.trim(), '');
   } finally {
-    child.kill('SIGINT');
-    await exited;
+    boot.child.kill('SIGINT');
+    await boot.exited;
   }
   assert.deepEqual(newQemuPids(before), []);
   const gone = await runKdive(['snapshot', 'list', '--vm', '/tmp/kdive-no-such-vm/control.qmp']);

@@ -50,7 +50,7 @@ export function registerBootCommand(program: Command): void {
     .option('--memory <MiB>', 'guest memory', '512')
     .option('--no-halt', 'let the kernel run at once instead of waiting for the debugger (attach later)')
     .addOption(new Option('--transport <stub>', "QEMU's gdbstub, or kgdb on the serial console (kdive splits console and gdb, as agent-proxy does)").choices(['gdbstub', 'kgdb']).default('gdbstub'))
-    .option('--gdb <host:port>', 'with --transport kgdb: where gdb connects (loopback)', '127.0.0.1:0');
+    .option('--gdb <host:port>', 'where gdb connects: 127.0.0.1:PORT (QEMU\'s gdbstub, or the kgdb port with --transport kgdb); default a free port', '127.0.0.1:0');
   addDeviceOptions(boot).action(async (opts: BootFlags) => {
       process.exitCode = await bootForGdb(opts);
     });
@@ -59,8 +59,9 @@ export function registerBootCommand(program: Command): void {
 async function bootForGdb(opts: BootFlags): Promise<number> {
   const progress = new TerminalProgress({ quiet: false });
   const devices = devicesFromFlags(opts);
+  const gdbPort = loopbackPort(opts.gdb);
   const kernel = await resolveKernel(opts.kernel, { vmlinux: opts.vmlinux, progress });
-  if (opts.transport === 'kgdb') return bootKgdbForGdb(opts, kernel, progress, devices);
+  if (opts.transport === 'kgdb') return bootKgdbForGdb(opts, gdbPort, kernel, progress, devices);
   const work = createRunDir('kdive-boot-');
   let guest: GuestLaunch | undefined;
   try {
@@ -76,6 +77,7 @@ async function bootForGdb(opts: BootFlags): Promise<number> {
       append: ['console=ttyS0', ...(opts.kaslr ? [] : ['nokaslr']), 'panic=-1', ...guest.append, ...(opts.append ?? [])].join(' '),
       memoryMiB: Number(opts.memory),
       halted: opts.halt !== false,
+      gdbPort,
     });
     if (opts.console) vm.onConsole((t) => process.stderr.write(t));
     vm.qmp.on('GUEST_PANICKED', () => process.stdout.write('kdive boot: the guest kernel panicked; QEMU paused it (pvpanic) for the debugger: bt in gdb shows where\n'));
@@ -104,13 +106,19 @@ async function bootForGdb(opts: BootFlags): Promise<number> {
   }
 }
 
+/** `--gdb 127.0.0.1:PORT` -> PORT (0: a free one); loopback only, as everything kdive listens on. */
+function loopbackPort(spec: string | undefined): number {
+  const m = /^(127\.0\.0\.1|localhost):(\d+)$/.exec(spec ?? '127.0.0.1:0');
+  const port = Number(m?.[2]);
+  if (!m || port > 65535) throw new KdiveError(`--gdb ${spec}: expected 127.0.0.1:PORT (kdive listens on loopback only; PORT 1-65535, or 0 for a free one)`, 2);
+  return port;
+}
+
 /** The kgdb kernel waiting in kgdbwait; its console on stdout, its RSP on a loopback port for gdb. */
-async function bootKgdbForGdb(opts: BootOptions, kernel: KernelArtifacts, progress: TerminalProgress, devices: GuestDevicesOptions): Promise<number> {
-  const m = /^(127\.0\.0\.1|localhost):(\d+)$/.exec(opts.gdb ?? '127.0.0.1:0');
-  if (!m) throw new KdiveError(`--gdb ${opts.gdb}: kdive listens on loopback only (127.0.0.1:PORT)`, 2);
+async function bootKgdbForGdb(opts: BootOptions, gdbPort: number, kernel: KernelArtifacts, progress: TerminalProgress, devices: GuestDevicesOptions): Promise<number> {
   const kvm = await launchKgdbVm({ kernel, guestCommand: opts.guest, append: opts.append, progress, devices, onConsole: opts.console ? (t) => process.stderr.write(t) : undefined });
   try {
-    const server = await serveKgdbToGdb(kvm.demux, Number(m[2]), (l) => process.stderr.write(`kdive boot: ${l}\n`));
+    const server = await serveKgdbToGdb(kvm.demux, gdbPort, (l) => process.stderr.write(`kdive boot: ${l}\n`));
     const endpoint = `127.0.0.1:${(server.address() as AddressInfo).port}`;
     process.stdout.write(
       `kdive boot: ${kernel.version} waits in kgdb (kgdbwait); gdb on ${endpoint} (console and gdb split on one serial line)\n` +

@@ -5,9 +5,26 @@ import { DwarfInfo, type TypeMember } from '../../symbols/dwarf/index.js';
 import { hex } from '../output/hex.js';
 import { TerminalProgress } from '../progress/terminal-progress.js';
 
-/** `kdive sym VMLINUX addr2line|lookup|info-line|ptype ...`: offline symbol queries. */
+const QUERIES = ['addr2line', 'lookup', 'info-line', 'ptype'];
+
+/**
+ * `kdive sym VMLINUX QUERY ARGS...` (the README's order) as `kdive sym QUERY VMLINUX ARGS...`
+ * (commander's): the vmlinux first is moved behind the query, anything else is left alone.
+ */
+export function normalizeSymArgs(argv: string[]): string[] {
+  const at = argv.indexOf('sym', 2);
+  if (at !== 2) return argv;
+  const [first, second] = [argv[at + 1], argv[at + 2]];
+  if (first === undefined || second === undefined || QUERIES.includes(first) || !QUERIES.includes(second) || first.startsWith('-')) return argv;
+  return [...argv.slice(0, at + 1), second, first, ...argv.slice(at + 3)];
+}
+
+/** `kdive sym VMLINUX addr2line|lookup|info-line|ptype ...`: offline symbol queries (also `sym QUERY VMLINUX ...`). */
 export function registerSymCommand(program: Command): void {
-  const sym = program.command('sym').description('offline symbol queries on a vmlinux (ELF + DWARF)');
+  const sym = program
+    .command('sym')
+    .usage('VMLINUX addr2line|lookup|info-line|ptype ARGS... (or: sym QUERY VMLINUX ARGS...)')
+    .description('offline symbol queries on a vmlinux (ELF + DWARF)');
   sym
     .command('addr2line')
     .argument('<vmlinux>').argument('<addresses...>')

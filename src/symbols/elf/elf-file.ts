@@ -1,5 +1,5 @@
 import { open, type FileHandle } from 'node:fs/promises';
-import { FormatError } from '../../errors.js';
+import { FormatError, KdiveError } from '../../errors.js';
 
 export interface ElfSection {
   index: number;
@@ -60,6 +60,8 @@ export class ElfFile {
       throw new FormatError(path, 0, `cannot open: ${(err as Error).message}`);
     }
     try {
+      // open() takes a folder; its first read would fail with a bare EISDIR.
+      if ((await fh.stat()).isDirectory()) throw new KdiveError(`${path}: a directory, not an ELF file (give the vmlinux in it)`, 2);
       return await ElfFile.parse(path, fh);
     } catch (err) {
       await fh.close();

@@ -1,5 +1,6 @@
 import type { Duplex } from 'node:stream';
 import type {
+  DetachResult,
   BreakpointKind, RegisterDescription, RegisterValues, StopEvent, Target, ThreadInfo, WatchKind,
 } from '../target.js';
 import { TargetError, TargetTimeoutError } from '../target-error.js';
@@ -110,19 +111,8 @@ export class GdbRemoteTarget implements Target {
     this.checkError(reply, 'read registers');
     // Sized by its hex: an odd digit or an `xx` (unavailable) spoils one register, not the reply.
     const length = Math.floor(reply.length / 2);
-    let expected = layoutSize(this.layout);
-    if (length !== expected) {
-      const known = this.profile.knownLayouts?.find((l) => layoutSize(l) === length);
-      if (known) {
-        this.opts.log?.(`g reply is ${length} bytes, target.xml says ${expected}: using the stub's known ${known.length}-register layout`);
-        this.layout = known;
-      } else if (length > expected && this.profile.usesTargetXml) {
-        // The stub's layout changed under us (another CPU model after a reconnect): learn it again.
-        this.layout = (await readTargetDescription((annex) => readFeature(this.conn, annex))).registers;
-      }
-      expected = layoutSize(this.layout);
-      if (length > expected) this.opts.log?.(`g reply is ${length} bytes, ${length - expected} more than the ${this.layout.length}-register layout: surplus ignored`);
-    }
+    const expected = layoutSize(this.layout);
+    if (length > expected) this.opts.log?.(`g reply is ${length} bytes, ${length - expected} more than the ${this.layout.length}-register target description: surplus ignored`);
     const values = GPacketValues.fromHex(this.layout, reply);
     if (length < expected || values.names().length < this.layout.length) {
       // A short `g`: fetch what is missing one register at a time, where the stub allows it.
@@ -360,15 +350,33 @@ export class GdbRemoteTarget implements Target {
     return output;
   }
 
-  async detach(): Promise<void> {
-    if (this.conn.closed) return;
-    if (this.isRunning && this.profile.interruptByte) await this.interrupt().catch(() => undefined);
-    for (const z of [...this.inserted.values()]) await this.removeZ(z.type, z.address, z.kind).catch(() => undefined);
+  /**
+   * Takes our breakpoints and watchpoints out, sends the pc rewind still pending, then `D`; resolves
+   * only when the stub answered OK (the kernel runs on), with the points it could not take out.
+   * A stub in multiprocess mode (QEMU once any client, a stock gdb included, asked for
+   * `multiprocess+`: its thread ids read `pPID.TID`) answers a plain `D` with E22 and stays
+   * halted, so it gets `D;PID`. A refusal or no answer throws, and the connection stays open.
+   */
+  async detach(): Promise<DetachResult> {
+    if (this.conn.closed) throw new TargetError(`${this.conn.name}: not connected, nothing to detach from`);
+    if (this.isRunning && this.profile.interruptByte) await this.interrupt();
+    const leftInserted: string[] = [];
+    for (const z of [...this.inserted.values()]) {
+      await this.removeZ(z.type, z.address, z.kind).catch((e: Error) => leftInserted.push(`${zName(z.type)} at 0x${z.address.toString(16)} (${e.message})`));
+    }
     // The kernel goes on from where it really stopped: a rewind not yet sent goes now.
     const pending = this.pendingPc;
-    if (pending) await this.writeRegister('rip', pending.pc, pending.tid || undefined).catch(() => undefined);
-    await this.conn.request('D', { timeoutMs: 3000 }).catch(() => undefined);
+    if (pending) await this.writeRegister('rip', pending.pc, pending.tid || undefined);
+    const pid = multiprocessPid(this.currentThread ?? this.initialStop?.threadId);
+    const packet = pid === undefined ? 'D' : `D;${pid}`;
+    const reply = await this.conn.request(packet, { timeoutMs: 3000 }).catch((e: Error) => {
+      throw new TargetError(`detach: no answer to ${packet} (${e.message}); the kernel may still be halted`);
+    });
+    if (reply !== 'OK') {
+      throw new TargetError(`detach: the stub answered ${packet} with ${reply === '' ? 'nothing (unsupported)' : `'${reply.slice(0, 40)}'`}; the kernel is still halted`, reply);
+    }
     this.conn.close();
+    return { leftInserted };
   }
 
   close(): void {
@@ -417,6 +425,12 @@ export class GdbRemoteTarget implements Target {
   private checkError(reply: string, what: string): void {
     if (reply === '' || /^E[0-9a-fA-F]{2}$/.test(reply)) throw new TargetError(`${what}: the stub answered ${reply === '' ? 'nothing' : reply}`, reply);
   }
+}
+
+/** The process id of a multiprocess thread id, in hex as gdb sends it (`p01.02` -> `1`), or undefined for a plain one (`02`). */
+export function multiprocessPid(threadId: string | undefined): string | undefined {
+  const pid = /^p([0-9a-fA-F]+)(?:\.|$)/.exec(threadId ?? '')?.[1];
+  return pid === undefined ? undefined : parseInt(pid, 16).toString(16);
 }
 
 function layoutSize(layout: readonly RegisterDescription[]): number {

@@ -35,12 +35,6 @@ export interface StubProfile {
   /** Whether to ack the stub's packets with `+` (see RspConnection.sendAcks). */
   sendAcks: boolean;
   /**
-   * Layouts the stub is known to really send, tried when its `g` reply does not match its own
-   * target.xml: Debian's QEMU 7.2 describes ss/ds/es_base (69 registers, 632 bytes) but its
-   * `g` and `p` still serve upstream's 66 registers (608 bytes), shifting everything after gs.
-   */
-  knownLayouts?: RegisterDescription[][];
-  /**
    * How far past a software breakpoint the stub reports pc (gdb's decr_pc_after_break): kgdb
    * reports the address after the int3 and leaves the rewind to the debugger; QEMU reports the
    * breakpoint's own address.
@@ -70,21 +64,8 @@ export const GDB_AMD64_LAYOUT = fixedLayout([
   ['mxcsr', 4],
 ]);
 
-/** QEMU 7.2's x86-64 `g` layout (target/i386/gdbstub.c), 66 registers, 608 bytes. */
-export const QEMU_X86_64_LAYOUT = fixedLayout([
-  ...X86_64_GPRS,
-  ['eflags', 4], ['cs', 4], ['ss', 4], ['ds', 4], ['es', 4], ['fs', 4], ['gs', 4],
-  ['fs_base', 8], ['gs_base', 8], ['k_gs_base', 8],
-  ['cr0', 8], ['cr2', 8], ['cr3', 8], ['cr4', 8], ['cr8', 8], ['efer', 8],
-  ...Array.from({ length: 8 }, (_, i): [string, number] => [`st${i}`, 10]),
-  ...['fctrl', 'fstat', 'ftag', 'fiseg', 'fioff', 'foseg', 'fooff', 'fop'].map((n): [string, number] => [n, 4]),
-  ...Array.from({ length: 16 }, (_, i): [string, number] => [`xmm${i}`, 16]),
-  ['mxcsr', 4],
-]);
-
 export const QEMU_PROFILE: StubProfile = {
   name: 'qemu', threadsAreCpus: true, packetSize: 0x1000, maxMemoryRead: 0x7f0, memoryReadWindow: 16, maxMemoryWrite: 0x7f0, usesTargetXml: true, vCont: true, interruptByte: true, sendAcks: false,
-  knownLayouts: [QEMU_X86_64_LAYOUT],
 };
 
 export const KGDB_PROFILE: StubProfile = {

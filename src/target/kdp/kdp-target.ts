@@ -1,5 +1,5 @@
 import type {
-  BreakpointKind, RegisterDescription, RegisterValues, StopEvent, Target, ThreadInfo, WatchKind,
+  BreakpointKind, DetachResult, RegisterDescription, RegisterValues, StopEvent, Target, ThreadInfo, WatchKind,
 } from '../target.js';
 import { TargetError, TargetTimeoutError } from '../target-error.js';
 import { GPacketValues } from '../gdb-remote/register-values.js';
@@ -297,17 +297,19 @@ export class KdpTarget implements Target {
     throw new TargetError(`KDP has no monitor commands (kdive answers "monitor version" from KERNELVERSION): ${command}`);
   }
 
-  async detach(): Promise<void> {
-    if (this.closed) return;
+  async detach(): Promise<DetachResult> {
+    if (this.closed) throw new TargetError(`${this.conn.name}: not connected, nothing to detach from`);
     try {
       if (!this.isRunning) {
         for (const address of [...this.inserted.keys()]) await this.removeBreakpoint(address, 'software');
       }
-      // DISCONNECT resumes the kernel and drops any breakpoint left (xnu removes them all).
+      // DISCONNECT resumes the kernel and drops any breakpoint still in (xnu removes them all), so
+      // none is left; its acknowledgement is the confirmation (request() throws when none comes).
       await this.conn.request(KdpRequest.DISCONNECT);
     } finally {
       this.close();
     }
+    return { leftInserted: [] };
   }
 
   close(): void {
