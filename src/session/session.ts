@@ -5,7 +5,7 @@ import type { EvaluatedValue } from '../expr/evaluated-value.js';
 import type { ExpressionEngine, ExpressionScope } from '../expr/expression-engine.js';
 import type { PrintFormat } from '../expr/value-printer.js';
 import type { LinuxKernel } from '../os/linux/linux-kernel.js';
-import type { BreakpointKind, RegisterValues, Target, WatchKind } from '../target/target.js';
+import type { BreakpointKind, DetachResult, RegisterValues, Target, WatchKind } from '../target/target.js';
 import type { QemuInstance } from '../vm/index.js';
 import type { QmpClient } from '../vm/qmp-client.js';
 import { listSnapshots, loadSnapshot, saveSnapshot } from '../vm/live-snapshots.js';
@@ -45,6 +45,7 @@ export class Session {
   private readonly breakpointService: BreakpointService;
   private readonly execution: ExecutionService;
   private closed = false;
+  private detached = false;
 
   private constructor(
     readonly target: Target,
@@ -215,12 +216,23 @@ export class Session {
     return this.vm.qmp;
   }
 
+  /**
+   * gdb's detach: every breakpoint and watchpoint out of the guest and the kernel running on
+   * without us. Resolves only once the stub confirmed it (with what it would not remove); throws
+   * when it refused, and the session is then still attached.
+   */
+  async detach(): Promise<DetachResult> {
+    const result = await this.target.detach();
+    this.detached = true;
+    return result;
+  }
+
   /** Ends everything: our breakpoints out of the guest, the connection, QEMU and its run folder. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     try {
-      if (!this.execution.exited) {
+      if (!this.execution.exited && !this.detached) {
         // Our breakpoints leave the guest: an attached kernel runs on without them, and a booted
         // one is killed right after (removing them first still matters for a shared stub).
         await Promise.race([this.target.detach().catch(() => {}), new Promise((r) => setTimeout(r, 2000).unref())]);

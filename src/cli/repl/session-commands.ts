@@ -22,9 +22,8 @@ export const sessionCommands: ReplCommand[] = [
     names: ['detach'],
     help: 'detach: remove every breakpoint and let the kernel run on without the debugger',
     async run(_args, ctx) {
-      // Through the target, not Session (whose detach is yet to come): a refusal throws, and the
-      // kernel is said to run on only once the stub confirmed it.
-      const { leftInserted } = await ctx.session.target.detach();
+      // A refusal throws; the kernel is said to run on only once the stub confirmed it.
+      const { leftInserted } = await ctx.session.detach();
       for (const point of leftInserted) ctx.print(`warning: could not remove the ${point}: it stays in the kernel`);
       ctx.print(`Detached; the kernel runs on.${ctx.session.vm ? ' (quit ends QEMU, which kdive booted.)' : ''}`);
     },
