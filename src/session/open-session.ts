@@ -92,40 +92,69 @@ export async function attachSession(opts: AttachOptions): Promise<Session> {
   }
 }
 
-/** Boots the kernel halted under QEMU with its gdbstub on loopback and attaches to it. */
-export async function bootSession(opts: BootOptions): Promise<Session> {
+/** A booted VM with its gdbstub on loopback, and what ends it. */
+export interface DebugVm {
+  vm: QemuInstance;
+  /** The private run folder (0700) of this VM: sockets, the initramfs, the snapshot disk. */
+  runDir: string;
+  /** Stops the guest's helpers (virtiofsd) and removes the run folder; QEMU is ended by vm.kill(). */
+  cleanup(): void;
+}
+
+/**
+ * The one way kdive boots a kernel for debugging over QEMU's gdbstub, whoever debugs it: a kdive
+ * Session (bootSession) or a stock gdb (kdive boot). The initramfs with the guest command and the
+ * devices, the kernel command line, QEMU halted before the first instruction (unless told not to).
+ */
+export async function launchDebugVm(opts: Omit<BootOptions, 'symbols'> & { gdbPort?: number; halted?: boolean; pvpanic?: boolean; oopsPanic?: boolean; runDirPrefix?: string; extraArgs?: (runDir: string) => string[] }): Promise<DebugVm> {
   const progress = opts.progress ?? silentProgress;
-  if (!opts.kernel.vmlinux) throw new KdiveError(`no symbols for ${opts.kernel.bzImage}: pass --vmlinux FILE`);
-  const symbols = opts.symbols ?? (await KernelSymbols.open(opts.kernel.vmlinux, progress));
-  const work = createRunDir('kdive-session-');
-  let vm: QemuInstance | undefined;
+  const work = createRunDir(opts.runDirPrefix ?? 'kdive-session-');
   let guest: GuestLaunch | undefined;
   try {
-    guest = await prepareGuestLaunch(opts.kernel, opts.guestCommand, opts.devices, work.path, progress);
+    guest = await prepareGuestLaunch(opts.kernel, opts.guestCommand, opts.pvpanic ? { ...opts.devices, pvpanic: true } : opts.devices, work.path, progress);
     const launch = { ...(opts.launch ?? {}) };
-    launch.extraArgs = [...(launch.extraArgs ?? []), ...(guest.launch.extraArgs ?? [])];
+    launch.extraArgs = [...(launch.extraArgs ?? []), ...(guest.launch.extraArgs ?? []), ...(opts.extraArgs?.(work.path) ?? [])];
     launch.sharedMemory = launch.sharedMemory || guest.launch.sharedMemory;
-    if (opts.snapshots) launch.extraArgs = [...(launch.extraArgs ?? []), ...(await scratchSnapshotDisk(work.path))];
-    vm = await launchQemu({
+    if (opts.snapshots) launch.extraArgs = [...launch.extraArgs, ...(await scratchSnapshotDisk(work.path))];
+    const vm = await launchQemu({
       memoryMiB: opts.memoryMiB ?? 512,
       cpus: opts.cpus ?? 1,
       ...launch,
       kernel: opts.kernel.bzImage,
       initrd: guest.initrd,
-      append: ['console=ttyS0', ...(opts.kaslr ? [] : ['nokaslr']), 'panic=-1', 'oops=panic', ...guest.append, ...(opts.append ?? []), ...(launch.append ? [launch.append] : [])].join(' '),
-      halted: true,
+      append: ['console=ttyS0', ...(opts.kaslr ? [] : ['nokaslr']), 'panic=-1', ...(opts.oopsPanic === false ? [] : ['oops=panic']), ...guest.append, ...(opts.append ?? []), ...(launch.append ? [launch.append] : [])].join(' '),
+      halted: opts.halted ?? true,
+      ...(opts.gdbPort !== undefined ? { gdbPort: opts.gdbPort } : {}),
     });
     if (opts.onConsole) vm.onConsole(opts.onConsole);
-    const socket = await connectTcp(vm.gdb.host, vm.gdb.port, { timeoutMs: 10_000, retryUntilMs: 10_000 });
-    const target = await GdbRemoteTarget.connect(socket, { profile: 'qemu' });
     const stopGuest = guest.stop;
-    const session = Session.fromTarget(target, symbols, {
+    return {
       vm,
+      runDir: work.path,
       cleanup: () => {
         stopGuest();
         work.remove();
       },
-    });
+    };
+  } catch (err) {
+    guest?.stop();
+    work.remove();
+    throw err;
+  }
+}
+
+/** Boots the kernel halted under QEMU with its gdbstub on loopback and attaches to it. */
+export async function bootSession(opts: BootOptions): Promise<Session> {
+  const progress = opts.progress ?? silentProgress;
+  if (!opts.kernel.vmlinux) throw new KdiveError(`no symbols for ${opts.kernel.bzImage}: pass --vmlinux FILE`);
+  const symbols = opts.symbols ?? (await KernelSymbols.open(opts.kernel.vmlinux, progress));
+  let booted: DebugVm | undefined;
+  try {
+    booted = await launchDebugVm(opts);
+    const { vm } = booted;
+    const socket = await connectTcp(vm.gdb.host, vm.gdb.port, { timeoutMs: 10_000, retryUntilMs: 10_000 });
+    const target = await GdbRemoteTarget.connect(socket, { profile: 'qemu' });
+    const session = Session.fromTarget(target, symbols, { vm, cleanup: booted.cleanup });
     if (opts.kaslr) {
       const task = progress.start('booting until the kernel can be located (KASLR)');
       try {
@@ -139,10 +168,9 @@ export async function bootSession(opts: BootOptions): Promise<Session> {
     }
     return session;
   } catch (err) {
-    await vm?.kill();
-    guest?.stop();
+    await booted?.vm.kill();
+    booted?.cleanup();
     await symbols.close();
-    work.remove();
     throw err;
   }
 }

@@ -3,17 +3,14 @@ import path from 'node:path';
 import { KdiveError } from '../../errors.js';
 import { resolveKernel } from '../../kernels/index.js';
 import { parseGuestExit } from '../../rootfs/index.js';
-import { prepareGuestLaunch, type GuestLaunch } from '../../session/guest-launch.js';
 import type { GuestDevicesOptions } from '../../vm/guest-devices.js';
 import { addDeviceOptions, devicesFromFlags, type DeviceFlags } from './device-options.js';
-import { launchQemu } from '../../vm/index.js';
-import { scratchSnapshotDisk } from '../../vm/live-snapshots.js';
-import { createRunDir } from '../../vm/run-dir.js';
 import { TerminalProgress } from '../progress/terminal-progress.js';
 import { DEFAULT_KERNEL } from './run-command.js';
 import type { AddressInfo } from 'node:net';
 import type { KernelArtifacts } from '../../kernels/index.js';
 import { launchKgdbVm } from '../../session/kgdb-boot.js';
+import { launchDebugVm, type DebugVm } from '../../session/open-session.js';
 import { serveKgdbToGdb } from '../../proxy/kgdb-gdb-port.js';
 
 interface BootOptions {
@@ -62,23 +59,28 @@ async function bootForGdb(opts: BootFlags): Promise<number> {
   const gdbPort = loopbackPort(opts.gdb);
   const kernel = await resolveKernel(opts.kernel, { vmlinux: opts.vmlinux, progress });
   if (opts.transport === 'kgdb') return bootKgdbForGdb(opts, gdbPort, kernel, progress, devices);
-  const work = createRunDir('kdive-boot-');
-  let guest: GuestLaunch | undefined;
+  let booted: DebugVm | undefined;
   try {
     // Nothing of kdive's watches for panic() here: pvpanic pauses a panicking guest for gdb instead.
-    guest = await prepareGuestLaunch(kernel, opts.guest, { ...devices, pvpanic: true }, work.path, progress);
     // A second QMP monitor, in the private run folder, for `kdive snapshot --vm` (kdive holds the first).
-    const control = path.join(work.path, 'control.qmp');
-    const vm = await launchQemu({
-      kernel: kernel.bzImage,
-      initrd: guest.initrd,
-      ...guest.launch,
-      extraArgs: [...(guest.launch.extraArgs ?? []), ...(await scratchSnapshotDisk(work.path)), '-qmp', `unix:${control},server=on,wait=off`],
-      append: ['console=ttyS0', ...(opts.kaslr ? [] : ['nokaslr']), 'panic=-1', ...guest.append, ...(opts.append ?? [])].join(' '),
+    booted = await launchDebugVm({
+      kernel,
+      guestCommand: opts.guest,
+      devices,
+      pvpanic: true,
+      oopsPanic: false,
+      snapshots: true,
+      runDirPrefix: 'kdive-boot-',
+      extraArgs: (runDir) => ['-qmp', `unix:${path.join(runDir, 'control.qmp')},server=on,wait=off`],
+      append: opts.append,
+      kaslr: opts.kaslr,
       memoryMiB: Number(opts.memory),
       halted: opts.halt !== false,
       gdbPort,
+      progress,
     });
+    const { vm } = booted;
+    const control = path.join(booted.runDir, 'control.qmp');
     if (opts.console) vm.onConsole((t) => process.stderr.write(t));
     vm.qmp.on('GUEST_PANICKED', () => process.stdout.write('kdive boot: the guest kernel panicked; QEMU paused it (pvpanic) for the debugger: bt in gdb shows where\n'));
     const endpoint = `${vm.gdb.host}:${vm.gdb.port}`;
@@ -101,8 +103,9 @@ async function bootForGdb(opts: BootFlags): Promise<number> {
   } catch (err) {
     throw err instanceof KdiveError ? err : new KdiveError(String(err));
   } finally {
-    guest?.stop();
-    work.remove();
+    // QEMU has ended already on the normal path; on an error after launch it must not be left behind.
+    await booted?.vm.kill();
+    booted?.cleanup();
   }
 }
 
