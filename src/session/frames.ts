@@ -17,6 +17,8 @@ export interface Frame {
   line?: number;
   /** An inlined function: it shares its pc with the next frame, the function it was inlined into. */
   inlined: boolean;
+  /** For the frames at the stopped pc: whether pc starts a line-table row (gdb then shows no address). */
+  atLineStart?: boolean;
   /** Parameters and their values where the debug info locates them (`<optimized out>`, `<unavailable>` otherwise). */
   args?: { name: string; type: string; value: string }[];
   /** Local variables in scope, with values where the debug info locates them. */

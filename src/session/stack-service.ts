@@ -78,7 +78,9 @@ export class StackService {
         context.callSiteValue = (regno) => passed.get(regno);
       }
       const source = await symbols.sourceFrames(lookup, context);
-      const base = { pc: f.pc, sp: f.sp, kind: f.kind, reliable: f.reliable };
+      // gdb shows the stopped pc only where it is not the start of its line (frame_show_address).
+      const atLineStart = index === 0 ? (await this.program.lineAt(f.pc))?.start === f.pc : undefined;
+      const base = { pc: f.pc, sp: f.sp, kind: f.kind, reliable: f.reliable, ...(atLineStart !== undefined ? { atLineStart } : {}) };
       // Inlined functions first, as gdb numbers them, each at the same pc.
       for (const s of source.slice(0, -1)) {
         frames.push({ ...base, index: frames.length, function: s.function, file: s.shortFile, line: s.line, inlined: true, args: s.args, locals: s.locals });

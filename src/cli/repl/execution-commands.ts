@@ -55,13 +55,14 @@ export const executionCommands: ReplCommand[] = [
     names: ['finish', 'fin'],
     help: 'finish: run until the selected frame returns; print the value it returns',
     async run(_args, ctx) {
-      const bt = await ctx.session.backtrace(undefined, ctx.frame + 1);
+      // A frame more than the one finished: its caller's call site gives the entry values gdb prints.
+      const bt = await ctx.session.backtrace(undefined, ctx.frame + 2);
       const f = bt.frames[ctx.frame];
-      if (f) ctx.print(`Run till exit from ${frameLine(f, ctx.frame)}`);
+      if (f) ctx.print(`Run till exit from ${frameLine(f, ctx.frame, { callee: bt.frames[ctx.frame - 1] })}`);
       const { event, returnValue } = await ctx.session.finish({ frame: ctx.frame });
       await printStop(event, ctx);
       if (returnValue && event.kind === 'stop') {
-        const numbered = await ctx.session.print(`(${returnValue.type})$rax`).catch(() => undefined);
+        const numbered = await ctx.session.print(`(${returnValue.type})$${ctx.session.arch.returnRegister}`).catch(() => undefined);
         ctx.print(`Value returned is ${numbered ? `$${numbered.number} = ${numbered.text}` : returnValue.text}`);
       }
     },

@@ -18,13 +18,18 @@ export function formatFrameArgs(args: FrameArgument[] | undefined): string {
   return `(${(args ?? []).map(one).join(', ')})`;
 }
 
+/** gdb's rule for the frame at the stop: its pc is shown unless it starts a line (a function's entry, where a step ended). */
+function showsStoppedPc(f: Frame): boolean {
+  return f.atLineStart !== undefined ? !f.atLineStart : (f.offset ?? 0n) !== 0n;
+}
+
 export function frameLine(f: Frame, index: number, opts: { full?: boolean; callee?: Frame } = {}): string {
   const args = formatFrameArgs(f.args);
   // gdb shows the pc where it is not the start of the frame's line: frame 0 away from a function's
   // entry, and in a caller the first frame at the call site (the innermost of an inline group);
   // the frames it was inlined into stand at their call lines, without it.
   const firstAtCallSite = index > 0 && (opts.callee === undefined ? !f.inlined : !opts.callee.inlined);
-  const address = index === 0 ? ((f.offset ?? 0n) === 0n ? '' : `${hex(f.pc)} in `) : firstAtCallSite ? `${hex(f.pc)} in ` : '';
+  const address = index === 0 ? (showsStoppedPc(f) ? `${hex(f.pc)} in ` : '') : firstAtCallSite ? `${hex(f.pc)} in ` : '';
   const at = f.file ? ` at ${f.file}:${f.line ?? '?'}` : '';
   const lines = [`#${index}  ${address}${f.function ?? '??'}${f.module ? ` [${f.module}]` : ''} ${args}${at}`];
   if (opts.full) {
@@ -56,7 +61,7 @@ export async function printStop(event: SessionEvent, ctx: ReplContext): Promise<
   } else if (event.kind === 'stop' && event.reason !== 'trap') {
     ctx.print(`\nStopped (${event.reason}${event.signal !== undefined ? `, signal ${event.signal}` : ''}) at ${hex(event.pc)} in ${where}`);
   } else {
-    ctx.print(top && (top.offset ?? 0n) !== 0n ? `${hex(event.pc)} in ${where}` : where);
+    ctx.print(top && showsStoppedPc(top) ? `${hex(event.pc)} in ${where}` : where);
   }
   if (top?.file && top.line) {
     const text = ctx.source?.line(top.file, top.line);
