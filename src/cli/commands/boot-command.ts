@@ -5,6 +5,7 @@ import { resolveKernel } from '../../kernels/index.js';
 import { parseGuestExit } from '../../rootfs/index.js';
 import { prepareGuestLaunch, type GuestLaunch } from '../../session/guest-launch.js';
 import type { GuestDevicesOptions } from '../../vm/guest-devices.js';
+import { portOf, vmSizeOptions } from './flag-values.js';
 import { addDeviceOptions, devicesFromFlags, type DeviceFlags } from './device-options.js';
 import { launchQemu } from '../../vm/index.js';
 import { scratchSnapshotDisk } from '../../vm/live-snapshots.js';
@@ -21,7 +22,8 @@ interface BootOptions {
   vmlinux?: string;
   guest: string;
   append?: string[];
-  memory: string;
+  memory: number;
+  cpus: number;
   kaslr?: boolean;
   console?: boolean;
   source?: string;
@@ -47,7 +49,8 @@ export function registerBootCommand(program: Command): void {
     .option('--kaslr', 'boot with KASLR on (gdb then needs the slide; kdive debug --attach finds it)')
     .option('--console', 'stream the guest console to stderr')
     .option('--source <dir>', 'a kernel source tree, for the printed gdb substitute-path')
-    .option('--memory <MiB>', 'guest memory', '512')
+    .addOption(vmSizeOptions()[0]!)
+    .addOption(vmSizeOptions()[1]!)
     .option('--no-halt', 'let the kernel run at once instead of waiting for the debugger (attach later)')
     .addOption(new Option('--transport <stub>', "QEMU's gdbstub, or kgdb on the serial console (kdive splits console and gdb, as agent-proxy does)").choices(['gdbstub', 'kgdb']).default('gdbstub'))
     .option('--gdb <host:port>', 'where gdb connects: 127.0.0.1:PORT (QEMU\'s gdbstub, or the kgdb port with --transport kgdb); default a free port', '127.0.0.1:0');
@@ -75,7 +78,8 @@ async function bootForGdb(opts: BootFlags): Promise<number> {
       ...guest.launch,
       extraArgs: [...(guest.launch.extraArgs ?? []), ...(await scratchSnapshotDisk(work.path)), '-qmp', `unix:${control},server=on,wait=off`],
       append: ['console=ttyS0', ...(opts.kaslr ? [] : ['nokaslr']), 'panic=-1', ...guest.append, ...(opts.append ?? [])].join(' '),
-      memoryMiB: Number(opts.memory),
+      memoryMiB: opts.memory,
+      cpus: opts.cpus,
       halted: opts.halt !== false,
       gdbPort,
     });
@@ -109,9 +113,8 @@ async function bootForGdb(opts: BootFlags): Promise<number> {
 /** `--gdb 127.0.0.1:PORT` -> PORT (0: a free one); loopback only, as everything kdive listens on. */
 function loopbackPort(spec: string | undefined): number {
   const m = /^(127\.0\.0\.1|localhost):(\d+)$/.exec(spec ?? '127.0.0.1:0');
-  const port = Number(m?.[2]);
-  if (!m || port > 65535) throw new KdiveError(`--gdb ${spec}: expected 127.0.0.1:PORT (kdive listens on loopback only; PORT 1-65535, or 0 for a free one)`, 2);
-  return port;
+  if (m) return portOf('--gdb', spec!, m[2]!, true);
+  throw new KdiveError(`--gdb ${spec}: expected 127.0.0.1:PORT (kdive listens on loopback only)`, 2);
 }
 
 /** The kgdb kernel waiting in kgdbwait; its console on stdout, its RSP on a loopback port for gdb. */

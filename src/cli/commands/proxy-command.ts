@@ -1,15 +1,15 @@
 import type { Command } from 'commander';
 import { KdiveError } from '../../errors.js';
+import { portOf } from './flag-values.js';
 import { startRspRelay } from '../../proxy/rsp-relay.js';
 import { startRspTargetServer } from '../../proxy/rsp-target-server.js';
 import { KdpTarget } from '../../target/kdp/kdp-target.js';
 import { KDP_REMOTE_PORT } from '../../target/kdp/kdp-packet.js';
 
 function endpoint(text: string, what: string, defaultPort?: number): { host: string; port: number } {
-  const m = /^(.+?)(?::(\d+))?$/.exec(text);
-  const port = m?.[2] !== undefined ? Number(m[2]) : defaultPort;
-  if (!m || port === undefined || port > 65535) throw new KdiveError(`${what}: expected HOST:PORT, not '${text}'`, 2);
-  return { host: m[1]!, port };
+  const m = /^([^:]+)(?::([^:]*))?$/.exec(text);
+  if (!m || (m[2] === undefined && defaultPort === undefined)) throw new KdiveError(`${what}: expected HOST:PORT, not '${text}'`, 2);
+  return { host: m[1]!, port: m[2] === undefined ? defaultPort! : portOf(what, text, m[2], what === '--listen') };
 }
 
 /**
