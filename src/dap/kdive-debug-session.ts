@@ -3,6 +3,7 @@ import type { DebugProtocol } from '@vscode/debugprotocol';
 import path from 'node:path';
 import { disassemble } from '../arch/x86_64/disassembler.js';
 import { ConsoleCommands } from './console-commands.js';
+import { LineOutput } from './line-output.js';
 import { KdiveError } from '../errors.js';
 import type { EvaluatedValue } from '../expr/evaluated-value.js';
 import { fetchDebianSource, resolveKernel } from '../kernels/index.js';
@@ -26,7 +27,10 @@ interface LaunchArguments extends DebugProtocol.LaunchRequestArguments {
 interface AttachArguments extends DebugProtocol.AttachRequestArguments {
   host?: string;
   port: number;
-  vmlinux: string;
+  /** The running kernel's symbols; without it, those of `kernel` (default debian:cloud-amd64, from the cache). */
+  vmlinux?: string;
+  kernel?: string;
+  /** A kernel source tree, or 'debian' for the linux-source package matching `kernel`. */
   source?: string;
 }
 
@@ -45,6 +49,8 @@ export class KdiveDebugSession extends DebugSession {
   private instructionBreakpoints: number[] = [];
   private frames: Frame[] = [];
   private console: ConsoleCommands | undefined;
+  /** The guest's console, one output event per line (QEMU hands it over a few bytes at a time). */
+  private readonly guestOutput = new LineOutput((text) => this.sendEvent(new OutputEvent(text, 'stdout')));
 
   constructor() {
     super();
@@ -61,12 +67,25 @@ export class KdiveDebugSession extends DebugSession {
   }
 
   private log(text: string): void {
+    this.guestOutput.flush(); // what the guest printed before this comes first
     this.sendEvent(new OutputEvent(`${text}\n`, 'console'));
   }
 
   private requireSession(): Session {
     if (!this.session) throw new KdiveError('no kernel: launch or attach first');
     return this.session;
+  }
+
+  /**
+   * `pathFormat` is optional in `initialize` and defaults to 'path' (the protocol says so); the
+   * base class refuses a request without it, as if it asked for URIs. Only 'uri' is refused.
+   */
+  protected override dispatchRequest(request: DebugProtocol.Request): void {
+    if (request.command === 'initialize') {
+      const args = (request.arguments ?? {}) as DebugProtocol.InitializeRequestArguments;
+      request.arguments = { ...args, pathFormat: args.pathFormat ?? 'path' };
+    }
+    super.dispatchRequest(request);
   }
 
   protected override initializeRequest(response: DebugProtocol.InitializeResponse): void {
@@ -89,7 +108,7 @@ export class KdiveDebugSession extends DebugSession {
     this.handle(response, async () => {
       const kernel = await resolveKernel(args.kernel ?? 'debian:cloud-amd64', { vmlinux: args.vmlinux, progress: silentProgress });
       if (args.source) this.source = new SourceTree(args.source === 'debian' ? await fetchDebianSource(kernel, { progress: silentProgress }) : args.source);
-      this.session = await Session.boot({ kernel, guestCommand: args.guest ?? 'sleep 86400', append: args.append, kaslr: args.kaslr, onConsole: (t) => this.sendEvent(new OutputEvent(t, 'stdout')) });
+      this.session = await Session.boot({ kernel, guestCommand: args.guest ?? 'sleep 86400', append: args.append, kaslr: args.kaslr, onConsole: (t) => this.guestOutput.write(t) });
       this.log(`kdive: booted ${kernel.version ?? kernel.bzImage} halted; gdbstub on ${this.session.vm!.gdb.host}:${this.session.vm!.gdb.port}`);
       this.sendEvent(new InitializedEvent());
     });
@@ -97,9 +116,12 @@ export class KdiveDebugSession extends DebugSession {
 
   protected override attachRequest(response: DebugProtocol.AttachResponse, args: AttachArguments): void {
     this.handle(response, async () => {
-      if (!args.port || !args.vmlinux) throw new KdiveError('attach needs port and vmlinux');
-      if (args.source) this.source = new SourceTree(args.source);
-      this.session = await Session.attach({ host: args.host ?? '127.0.0.1', port: args.port, vmlinux: args.vmlinux });
+      if (!args.port) throw new KdiveError('attach needs the port of the stub (kdive boot prints it)');
+      const kernel = !args.vmlinux || args.source === 'debian' ? await resolveKernel(args.kernel ?? 'debian:cloud-amd64', { progress: silentProgress }) : undefined;
+      const vmlinux = args.vmlinux ?? kernel?.vmlinux;
+      if (!vmlinux) throw new KdiveError(`attach: no symbols for ${args.kernel}: give vmlinux`);
+      if (args.source) this.source = new SourceTree(args.source === 'debian' ? await fetchDebianSource(kernel!, { progress: silentProgress }) : args.source);
+      this.session = await Session.attach({ host: args.host ?? '127.0.0.1', port: args.port, vmlinux });
       this.sendEvent(new InitializedEvent());
     });
   }

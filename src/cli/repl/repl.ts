@@ -59,7 +59,12 @@ export async function runCommandLine(line: string, ctx: ReplContext, commands: R
 export async function runRepl(session: Session, opts: { source?: SourceTree; input?: NodeJS.ReadableStream; output?: NodeJS.WritableStream } = {}): Promise<void> {
   const input = opts.input ?? process.stdin;
   const output = opts.output ?? process.stdout;
+  // Line editing needs a terminal on both sides; the prompt only needs someone typing: with stdin a
+  // terminal and stdout piped (`kdive debug | tee log`) it is still printed. With stdin not a
+  // terminal (a script, `kdive debug < cmds.txt`) there is no prompt, as with gdb: the output is
+  // the commands' output alone.
   const terminal = (input as NodeJS.ReadStream).isTTY === true && (output as NodeJS.WriteStream).isTTY === true;
+  const interactive = (input as NodeJS.ReadStream).isTTY === true;
   const historyFile = path.join(defaultCacheDir(), 'repl-history');
   let history: string[] = [];
   try {
@@ -97,18 +102,18 @@ export async function runRepl(session: Session, opts: { source?: SourceTree; inp
     }
   });
   let previous = '';
-  if (terminal) rl.prompt();
+  if (interactive) rl.prompt();
   for await (const raw of rl) {
     let line = raw.trim();
     if (ctx.collecting) {
       // The body of `commands`, up to `end`.
       if (collectCommandLine(ctx, line)) rl.setPrompt('(kdive) ');
-      if (terminal) rl.prompt();
+      if (interactive) rl.prompt();
       continue;
     }
     if (!line) {
       if (!terminal || !REPEATABLE.has(findCommand(commands, splitCommandLine(previous).name)?.names[0] ?? '')) {
-        if (terminal) rl.prompt();
+        if (interactive) rl.prompt();
         continue;
       }
       line = previous;
@@ -124,7 +129,7 @@ export async function runRepl(session: Session, opts: { source?: SourceTree; inp
     if (!line.startsWith('#')) await runCommandLine(line, ctx, commands);
     if (ctx.quitting) break;
     if (ctx.collecting) rl.setPrompt('>');
-    if (terminal) rl.prompt();
+    if (interactive) rl.prompt();
   }
   rl.close();
 }
