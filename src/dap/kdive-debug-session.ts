@@ -137,7 +137,8 @@ export class KdiveDebugSession extends DebugSession {
     op().then(
       (event) => {
         if (event.kind === 'exit') {
-          this.log(`kdive: the guest powered off${event.guestStatus !== undefined ? ` (guest command status ${event.guestStatus})` : ''}`);
+          const gone = this.session?.vm?.unexpectedEnd();
+          this.log(gone ? `kdive: ${gone}; the VM is gone` : `kdive: the guest powered off${event.guestStatus !== undefined ? ` (guest command status ${event.guestStatus})` : ''}`);
           this.sendEvent(new TerminatedEvent());
           return;
         }

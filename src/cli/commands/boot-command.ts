@@ -98,6 +98,11 @@ async function bootForGdb(opts: BootFlags): Promise<number> {
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
     const status = await vm.exited;
+    const gone = vm.unexpectedEnd();
+    if (gone) {
+      process.stdout.write(`kdive boot: ${gone}; the VM is gone\n`);
+      return 1;
+    }
     const guestStatus = parseGuestExit(vm.consoleText());
     process.stdout.write(`kdive boot: the VM ended${guestStatus !== undefined ? `; guest command exit status ${guestStatus}` : ''}\n`);
     if (status.code === null && guestStatus === undefined) return 130;

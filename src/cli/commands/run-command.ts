@@ -72,6 +72,12 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
+/** The error for a QEMU that ended otherwise than by the guest powering off or by kdive. */
+function vmGoneError(session: Session): KdiveError | undefined {
+  const gone = session.vm?.hasExited ? session.vm.unexpectedEnd() : undefined;
+  return gone ? new KdiveError(`${gone}; the guest command did not finish`) : undefined;
+}
+
 /** `kdive run`: returns the process exit code (the guest command's status when it ran). */
 export async function runScenario(opts: RunFlags): Promise<number> {
   const timeoutSeconds = opts.timeout;
@@ -128,11 +134,14 @@ export async function runScenario(opts: RunFlags): Promise<number> {
         event = await session.resume();
       } catch (err) {
         if (timedOut) throw timeoutError();
-        throw err;
+        throw vmGoneError(session) ?? err;
       }
       // Ending QEMU on timeout looks like a power-off from here.
       if (timedOut) throw timeoutError();
       if (event.kind === 'exit') {
+        // Killed or crashed is not a power-off: one line saying how, and no guest status.
+        const gone = vmGoneError(session);
+        if (gone) throw gone;
         if (opts.json) emit({ event: 'exit', guestStatus: event.guestStatus ?? null, qemuExitCode: event.qemuExitCode });
         else out(event.guestStatus === undefined
           ? `Guest powered off without reporting a status (console log: ${session.vm?.consoleLogPath})`

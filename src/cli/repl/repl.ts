@@ -9,7 +9,7 @@ import { breakpointCommands, collectCommandLine } from './breakpoint-commands.js
 import { dataCommands } from './data-commands.js';
 import { executionCommands } from './execution-commands.js';
 import { kernelCommands } from './kernel-commands.js';
-import { findCommand, splitCommandLine, type ReplCommand, type ReplContext } from './repl-command.js';
+import { findCommand, splitCommandLine, vmGone, type ReplCommand, type ReplContext } from './repl-command.js';
 import { sessionCommands } from './session-commands.js';
 import { stackCommands } from './stack-commands.js';
 
@@ -46,7 +46,10 @@ export async function runCommandLine(line: string, ctx: ReplContext, commands: R
   try {
     await cmd.run(args, ctx, fmt);
   } catch (err) {
-    if (err instanceof KdiveError) ctx.print(err.message);
+    // Whatever failed underneath (a closed connection...), the reason is the VM's end.
+    const gone = vmGone(ctx, false);
+    if (gone) ctx.print(`The VM is gone (${gone}): ${name} cannot run. quit leaves.`);
+    else if (err instanceof KdiveError) ctx.print(err.message);
     else ctx.print(`internal error: ${err instanceof Error ? err.message : String(err)}${process.env.KDIVE_DEBUG && err instanceof Error ? `\n${err.stack}` : ''}`);
   }
 }
@@ -93,6 +96,10 @@ export async function runRepl(session: Session, opts: { source?: SourceTree; inp
     write: (t) => output.write(t),
     runLine: (line) => runCommandLine(line, ctx, commands),
   };
+  // A QEMU killed or crashed while at the prompt (or while the kernel runs) is said at once.
+  void session.vm?.exited.then(() => {
+    if (!ctx.quitting) vmGone(ctx);
+  });
   rl.on('SIGINT', () => {
     if (session.isRunning) {
       session.interrupt().catch((err: unknown) => ctx.print(err instanceof Error ? err.message : String(err)));

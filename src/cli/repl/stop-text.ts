@@ -1,7 +1,7 @@
 import { hex } from '../output/hex.js';
 import type { Frame } from '../../session/frames.js';
 import type { SessionEvent } from '../../session/session.js';
-import type { ReplContext } from './repl-command.js';
+import { vmGone, type ReplContext } from './repl-command.js';
 
 /** A frame as gdb's backtrace prints it: `#1  0x... in __x64_sys_mkdir (regs=...) at fs/namei.c:4204`. */
 export function frameLine(f: Frame, index: number, opts: { full?: boolean } = {}): string {
@@ -20,6 +20,7 @@ export function frameLine(f: Frame, index: number, opts: { full?: boolean } = {}
 export async function printStop(event: SessionEvent, ctx: ReplContext): Promise<void> {
   ctx.frame = 0;
   if (event.kind === 'exit') {
+    if (vmGone(ctx)) return; // killed or crashed: not a power-off
     ctx.print(`[the guest powered off${event.guestStatus !== undefined ? `; guest command exit status ${event.guestStatus}` : ''}]`);
     return;
   }
