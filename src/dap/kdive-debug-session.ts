@@ -386,6 +386,18 @@ export class KdiveDebugSession extends DebugSession {
     });
   }
 
+  /**
+   * The client went away without disconnect (its end of stdio or of the socket closed): the
+   * kernel's QEMU and run folder go too. On stdio the base class then ends the process.
+   */
+  override shutdown(): void {
+    const session = this.session;
+    this.session = undefined;
+    this.console = undefined;
+    const end = session ? session.close().catch((err: unknown) => process.stderr.write(`kdive dap: closing the session: ${err instanceof Error ? err.message : String(err)}\n`)) : Promise.resolve();
+    void end.finally(() => super.shutdown());
+  }
+
   protected override disconnectRequest(response: DebugProtocol.DisconnectResponse): void {
     this.handle(response, async () => {
       await this.session?.close();
