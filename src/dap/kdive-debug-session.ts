@@ -4,7 +4,7 @@ import path from 'node:path';
 import { disassemble } from '../arch/x86_64/disassembler.js';
 import { ConsoleCommands } from './console-commands.js';
 import { LineOutput } from './line-output.js';
-import { KdiveError } from '../errors.js';
+import { KdiveError, NotFoundError } from '../errors.js';
 import type { EvaluatedValue } from '../expr/evaluated-value.js';
 import { fetchDebianSource, resolveKernel } from '../kernels/index.js';
 import { silentProgress } from '../progress/progress.js';
@@ -207,7 +207,8 @@ export class KdiveDebugSession extends DebugSession {
 
   private async replaceBreakpoints(old: number[], wanted: { location: string; condition?: string; hit?: string }[], response: DebugProtocol.Response): Promise<number[]> {
     const session = this.requireSession();
-    for (const id of old) await session.deleteBreakpoint(id).catch(() => undefined);
+    // Already gone (deleted from the debug console): the expected case; any other failure is said.
+    for (const id of old) await session.deleteBreakpoint(id).catch((err: Error) => (err instanceof NotFoundError ? undefined : this.log(`kdive: breakpoint ${id} could not be removed: ${err.message}`)));
     const ids: number[] = [];
     const result: DebugProtocol.Breakpoint[] = [];
     for (const w of wanted) {
@@ -227,7 +228,9 @@ export class KdiveDebugSession extends DebugSession {
 
   protected override threadsRequest(response: DebugProtocol.ThreadsResponse): void {
     this.handle(response, async () => {
-      const threads = this.session && !this.session.isRunning ? await this.session.threads().catch(() => []) : [];
+      const threads = this.session && !this.session.isRunning
+        ? await this.session.threads().catch((err: Error) => (this.log(`kdive: cannot list the vCPUs (${err.message}): showing CPU 0`), []))
+        : [];
       response.body = { threads: threads.length ? threads.map((t) => new Thread(threadNumber(t.id), t.description ?? `CPU ${t.cpu ?? t.id}`)) : [new Thread(1, 'CPU 0')] };
     });
   }
@@ -278,6 +281,7 @@ export class KdiveDebugSession extends DebugSession {
         const f = this.frames[container.frame] ?? (await session.backtrace()).frames[container.frame];
         for (const a of (container.which === 'args' ? f?.args : f?.locals) ?? []) {
           // The value as the expression engine sees it in that frame, so structs and pointers expand.
+          // <optimized out> and <unavailable> values do not evaluate: the backtrace's text shows them.
           const value = await session.evaluate(a.name, { frame: container.frame }).catch(() => undefined);
           vars.push(this.variable(a.name, value, a.value, a.type));
         }

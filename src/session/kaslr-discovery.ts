@@ -37,9 +37,35 @@ export async function slideFromIdt(readMemory: (address: bigint, length: number)
     throw new KdiveError('the IDT does not point into this kernel yet');
   }
   const expected = await symbols.elf.readVirtual(banner, 64);
+  // Under a wrong slide the banner's address may be unmapped: that rejects the slide as a mismatch does.
   const live = await readMemory(banner + slide, 64).catch(() => undefined);
   if (!live || !live.equals(expected)) {
     throw new KdiveError(`the running kernel's linux_banner differs from ${symbols.vmlinuxPath}'s: is it the vmlinux of this kernel?`);
   }
   return slide;
+}
+
+/**
+ * The slide of a kernel found stopped (`kdive debug --attach`): 0 when `linux_banner` is where the
+ * vmlinux puts it, else read from the IDT. A slide that cannot be found is an error that says why,
+ * not a slide of 0 taken on trust (every address would then be wrong without a word). Meant to
+ * replace Session.locateStoppedKernel's body: `this.symbols.slide = await locateStoppedKernelSlide(...)`.
+ */
+export async function locateStoppedKernelSlide(readMemory: (address: bigint, length: number) => Promise<Buffer>, symbols: KernelSymbols): Promise<bigint> {
+  const banner = symbols.table.lookup('linux_banner')[0]?.address;
+  if (banner === undefined) throw new KdiveError(`${symbols.vmlinuxPath} has no linux_banner: kdive cannot tell where the running kernel is (KASLR)`);
+  const expected = await symbols.elf.readVirtual(banner, 64);
+  let atLink: string;
+  try {
+    if ((await readMemory(banner, 64)).equals(expected)) return 0n;
+    atLink = `linux_banner is not at its link address 0x${banner.toString(16)}`;
+  } catch (err) {
+    // Unmapped at its link address: the expected sign of KASLR; the IDT says where it went.
+    atLink = `0x${banner.toString(16)} (linux_banner's link address) cannot be read (${err instanceof Error ? err.message : String(err)})`;
+  }
+  try {
+    return await slideFromIdt(readMemory, symbols);
+  } catch (err) {
+    throw new KdiveError(`cannot locate the running kernel: ${atLink}, and the KASLR slide could not be read from its IDT (${err instanceof Error ? err.message : String(err)}). Is ${symbols.vmlinuxPath} this kernel's vmlinux, and has the kernel finished decompressing?`);
+  }
 }

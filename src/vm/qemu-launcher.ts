@@ -179,6 +179,7 @@ async function startOnce(opts: LaunchOptions, accel: Accel): Promise<QemuInstanc
       (killed ??= (async () => {
         endedByKdive ||= !hasExited;
         if (!hasExited) {
+          // A QEMU that does not answer QMP (hung, or its socket gone): the signals below end it.
           await client.execute('quit', undefined, 1000).catch(() => undefined);
           await Promise.race([exited, delay(2000)]);
         }

@@ -43,6 +43,7 @@ export function registerProxyCommand(program: Command): void {
       try {
         server = await startRspTargetServer(target, { listenHost: listen.host, listenPort: listen.port, log });
       } catch (err) {
+        // The listen error above is what is reported; the kernel is let go as well as it can be.
         await target.detach().catch(() => target.close());
         throw err;
       }

@@ -9,6 +9,7 @@ export const kernelCommands: ReplCommand[] = [
     help: 'ps: the kernel\'s tasks (pid, state, cpu, comm), the running one on each CPU marked >',
     async run(_args, ctx) {
       const tasks = await ctx.session.linux.tasks();
+      // No `current` to mark when the stopped CPU's gs_base is not the kernel's (user mode, early boot).
       const current = await ctx.session.currentTask().catch(() => undefined);
       ctx.print('    PID   TGID ST CPU TASK               COMM');
       for (const t of tasks) {

@@ -28,7 +28,10 @@ export async function printStop(event: SessionEvent, ctx: ReplContext): Promise<
     const w = event.watchpoints[0];
     ctx.print(`\nHardware watchpoint ${w?.id ?? '?'}: ${w?.location ?? hex(event.address)}\n\nOld value = ${event.oldValue ?? '<unknown>'}\nNew value = ${event.newValue ?? '<unknown>'}`);
   }
-  const bt = await ctx.session.backtrace(event.threadId, 2).catch(() => undefined);
+  const bt = await ctx.session.backtrace(event.threadId, 2).catch((err: Error) => {
+    ctx.print(`(no backtrace at this stop: ${err.message})`);
+    return undefined;
+  });
   const top = bt?.frames[0];
   const where = top ? `${top.function ?? '??'} (${(top.args ?? []).map((a) => `${a.name}=${a.value}`).join(', ')})${top.file ? ` at ${top.file}:${top.line}` : ''}` : hex(event.pc);
   if (event.kind === 'breakpoint') {
