@@ -9,6 +9,25 @@ export class KdiveError extends Error {
   }
 }
 
+/**
+ * For `.catch`: `fallback` when the error is the one expected case of a missing file (ENOENT);
+ * any other error (no permission, a folder, I/O) goes on to be reported.
+ */
+export function whenMissing<T>(fallback: T): (err: unknown) => T {
+  return (err) => {
+    if ((err as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') return fallback;
+    throw err;
+  };
+}
+
+/** For `.catch`: `fallback` when the error is a NotFoundError (the one expected case), else the error goes on. */
+export function whenNotFound<T>(fallback: T): (err: unknown) => T {
+  return (err) => {
+    if (err instanceof NotFoundError) return fallback;
+    throw err;
+  };
+}
+
 /** A file that is not what we expected (truncated ELF, bad DWARF): names the file and offset. */
 export class FormatError extends KdiveError {
   constructor(readonly file: string, readonly offset: number | bigint, what: string) {

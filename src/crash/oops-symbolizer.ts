@@ -11,6 +11,8 @@ export interface SymbolizedTraceLine {
   address: bigint;
   /** Innermost inlined function first, as addr2line -f -i prints them. */
   frames: SourceFrame[];
+  /** Why there are no frames when the DWARF lookup failed (rather than found nothing). */
+  problem?: string;
 }
 
 /** `func+0xOFF/0xSIZE` (optionally `[module]`), as the kernel prints symbols in traces. */
@@ -35,13 +37,14 @@ export async function symbolizeTrace(text: string, symbols: KernelSymbols): Prom
     const offset = BigInt(`0x${m[3]}`);
     const isIp = /\bRIP: /.test(line) || /\bIP: /.test(line);
     const address = base + offset - (isIp || offset === 0n ? 0n : 1n);
-    const frames = symbols.dwarf ? await symbols.dwarf.addr2line(address).catch(() => []) : [];
+    let problem: string | undefined;
+    const frames = symbols.dwarf ? await symbols.dwarf.addr2line(address).catch((err: Error) => ((problem = err.message), [])) : [];
     // Assembly has no DWARF function: the name then comes from the symbol table, where the
     // kernel's own (nearer) label, the one the trace printed, is what addr2line names too.
     const only = frames.length === 1 ? frames[0]! : undefined;
     const named = only && only.function !== m[2] ? symbols.table.functionAddress(only.function) : undefined;
     if (only && named !== undefined && named < base) only.function = m[2]!;
-    out.push({ line, symbolized: { line, function: m[2]!, offset, address, frames } });
+    out.push({ line, symbolized: { line, function: m[2]!, offset, address, frames, ...(problem ? { problem } : {}) } });
   }
   return out;
 }
@@ -51,7 +54,7 @@ export function formatSymbolizedTrace(lines: { line: string; symbolized?: Symbol
   const out: string[] = [];
   for (const { line, symbolized } of lines) {
     if (!symbolized || symbolized.frames.length === 0) {
-      out.push(line);
+      out.push(symbolized?.problem ? `${line} (no file:line: ${symbolized.problem})` : line);
       continue;
     }
     const [inner, ...outer] = symbolized.frames;

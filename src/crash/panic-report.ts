@@ -48,6 +48,6 @@ export async function panicReport(session: Session, event: SessionEvent & { kind
   const oops = lastOops(session.vm?.consoleText() ?? '');
   const oopsFrames = (await symbolizeTrace(oops, session.symbols)).flatMap((l) => (l.symbolized ? [l.symbolized] : []));
   const frames = (await session.backtrace(event.threadId)).frames;
-  const dmesgTail = (await session.linux.dmesgLines().catch(() => [])).slice(-20);
+  const dmesgTail = (await session.linux.dmesgLines().catch((err: Error) => [`(the printk ring buffer could not be read: ${err.message})`])).slice(-20);
   return { message: fmt.trim(), oops, oopsFrames, frames, dmesgTail };
 }

@@ -3,7 +3,8 @@ import type { DebugProtocol } from '@vscode/debugprotocol';
 import path from 'node:path';
 import { disassemble } from '../arch/x86_64/disassembler.js';
 import { ConsoleCommands } from './console-commands.js';
-import { KdiveError } from '../errors.js';
+import { LineOutput } from './line-output.js';
+import { KdiveError, NotFoundError } from '../errors.js';
 import type { EvaluatedValue } from '../expr/evaluated-value.js';
 import { fetchDebianSource, resolveKernel } from '../kernels/index.js';
 import { silentProgress } from '../progress/progress.js';
@@ -35,7 +36,10 @@ interface LaunchArguments extends DebugProtocol.LaunchRequestArguments {
 interface AttachArguments extends DebugProtocol.AttachRequestArguments {
   host?: string;
   port: number;
-  vmlinux: string;
+  /** The running kernel's symbols; without it, those of `kernel` (default debian:cloud-amd64, from the cache). */
+  vmlinux?: string;
+  kernel?: string;
+  /** A kernel source tree, or 'debian' for the linux-source package matching `kernel`. */
   source?: string;
 }
 
@@ -55,6 +59,8 @@ export class KdiveDebugSession extends DebugSession {
   private instructionBreakpoints: number[] = [];
   private frames: Frame[] = [];
   private console: ConsoleCommands | undefined;
+  /** The guest's console, one output event per line (QEMU hands it over a few bytes at a time). */
+  private readonly guestOutput = new LineOutput((text) => this.sendEvent(new OutputEvent(text, 'stdout')));
 
   constructor() {
     super();
@@ -71,12 +77,25 @@ export class KdiveDebugSession extends DebugSession {
   }
 
   private log(text: string): void {
+    this.guestOutput.flush(); // what the guest printed before this comes first
     this.sendEvent(new OutputEvent(`${text}\n`, 'console'));
   }
 
   private requireSession(): Session {
     if (!this.session) throw new KdiveError('no kernel: launch or attach first');
     return this.session;
+  }
+
+  /**
+   * `pathFormat` is optional in `initialize` and defaults to 'path' (the protocol says so); the
+   * base class refuses a request without it, as if it asked for URIs. Only 'uri' is refused.
+   */
+  protected override dispatchRequest(request: DebugProtocol.Request): void {
+    if (request.command === 'initialize') {
+      const args = (request.arguments ?? {}) as DebugProtocol.InitializeRequestArguments;
+      request.arguments = { ...args, pathFormat: args.pathFormat ?? 'path' };
+    }
+    super.dispatchRequest(request);
   }
 
   protected override initializeRequest(response: DebugProtocol.InitializeResponse): void {
@@ -100,7 +119,7 @@ export class KdiveDebugSession extends DebugSession {
       const kernel = await resolveKernel(args.kernel ?? 'debian:cloud-amd64', { vmlinux: args.vmlinux, progress: silentProgress });
       if (args.source) this.source = new SourceTree(args.source === 'debian' ? await fetchDebianSource(kernel, { progress: silentProgress }) : args.source);
       const devices = { forwards: (args.forward ?? []).map(parsePortForward), shares: (args.share ?? []).map(parseSharedFolder), disks: args.disk ?? [], root: args.root };
-      const common = { kernel, guestCommand: args.guest ?? 'sleep 86400', append: args.append, devices, onConsole: (t: string) => this.sendEvent(new OutputEvent(t, 'stdout')) };
+      const common = { kernel, guestCommand: args.guest ?? 'sleep 86400', append: args.append, devices, onConsole: (t: string) => this.guestOutput.write(t) };
       this.session = await openSession(args.transport === 'kgdb' ? { ...common, transport: 'kgdb' } : { ...common, kaslr: args.kaslr });
       this.log(args.transport === 'kgdb' ? `kdive: booted ${kernel.version ?? kernel.bzImage}; it waits in kgdb on its serial console` : `kdive: booted ${kernel.version ?? kernel.bzImage} halted; gdbstub on ${this.session.vm!.gdb.host}:${this.session.vm!.gdb.port}`);
       this.sendEvent(new InitializedEvent());
@@ -109,9 +128,12 @@ export class KdiveDebugSession extends DebugSession {
 
   protected override attachRequest(response: DebugProtocol.AttachResponse, args: AttachArguments): void {
     this.handle(response, async () => {
-      if (!args.port || !args.vmlinux) throw new KdiveError('attach needs port and vmlinux');
-      if (args.source) this.source = new SourceTree(args.source);
-      this.session = await openSession({ attach: { host: args.host ?? '127.0.0.1', port: args.port }, vmlinux: args.vmlinux });
+      if (!args.port) throw new KdiveError('attach needs the port of the stub (kdive boot prints it)');
+      const kernel = !args.vmlinux || args.source === 'debian' ? await resolveKernel(args.kernel ?? 'debian:cloud-amd64', { progress: silentProgress }) : undefined;
+      const vmlinux = args.vmlinux ?? kernel?.vmlinux;
+      if (!vmlinux) throw new KdiveError(`attach: no symbols for ${args.kernel}: give vmlinux`);
+      if (args.source) this.source = new SourceTree(args.source === 'debian' ? await fetchDebianSource(kernel!, { progress: silentProgress }) : args.source);
+      this.session = await openSession({ attach: { host: args.host ?? '127.0.0.1', port: args.port }, vmlinux });
       this.sendEvent(new InitializedEvent());
     });
   }
@@ -127,7 +149,8 @@ export class KdiveDebugSession extends DebugSession {
     op().then(
       (event) => {
         if (event.kind === 'exit') {
-          this.log(`kdive: the guest powered off${event.guestStatus !== undefined ? ` (guest command status ${event.guestStatus})` : ''}`);
+          const gone = this.session?.vm?.unexpectedEnd();
+          this.log(gone ? `kdive: ${gone}; the VM is gone` : `kdive: the guest powered off${event.guestStatus !== undefined ? ` (guest command status ${event.guestStatus})` : ''}`);
           this.sendEvent(new TerminatedEvent());
           return;
         }
@@ -197,7 +220,8 @@ export class KdiveDebugSession extends DebugSession {
 
   private async replaceBreakpoints(old: number[], wanted: { location: string; condition?: string; hit?: string }[], response: DebugProtocol.Response): Promise<number[]> {
     const session = this.requireSession();
-    for (const id of old) await session.deleteBreakpoint(id).catch(() => undefined);
+    // Already gone (deleted from the debug console): the expected case; any other failure is said.
+    for (const id of old) await session.deleteBreakpoint(id).catch((err: Error) => (err instanceof NotFoundError ? undefined : this.log(`kdive: breakpoint ${id} could not be removed: ${err.message}`)));
     const ids: number[] = [];
     const result: DebugProtocol.Breakpoint[] = [];
     for (const w of wanted) {
@@ -217,7 +241,9 @@ export class KdiveDebugSession extends DebugSession {
 
   protected override threadsRequest(response: DebugProtocol.ThreadsResponse): void {
     this.handle(response, async () => {
-      const threads = this.session && !this.session.isRunning ? await this.session.threads().catch(() => []) : [];
+      const threads = this.session && !this.session.isRunning
+        ? await this.session.threads().catch((err: Error) => (this.log(`kdive: cannot list the vCPUs (${err.message}): showing CPU 0`), []))
+        : [];
       response.body = { threads: threads.length ? threads.map((t) => new Thread(this.threadNumbers.numberOf(t.id), t.description ?? `CPU ${t.cpu ?? t.id}`)) : [new Thread(1, 'CPU 0')] };
     });
   }
@@ -268,6 +294,7 @@ export class KdiveDebugSession extends DebugSession {
         const f = this.frames[container.frame] ?? (await session.backtrace()).frames[container.frame];
         for (const a of (container.which === 'args' ? f?.args : f?.locals) ?? []) {
           // The value as the expression engine sees it in that frame, so structs and pointers expand.
+          // <optimized out> and <unavailable> values do not evaluate: the backtrace's text shows them.
           const value = await session.evaluate(a.name, { frame: container.frame }).catch(() => undefined);
           vars.push(this.variable(a.name, value, a.value, a.type));
         }
@@ -374,6 +401,18 @@ export class KdiveDebugSession extends DebugSession {
       await this.session?.close();
       this.sendEvent(new TerminatedEvent());
     });
+  }
+
+  /**
+   * The client went away without disconnect (its end of stdio or of the socket closed): the
+   * kernel's QEMU and run folder go too. On stdio the base class then ends the process.
+   */
+  override shutdown(): void {
+    const session = this.session;
+    this.session = undefined;
+    this.console = undefined;
+    const end = session ? session.close().catch((err: unknown) => process.stderr.write(`kdive dap: closing the session: ${err instanceof Error ? err.message : String(err)}\n`)) : Promise.resolve();
+    void end.finally(() => super.shutdown());
   }
 
   protected override disconnectRequest(response: DebugProtocol.DisconnectResponse): void {

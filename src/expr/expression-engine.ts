@@ -1,6 +1,6 @@
 import type { Arch } from '../arch/arch.js';
 import { X86_64 } from '../arch/x86_64/x86-64-arch.js';
-import { KdiveError, NotFoundError } from '../errors.js';
+import { KdiveError, NotFoundError, whenNotFound } from '../errors.js';
 import type { DwarfInfo } from '../symbols/dwarf/dwarf-info.js';
 import { evaluateLocation, type ExpressionContext, type Location } from '../symbols/dwarf/location-expression.js';
 import { parseExpression, type Expr, type TypeSpec } from './c-expression-parser.js';
@@ -59,14 +59,14 @@ export class ExpressionEngine {
 
   /** gdb's `whatis EXPR` (or a type name): the type as written. */
   async whatis(text: string, scope: ExpressionScope): Promise<string> {
-    const asType = await this.typeNamed(text).catch(() => undefined);
+    const asType = await this.typeNamed(text).catch(whenNotFound(undefined)); // not a type: an expression
     if (asType) return typeToString(asType);
     return typeToString((await this.evaluate(text, scope)).type);
   }
 
   /** gdb's `ptype EXPR|TYPE`: a struct, union or enum expanded one level, typedefs resolved. */
   async ptype(text: string, scope: ExpressionScope): Promise<string> {
-    const t = (await this.typeNamed(text).catch(() => undefined)) ?? (await this.evaluate(text, scope)).type;
+    const t = (await this.typeNamed(text).catch(whenNotFound(undefined))) ?? (await this.evaluate(text, scope)).type; // not a type: an expression
     return this.expandType(t);
   }
 
@@ -77,6 +77,7 @@ export class ExpressionEngine {
     const pointee = s.kind === 'pointer' ? strip(s.target) : undefined;
     const hasChildren = !v.missing && (s.kind === 'struct' || s.kind === 'union' || (s.kind === 'array' && (s.count ?? 0) > 0) || (pointee !== undefined && (pointee.kind === 'struct' || pointee.kind === 'union')));
     const text = await formatValue(v, src, fmt).catch((e: unknown) => `<error: ${e instanceof Error ? e.message : String(e)}>`);
+    // Unreadable: `text` already says why (<error: ...>); there is just no number to give.
     const scalar = isScalar(v.type) && !v.missing ? await scalarOf(v, src).catch(() => undefined) : undefined;
     return {
       text,
@@ -86,12 +87,12 @@ export class ExpressionEngine {
       hasChildren,
       children: async (): Promise<NamedValue[]> => {
         if (s.kind === 'struct' || s.kind === 'union') {
-          await bytesOf(v, src).catch(() => undefined);
+          await bytesOf(v, src).catch(() => undefined); // a prefetch: each member read below reports its own failure
           const members = await s.members();
           return Promise.all(members.map(async (m, i) => ({ name: m.name || `<anonymous ${i}>`, value: await this.describe(memberValue(v, m), scope, fmt) })));
         }
         if (s.kind === 'array') {
-          await bytesOf(v, src).catch(() => undefined);
+          await bytesOf(v, src).catch(() => undefined); // a prefetch: each element read below reports its own failure
           const n = Math.min(s.count ?? 0, 1000);
           return Promise.all(Array.from({ length: n }, async (_, i) => ({ name: `[${i}]`, value: await this.describe(elementValue(v, s.element, i), scope, fmt) })));
         }
@@ -115,8 +116,10 @@ export class ExpressionEngine {
     for (const m of text.matchAll(/sizeof\s*\(\s*([A-Za-z_]\w*)\s*\)/g)) names.add(m[1]!);
     for (const n of names) {
       if (this.typeNames.has(n)) continue;
+      // Only classes the name for the parser: a name whose DWARF cannot be read counts as neither a
+      // variable nor a type here, and evaluating it (identifier()) reports the error.
       const isVariable = (await this.lookupLocal(n, scope)) !== undefined || (await this.dwarf.globalVariable(n).catch(() => undefined)) !== undefined;
-      this.typeNames.set(n, !isVariable && (builtinType(n) !== undefined || (await this.dwarf.findType(n).catch(() => undefined)) !== undefined));
+      this.typeNames.set(n, !isVariable && (builtinType(n) !== undefined || (await this.dwarf.findType(n).catch(() => undefined)) !== undefined)); // the same for the type lookup
     }
     return parseExpression(text, (n) => this.typeNames.get(n) ?? false);
   }
@@ -126,6 +129,7 @@ export class ExpressionEngine {
     if (!m) return undefined;
     if (!/^(struct|union|enum)\s/.test(m[1]!) && builtinType(m[1]!) === undefined) {
       // A bare word is a type only if no variable has that name.
+      // (Unreadable DWARF for it: taken as no variable; the type lookup below then answers.)
       if ((await this.dwarf.globalVariable(m[1]!).catch(() => undefined)) !== undefined) return undefined;
     }
     return this.resolveType({ base: m[1]!.trim(), pointers: m[2]!.length });
@@ -168,6 +172,8 @@ export class ExpressionEngine {
   private async lookupLocal(name: string, scope: ExpressionScope): Promise<CValue | undefined> {
     if (!scope.frame) return undefined;
     const pc = scope.frame.lookupPc - this.symbols.slide();
+    // No readable scope at pc (assembly, code whose DWARF kdive cannot read): no locals, and the name
+    // is looked up as a global next.
     const vars = await this.dwarf.variablesAt(pc).catch(() => []);
     const v = vars.find((x) => x.name === name);
     if (!v) return undefined;
@@ -215,7 +221,7 @@ export class ExpressionEngine {
   private async identifier(name: string, scope: ExpressionScope): Promise<CValue> {
     const local = await this.lookupLocal(name, scope);
     if (local) return local;
-    const global = await this.dwarf.globalVariable(name).catch(() => undefined);
+    const global = await this.dwarf.globalVariable(name); // undefined when there is none; a read error is reported
     if (global) {
       const type = global.typeOffset !== undefined ? await this.types.fromOffset(global.typeOffset) : INT;
       const link = global.address ?? (this.symbols.addressOf(name) !== undefined ? this.symbols.addressOf(name)! - this.symbols.slide() : undefined);
@@ -271,6 +277,8 @@ export class ExpressionEngine {
         return { type: VOID };
       }
       case 'call': {
+        // An argument that does not evaluate still lets the call say what it says (no such function,
+        // or kdive calls no kernel functions); a helper that needs it fails on the VOID.
         const args = await Promise.all(e.args.map((a) => this.eval(a, scope).catch(() => ({ type: VOID }) as CValue)));
         const r = await scope.call?.(e.callee, args, e.args);
         if (!r) {

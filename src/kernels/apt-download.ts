@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { KdiveError } from '../errors.js';
+import { KdiveError, whenMissing } from '../errors.js';
 import type { ProgressReporter } from '../progress/progress.js';
 import { debFileName, type AptPackageInfo } from './apt.js';
 
@@ -11,7 +11,7 @@ import { debFileName, type AptPackageInfo } from './apt.js';
  */
 export async function downloadDeb(info: AptPackageInfo, debDir: string, progress: ProgressReporter, arch = 'amd64'): Promise<string> {
   const file = path.join(debDir, debFileName(info, arch));
-  const have = await stat(file).catch(() => undefined);
+  const have = await stat(file).catch(whenMissing(undefined)); // not downloaded yet
   if (have?.size === info.size) return file;
   await rm(file, { force: true });
   const task = progress.start(`downloading ${info.name} ${info.version}`, info.size, 'bytes');
@@ -39,7 +39,7 @@ export async function downloadDeb(info: AptPackageInfo, debDir: string, progress
   } finally {
     clearInterval(poll);
   }
-  const got = await stat(file).catch(() => undefined);
+  const got = await stat(file).catch(whenMissing(undefined)); // apt-get wrote nothing
   if (got?.size !== info.size) {
     task.fail();
     await rm(file, { force: true });

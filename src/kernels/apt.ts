@@ -61,7 +61,7 @@ export class AptClient {
   imagePackageFor(flavour: string, progress: ProgressReporter = silentProgress): Promise<string> {
     const meta = `linux-image-${flavour}`;
     return this.withUpdate(meta, progress, async () => {
-      const out = await this.run('apt-cache', ['depends', meta]).catch(() => '');
+      const out = await this.run('apt-cache', ['depends', meta]).catch(unknownToApt);
       return parseImageDependency(out, flavour);
     });
   }
@@ -69,7 +69,7 @@ export class AptClient {
   /** apt's record of the candidate version of a package. */
   packageInfo(name: string, progress: ProgressReporter = silentProgress): Promise<AptPackageInfo> {
     return this.withUpdate(name, progress, async () => {
-      const out = await this.run('apt-cache', ['show', '--no-all-versions', name]).catch(() => '');
+      const out = await this.run('apt-cache', ['show', '--no-all-versions', name]).catch(unknownToApt);
       return parseAptShow(out);
     });
   }
@@ -109,4 +109,14 @@ export function packageInfo(name: string, apt: AptClient = systemApt): Promise<A
 /** apt names a downloaded file NAME_VERSION_ARCH.deb, with ':' in the version written %3a. */
 export function debFileName(info: AptPackageInfo, arch = 'amd64'): string {
   return `${info.name}_${info.version.replace(/:/g, '%3a')}_${arch}.deb`;
+}
+
+/**
+ * For `.catch` on an apt-cache query: a package apt does not know (yet: withUpdate then runs
+ * apt-get update) is an empty answer; apt-cache missing, or any failure runTool did not describe
+ * as the command's own, is reported.
+ */
+function unknownToApt(err: unknown): string {
+  if (err instanceof KdiveError && /^'apt-cache [^']*' failed: /.test(err.message)) return '';
+  throw err;
 }

@@ -4,7 +4,7 @@ import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, rea
 import { mkdir, mkdtemp, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { KdiveError } from '../errors.js';
+import { KdiveError, whenMissing } from '../errors.js';
 import type { ProgressReporter } from '../progress/progress.js';
 import { systemApt, type AptClient, type AptPackageInfo } from './apt.js';
 import { downloadDeb } from './apt-download.js';
@@ -237,7 +237,7 @@ function lastLine(text: string): string | undefined {
 }
 
 async function only(deb: string, dir: string, pattern: RegExp): Promise<string> {
-  const names = (await readdir(dir).catch(() => [] as string[])).filter((n) => pattern.test(n));
+  const names = (await readdir(dir).catch(whenMissing([] as string[]))).filter((n) => pattern.test(n));
   if (names.length !== 1) throw new KdiveError(`${deb} should hold one file matching ${pattern} under ${dir.replace(/^.*\.unpack-[^/]*/, '.')}, found ${names.length}; is it a Debian kernel package?`);
   return path.join(dir, names[0]!);
 }

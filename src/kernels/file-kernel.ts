@@ -1,4 +1,4 @@
-import { open } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { FormatError, KdiveError } from '../errors.js';
 import { elfHeaderProblem } from './elf-header-check.js';
@@ -23,12 +23,7 @@ export async function bzImageVersion(file: string): Promise<string | undefined> 
 
 /** The whole kernel_version string, e.g. "6.1.0-56-cloud-amd64 (debian-kernel@...) #1 SMP ... 6.1.192-2 (2026-11-16)". */
 export async function bzImageVersionText(file: string): Promise<string | undefined> {
-  let fh;
-  try {
-    fh = await open(file, 'r');
-  } catch (err) {
-    throw new KdiveError(`cannot open kernel image ${file}: ${(err as Error).message}`, 2);
-  }
+  const fh = await openFile(file, 'kernel image');
   try {
     const head = Buffer.alloc(0x210);
     const { bytesRead } = await fh.read(head, 0, head.length, 0);
@@ -50,12 +45,7 @@ export async function bzImageVersionText(file: string): Promise<string | undefin
 
 /** The vmlinux given with --vmlinux must at least be a whole x86-64 ELF file. */
 export async function checkVmlinux(file: string): Promise<void> {
-  let fh;
-  try {
-    fh = await open(file, 'r');
-  } catch (err) {
-    throw new KdiveError(`cannot open --vmlinux ${file}: ${(err as Error).message}`, 2);
-  }
+  const fh = await openFile(file, '--vmlinux');
   try {
     const head = Buffer.alloc(64);
     const { bytesRead } = await fh.read(head, 0, 64, 0);
@@ -64,4 +54,19 @@ export async function checkVmlinux(file: string): Promise<void> {
   } finally {
     await fh.close();
   }
+}
+
+/** Opens a file the user named for reading; a missing one or a folder is one line (exit 2). */
+async function openFile(file: string, what: string): Promise<FileHandle> {
+  let fh: FileHandle;
+  try {
+    fh = await open(file, 'r');
+  } catch (err) {
+    throw new KdiveError(`cannot open ${what} ${file}: ${(err as Error).message}`, 2);
+  }
+  if ((await fh.stat()).isDirectory()) {
+    await fh.close();
+    throw new KdiveError(`${what} ${file}: a directory, not a file`, 2);
+  }
+  return fh;
 }

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { KdiveError } from '../errors.js';
+import { KdiveError, whenMissing } from '../errors.js';
 import type { ProgressReporter } from '../progress/progress.js';
 import { debFileName, systemApt, type AptClient } from './apt.js';
 import { downloadDeb } from './apt-download.js';
@@ -66,7 +66,7 @@ export async function kernelModuleTree(kernel: KernelArtifacts, progress: Progre
 /** lib/modules/RELEASE of the entry's linux-image package into `dir`, through a temporary folder. */
 async function unpackDebianModules(kernel: KernelArtifacts, entry: string, dir: string, progress: ProgressReporter, apt: AptClient): Promise<void> {
   // complete.json names the package; an entry made by hand has only its folder name, PACKAGE_VERSION.
-  const manifest = JSON.parse(await readFile(path.join(entry, KERNEL_MANIFEST), 'utf8').catch(() => '{}')) as { package?: string; version?: string; release?: string };
+  const manifest = JSON.parse(await readFile(path.join(entry, KERNEL_MANIFEST), 'utf8').catch(whenMissing('{}'))) as { package?: string; version?: string; release?: string };
   manifest.release ??= kernel.version;
   manifest.package ??= `linux-image-${kernel.version}`;
   manifest.version ??= kernel.packageVersion;

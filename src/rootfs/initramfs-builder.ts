@@ -34,6 +34,9 @@ export async function buildInitramfs(opts: InitramfsOptions): Promise<string> {
   const applets = await listApplets(busybox);
   const stream = new PassThrough();
   const done = pipeline(stream, createGzip({ level: 6 }), createWriteStream(opts.out, { mode: 0o644 }));
+  // An output that cannot be opened fails `done` long before it is awaited: not an unhandled
+  // rejection (a crash with a stack), but the error the catch below reports.
+  done.catch(() => {});
   const cpio = new CpioNewcWriter(stream);
   try {
     for (const dir of ROOT_DIRECTORIES) await cpio.addDirectory(dir, dir === 'tmp' ? 0o1777 : 0o755);
@@ -68,9 +71,11 @@ export async function buildInitramfs(opts: InitramfsOptions): Promise<string> {
     await done;
   } catch (err) {
     stream.destroy();
-    await done.catch(() => {});
+    const writeError = await done.then(() => undefined, (e: Error) => e);
     if (err instanceof KdiveError) throw err;
-    throw new KdiveError(`cannot build the initramfs ${opts.out}: ${(err as Error).message}`);
+    // Writing into a pipeline its output already ended says only that: the output's error is the cause.
+    const cause = (err as NodeJS.ErrnoException).code === 'ERR_STREAM_DESTROYED' && writeError ? writeError : (err as Error);
+    throw new KdiveError(`cannot build the initramfs ${opts.out}: ${cause.message}`);
   }
   return opts.out;
 }

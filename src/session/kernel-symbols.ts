@@ -106,6 +106,8 @@ export class KernelSymbols {
 
   /** `.debug_frame`, read on first use (it recovers callee-saved registers of caller frames). */
   callFrameInfo(): Promise<CallFrameInfo | undefined> {
+    // .debug_frame that cannot be read is no .debug_frame: callee-saved registers in caller frames are
+    // then printed <unavailable>, never guessed (the unwinder itself uses ORC).
     this.cfi ??= this.dwarf ? CallFrameInfo.read(this.dwarf.sections).catch(() => undefined) : Promise.resolve(undefined);
     return this.cfi;
   }

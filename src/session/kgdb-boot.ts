@@ -30,7 +30,9 @@ export interface KgdbBootOptions {
 /** Refuses, from its .config, a kernel that cannot be debugged over kgdb: said at once, before booting. */
 export async function checkKgdbConfig(kernel: KernelArtifacts): Promise<void> {
   if (!kernel.config) return; // no config to read: the boot will tell
-  const config = await readFile(kernel.config, 'utf8').catch(() => '');
+  const config = await readFile(kernel.config, 'utf8').catch((err: Error) => {
+    throw new KdiveError(`cannot read ${kernel.config} to check it has kgdb: ${err.message}`);
+  });
   const missing = ['CONFIG_KGDB', 'CONFIG_KGDB_SERIAL_CONSOLE'].filter((o) => !new RegExp(`^${o}=y$`, 'm').test(config));
   if (missing.length) {
     throw new KdiveError(`${kernel.version} cannot be debugged over kgdb: ${missing.join(' and ')} ${missing.length > 1 ? 'are' : 'is'} not set in ${kernel.config} (build one with: kdive kernel build --fragment kgdb)`, 2);

@@ -13,6 +13,8 @@ interface Reapable {
 }
 
 const children = new Map<number, Reapable>();
+/** Cleanups not tied to a process (a run folder made before QEMU starts), run after the kills. */
+const cleanups = new Set<() => void>();
 let installed = false;
 const SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 const SIGNAL_NUMBERS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 };
@@ -24,7 +26,20 @@ export function registerChild(child: Reapable): void {
 
 export function unregisterChild(pid: number): void {
   children.delete(pid);
-  if (children.size === 0) uninstall();
+  if (children.size === 0 && cleanups.size === 0) uninstall();
+}
+
+/**
+ * Runs `cleanup` on every way out of this process (as for children) unless the returned function
+ * is called first, when the thing is cleaned up the ordinary way.
+ */
+export function registerCleanup(cleanup: () => void): () => void {
+  cleanups.add(cleanup);
+  install();
+  return () => {
+    cleanups.delete(cleanup);
+    if (children.size === 0 && cleanups.size === 0) uninstall();
+  };
 }
 
 /** Pids of the process groups registered now (for tests and diagnostics). */
@@ -47,6 +62,14 @@ export function reapAll(): void {
     }
   }
   children.clear();
+  for (const cleanup of [...cleanups]) {
+    try {
+      cleanup();
+    } catch {
+      // best effort on the way out
+    }
+  }
+  cleanups.clear();
 }
 
 function onSignal(signal: NodeJS.Signals): void {

@@ -47,6 +47,12 @@ export interface QemuInstance {
   /** Resolves when QEMU has exited and the run folder is removed (never rejects). */
   exited: Promise<{ code: number | null; signal: string | null }>;
   readonly hasExited: boolean;
+  /**
+   * Once QEMU has exited: one line saying how, when it was not the guest powering off nor kdive
+   * ending it (killed by a signal, crashed, exited with an error, told to quit from outside), with
+   * its last stderr line; undefined otherwise (and while it runs).
+   */
+  unexpectedEnd(): string | undefined;
   /** Ends QEMU (QMP quit, then SIGTERM, then SIGKILL of its group) and removes the run folder. Idempotent. */
   kill(): Promise<void>;
 }
@@ -151,6 +157,9 @@ async function startOnce(opts: LaunchOptions, accel: Accel): Promise<QemuInstanc
   if (hasExited) qmp.close();
 
   let killed: Promise<void> | undefined;
+  let exitStatus: { code: number | null; signal: string | null } | undefined;
+  let endedByKdive = false;
+  void exited.then((status) => (exitStatus = status));
   const client = qmp;
   const instance: QemuInstance = {
     pid: child.pid,
@@ -165,9 +174,12 @@ async function startOnce(opts: LaunchOptions, accel: Accel): Promise<QemuInstanc
     get hasExited() {
       return hasExited;
     },
+    unexpectedEnd: () => (exitStatus && !endedByKdive ? describeUnexpectedEnd(exitStatus, stderrText) : undefined),
     kill: () =>
       (killed ??= (async () => {
+        endedByKdive ||= !hasExited;
         if (!hasExited) {
+          // A QEMU that does not answer QMP (hung, or its socket gone): the signals below end it.
           await client.execute('quit', undefined, 1000).catch(() => undefined);
           await Promise.race([exited, delay(2000)]);
         }
@@ -176,6 +188,17 @@ async function startOnce(opts: LaunchOptions, accel: Accel): Promise<QemuInstanc
       })()),
   };
   return instance;
+}
+
+/** How QEMU ended, in one line, unless it was a normal exit (the guest powered off: status 0). */
+export function describeUnexpectedEnd(status: { code: number | null; signal: string | null }, stderr: string): string | undefined {
+  const last = stderr.trim() ? `; its last message: ${lastLine(stderr)}` : '';
+  if (status.signal) return `QEMU was killed by ${status.signal}${last}`;
+  if (status.code !== 0 && status.code !== null) return `QEMU exited with status ${status.code}${last}`;
+  // QEMU catches SIGTERM, SIGINT and SIGHUP and exits with status 0, saying so on stderr.
+  const caught = /terminating on signal (\d+)(?: from pid (\d+))?/.exec(stderr);
+  if (caught) return `QEMU was ended by signal ${caught[1]}${caught[2] ? ` from process ${caught[2]}` : ''}, not by the guest`;
+  return status.code === null ? `QEMU ended without an exit status${last}` : undefined;
 }
 
 function lastLine(stderr: string): string {

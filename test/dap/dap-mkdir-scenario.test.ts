@@ -7,7 +7,8 @@ import type { DebugProtocol } from '@vscode/debugprotocol';
 import { newQemuPids, qemuPids } from '../support/cli-runner.js';
 import { getDebianKernel } from '../support/kernel-fixture.js';
 
-const DAP_MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src/dap/dap-main.js');
+const fromSource = import.meta.url.endsWith('.ts');
+const DAP_MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), `../../src/dap/dap-main.${fromSource ? 'ts' : 'js'}`);
 
 /** Every wait has its own limit: DebugClient's socket mode has none. */
 function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
@@ -17,8 +18,12 @@ function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
 test('DAP: breakpoint on the first line of do_mkdirat, stopped, stack with source, variables expand, evaluate current->comm, REPL commands in the console, continue to terminated', async () => {
   await getDebianKernel();
   const before = qemuPids();
-  const dc = new DebugClient(process.execPath, DAP_MAIN, 'kdive');
+  const dc = new DebugClient(process.execPath, DAP_MAIN, 'kdive', fromSource ? { env: { ...process.env, NODE_OPTIONS: '--import tsx' } } : undefined);
   dc.defaultTimeout = 240_000;
+  const guestOutput: string[] = [];
+  dc.on('output', (e: DebugProtocol.OutputEvent) => {
+    if (e.body.category === 'stdout') guestOutput.push(e.body.output);
+  });
   await dc.start();
   try {
     // 1 >> initialize
@@ -81,6 +86,12 @@ test('DAP: breakpoint on the first line of do_mkdirat, stopped, stack with sourc
     await within(dc.setBreakpointsRequest({ source: { path: 'fs/namei.c' }, breakpoints: [] }), 30_000, 'clear breakpoints');
     await within(dc.continueRequest({ threadId: ev.body.threadId! }), 30_000, 'continue');
     await within(terminated, 240_000, 'terminated');
+    // The guest console goes out by line, not in the serial port's fragments of a few bytes.
+    const text = guestOutput.join('');
+    assert.match(text, /Linux version 6\.1/);
+    const lineCount = text.split('\n').length;
+    assert.ok(guestOutput.length <= lineCount, `${guestOutput.length} output events for ${lineCount} lines`);
+    assert.ok(guestOutput.slice(0, -1).every((o) => o.endsWith('\n') || /[#$] $/.test(o)), 'every event but a prompt ends a line');
   } finally {
     await within(dc.stop(), 60_000, 'stop').catch(() => undefined);
   }

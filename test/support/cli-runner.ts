@@ -63,8 +63,9 @@ export interface RunningKdive {
   exited: Promise<number | null>;
 }
 
-export function startKdive(args: string[], opts: { env?: NodeJS.ProcessEnv } = {}): RunningKdive {
-  const child = spawn(process.execPath, kdiveNodeArgs(args), { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1', ...opts.env } });
+/** Starts kdive and leaves it running; with `stdin: 'pipe'` the test types into child.stdin. */
+export function startKdive(args: string[], opts: { env?: NodeJS.ProcessEnv; stdin?: 'pipe' | 'ignore' } = {}): RunningKdive {
+  const child = spawn(process.execPath, kdiveNodeArgs(args), { cwd: repoRoot, stdio: [opts.stdin ?? 'ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1', ...opts.env } });
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));

@@ -4,6 +4,7 @@ import { KdiveError } from '../../errors.js';
 import { resolveKernel } from '../../kernels/index.js';
 import { parseGuestExit } from '../../rootfs/index.js';
 import type { GuestDevicesOptions } from '../../vm/guest-devices.js';
+import { portOf, vmSizeOptions } from './flag-values.js';
 import { addDeviceOptions, devicesFromFlags, type DeviceFlags } from './device-options.js';
 import { TerminalProgress } from '../progress/terminal-progress.js';
 import { DEFAULT_KERNEL } from './run-command.js';
@@ -18,7 +19,8 @@ interface BootOptions {
   vmlinux?: string;
   guest: string;
   append?: string[];
-  memory: string;
+  memory: number;
+  cpus: number;
   kaslr?: boolean;
   console?: boolean;
   source?: string;
@@ -44,7 +46,8 @@ export function registerBootCommand(program: Command): void {
     .option('--kaslr', 'boot with KASLR on (gdb then needs the slide; kdive debug --attach finds it)')
     .option('--console', 'stream the guest console to stderr')
     .option('--source <dir>', 'a kernel source tree, for the printed gdb substitute-path')
-    .option('--memory <MiB>', 'guest memory', '512')
+    .addOption(vmSizeOptions()[0]!)
+    .addOption(vmSizeOptions()[1]!)
     .option('--no-halt', 'let the kernel run at once instead of waiting for the debugger (attach later)')
     .addOption(new Option('--transport <stub>', "QEMU's gdbstub, or kgdb on the serial console (kdive splits console and gdb, as agent-proxy does)").choices(['gdbstub', 'kgdb']).default('gdbstub'))
     .option('--gdb <host:port>', 'where gdb connects: 127.0.0.1:PORT (QEMU\'s gdbstub, or the kgdb port with --transport kgdb); default a free port', '127.0.0.1:0');
@@ -74,7 +77,8 @@ async function bootForGdb(opts: BootFlags): Promise<number> {
       extraArgs: (runDir) => ['-qmp', `unix:${path.join(runDir, 'control.qmp')},server=on,wait=off`],
       append: opts.append,
       kaslr: opts.kaslr,
-      memoryMiB: Number(opts.memory),
+      memoryMiB: opts.memory,
+      cpus: opts.cpus,
       halted: opts.halt !== false,
       gdbPort,
       progress,
@@ -96,6 +100,11 @@ async function bootForGdb(opts: BootFlags): Promise<number> {
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
     const status = await vm.exited;
+    const gone = vm.unexpectedEnd();
+    if (gone) {
+      process.stdout.write(`kdive boot: ${gone}; the VM is gone\n`);
+      return 1;
+    }
     const guestStatus = parseGuestExit(vm.consoleText());
     process.stdout.write(`kdive boot: the VM ended${guestStatus !== undefined ? `; guest command exit status ${guestStatus}` : ''}\n`);
     if (status.code === null && guestStatus === undefined) return 130;
@@ -112,9 +121,8 @@ async function bootForGdb(opts: BootFlags): Promise<number> {
 /** `--gdb 127.0.0.1:PORT` -> PORT (0: a free one); loopback only, as everything kdive listens on. */
 function loopbackPort(spec: string | undefined): number {
   const m = /^(127\.0\.0\.1|localhost):(\d+)$/.exec(spec ?? '127.0.0.1:0');
-  const port = Number(m?.[2]);
-  if (!m || port > 65535) throw new KdiveError(`--gdb ${spec}: expected 127.0.0.1:PORT (kdive listens on loopback only; PORT 1-65535, or 0 for a free one)`, 2);
-  return port;
+  if (m) return portOf('--gdb', spec!, m[2]!, true);
+  throw new KdiveError(`--gdb ${spec}: expected 127.0.0.1:PORT (kdive listens on loopback only)`, 2);
 }
 
 /** The kgdb kernel waiting in kgdbwait; its console on stdout, its RSP on a loopback port for gdb. */

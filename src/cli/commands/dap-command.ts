@@ -1,19 +1,20 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import type { AddressInfo } from 'node:net';
 import { runDapOnStdio, runDapServer } from '../../dap/dap-server.js';
+import { tcpPort } from './flag-values.js';
 
 /** `kdive dap [--port N]`: the Debug Adapter Protocol server for editors (docs/vscode.md). */
 export function registerDapCommand(program: Command): void {
   program
     .command('dap')
     .description('a Debug Adapter Protocol server on stdio (or --port on 127.0.0.1) for editors such as VS Code')
-    .option('--port <n>', 'listen on 127.0.0.1:N instead of stdio')
-    .action(async (opts: { port?: string }) => {
-      if (!opts.port) {
+    .addOption(new Option('--port <n>', 'listen on 127.0.0.1:N instead of stdio (0: a free port)').argParser(tcpPort('--port', true)))
+    .action(async (opts: { port?: number }) => {
+      if (opts.port === undefined) {
         runDapOnStdio();
         await new Promise(() => {}); // the session ends the process (disconnect, stdin closed)
       }
-      const server = await runDapServer(Number(opts.port));
+      const server = await runDapServer(opts.port!);
       process.stderr.write(`kdive dap: listening on 127.0.0.1:${(server.address() as AddressInfo).port}\n`);
       await new Promise(() => {});
     });

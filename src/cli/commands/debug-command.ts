@@ -10,6 +10,7 @@ import { runRepl } from '../repl/repl.js';
 import { DEFAULT_KERNEL } from './run-command.js';
 import { checkKgdbConfig } from '../../session/kgdb-boot.js';
 import { addDeviceOptions, devicesFromFlags, type DeviceFlags } from './device-options.js';
+import { portOf, vmSizeOptions } from './flag-values.js';
 
 interface DebugOptions {
   kernel: string;
@@ -19,7 +20,8 @@ interface DebugOptions {
   append?: string[];
   kaslr?: boolean;
   source?: string;
-  memory: string;
+  memory: number;
+  cpus: number;
   console?: boolean;
   command?: string;
   transport: 'gdbstub' | 'kgdb';
@@ -42,7 +44,8 @@ export function registerDebugCommand(program: Command): void {
     .option('--console', 'stream the guest console to stderr')
     .option('-x, --command <file>', 'run the commands in FILE, then read more from stdin')
     .addOption(new Option('--transport <stub>', "QEMU's gdbstub, or kgdb on the serial console (a KGDB kernel)").choices(['gdbstub', 'kgdb']).default('gdbstub'))
-    .addOption(new Option('--memory <MiB>', 'guest memory').default('512'));
+    .addOption(vmSizeOptions()[0]!)
+    .addOption(vmSizeOptions()[1]!);
   addDeviceOptions(debug).action(async (opts: DebugFlags) => {
       process.exitCode = await debugKernel(opts);
     });
@@ -55,6 +58,7 @@ async function debugKernel(opts: DebugFlags): Promise<number> {
   let source: SourceTree | undefined;
   if (opts.attach) {
     const m = /^(.+):(\d+)$/.exec(opts.attach);
+    if (m) portOf('--attach', opts.attach, m[2]!);
     const socketPath = opts.attach.startsWith('/') ? opts.attach : undefined;
     if (!m && !socketPath) throw new KdiveError(`--attach: expected HOST:PORT or the path of a unix socket, not '${opts.attach}'`, 2);
     const vmlinux = opts.vmlinux ?? (await resolveKernel(opts.kernel, { progress })).vmlinux;
@@ -78,7 +82,8 @@ async function debugKernel(opts: DebugFlags): Promise<number> {
       kaslr: opts.kaslr,
       snapshots: true,
       devices,
-      memoryMiB: Number(opts.memory),
+      memoryMiB: opts.memory,
+      cpus: opts.cpus,
       progress,
       onConsole: opts.console ? (t) => process.stderr.write(t) : undefined,
     });

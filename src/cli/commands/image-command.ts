@@ -1,10 +1,11 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { KdiveError } from '../../errors.js';
 import { QmpClient } from '../../vm/qmp-client.js';
 import { deleteSnapshot, listSnapshots, loadSnapshot, saveSnapshot } from '../../vm/live-snapshots.js';
 import { buildRootfsImage } from '../../rootfs/rootfs-image.js';
 import { createImage, imageInfo, resizeImage, snapshotImage } from '../../vm/disk-image.js';
+import { checkSize } from './flag-values.js';
 
 /** `kdive image create|info|resize`: qcow2 images through qemu-img. */
 export function registerImageCommand(program: Command): void {
@@ -13,13 +14,13 @@ export function registerImageCommand(program: Command): void {
     .command('create <file> <size>')
     .description('create a qcow2 image (size like 2G)')
     .action(async (file: string, size: string) => {
-      await createImage(file, size);
+      await createImage(file, checkSize('size', size));
       process.stdout.write(`created ${file} (qcow2, ${size})\n`);
     });
   image
     .command('rootfs <file>')
     .description('create a qcow2 disk with an ext4 busybox root file system (no root needed); boot it with --disk FILE --root /dev/vda')
-    .option('--size <size>', 'file system size', '256M')
+    .addOption(new Option('--size <size>', 'file system size').argParser((v) => checkSize('--size', v)).default('256M'))
     .option('-a, --add <host:guest>', 'copy a host file or folder into it (repeatable)', (v: string, prev: string[]) => [...prev, v], [] as string[])
     .action(async (file: string, opts: { size: string; add: string[] }) => {
       const add = opts.add.map((spec) => {
@@ -45,7 +46,7 @@ export function registerImageCommand(program: Command): void {
     .command('resize <file> <size>')
     .description('grow or shrink a qcow2 image (size like 4G or +1G)')
     .action(async (file: string, size: string) => {
-      await resizeImage(file, size);
+      await resizeImage(file, checkSize('size', size, true));
     });
 }
 

@@ -1,15 +1,15 @@
 import type { Command } from 'commander';
 import { KdiveError } from '../../errors.js';
+import { portOf } from './flag-values.js';
 import { startRspRelay } from '../../proxy/rsp-relay.js';
 import { startRspTargetServer } from '../../proxy/rsp-target-server.js';
 import { KdpTarget } from '../../target/kdp/kdp-target.js';
 import { KDP_REMOTE_PORT } from '../../target/kdp/kdp-packet.js';
 
 function endpoint(text: string, what: string, defaultPort?: number): { host: string; port: number } {
-  const m = /^(.+?)(?::(\d+))?$/.exec(text);
-  const port = m?.[2] !== undefined ? Number(m[2]) : defaultPort;
-  if (!m || port === undefined || port > 65535) throw new KdiveError(`${what}: expected HOST:PORT, not '${text}'`, 2);
-  return { host: m[1]!, port };
+  const m = /^([^:]+)(?::([^:]*))?$/.exec(text);
+  if (!m || (m[2] === undefined && defaultPort === undefined)) throw new KdiveError(`${what}: expected HOST:PORT, not '${text}'`, 2);
+  return { host: m[1]!, port: m[2] === undefined ? defaultPort! : portOf(what, text, m[2], what === '--listen') };
 }
 
 /**
@@ -43,6 +43,7 @@ export function registerProxyCommand(program: Command): void {
       try {
         server = await startRspTargetServer(target, { listenHost: listen.host, listenPort: listen.port, log });
       } catch (err) {
+        // The listen error above is what is reported; the kernel is let go as well as it can be.
         await target.detach().catch(() => target.close());
         throw err;
       }

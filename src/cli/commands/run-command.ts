@@ -2,7 +2,7 @@ import { Command, Option } from 'commander';
 import { KdiveError } from '../../errors.js';
 import { fetchDebianSource, resolveKernel } from '../../kernels/index.js';
 import { SourceTree } from '../../session/source-tree.js';
-import { isModuleLocation, openSession, type SessionEvent } from '../../session/session.js';
+import { isModuleLocation, openSession, type Session, type SessionEvent } from '../../session/session.js';
 import { KernelSymbols } from '../../session/kernel-symbols.js';
 import { TerminalProgress } from '../progress/terminal-progress.js';
 import { stopToJson, stopToText } from '../output/stop-report.js';
@@ -10,6 +10,7 @@ import { catchPanics, isPanicStop, panicReport } from '../../crash/panic-report.
 import { formatSymbolizedTrace, symbolizeTrace } from '../../crash/oops-symbolizer.js';
 import { frameLine } from '../repl/stop-text.js';
 import { checkKgdbConfig } from '../../session/kgdb-boot.js';
+import { positiveSeconds, vmSizeOptions } from './flag-values.js';
 import { addDeviceOptions, devicesFromFlags, type DeviceFlags } from './device-options.js';
 
 export const DEFAULT_KERNEL = 'debian:cloud-amd64';
@@ -20,10 +21,11 @@ interface RunOptions {
   break: string[];
   guest: string;
   json?: boolean;
-  timeout: string;
+  timeout: number;
   console?: boolean;
   append?: string[];
-  memory: string;
+  memory: number;
+  cpus: number;
   source?: string;
   kaslr?: boolean;
   catchPanic: boolean;
@@ -55,24 +57,30 @@ function addBootOptions(cmd: Command): Command {
     .option('-k, --kernel <spec>', "kernel: 'debian:cloud-amd64' or a bzImage path", DEFAULT_KERNEL)
     .option('--vmlinux <file>', 'symbols (ELF vmlinux) for a bzImage given with --kernel')
     .option('--json', 'one JSON object per line on stdout')
-    .option('--timeout <seconds>', 'give up if the guest has not powered off after this long', '300')
+    .addOption(new Option('--timeout <seconds>', 'give up if the guest has not powered off after this long').argParser(positiveSeconds('--timeout')).default(300))
     .option('--console', 'stream the guest console to stderr')
     .option('--kaslr', 'boot with KASLR on; kdive finds the slide once the kernel runs')
     .option('--no-catch-panic', 'do not stop at panic() to report a kernel panic')
     .addOption(new Option('--transport <stub>', "QEMU's gdbstub, or the kernel's own kgdb on the serial console (a KGDB kernel: kdive kernel build --fragment kgdb)").choices(['gdbstub', 'kgdb']).default('gdbstub'))
     .option('--append <words...>', 'extra kernel command-line words')
     .option('--source <dir|debian>', "show source lines: a kernel source tree, or 'debian' to fetch the matching linux-source package")
-    .addOption(new Option('--memory <MiB>', 'guest memory').default('512'));
+    .addOption(vmSizeOptions()[0]!)
+    .addOption(vmSizeOptions()[1]!);
 }
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
+/** The error for a QEMU that ended otherwise than by the guest powering off or by kdive. */
+function vmGoneError(session: Session): KdiveError | undefined {
+  const gone = session.vm?.hasExited ? session.vm.unexpectedEnd() : undefined;
+  return gone ? new KdiveError(`${gone}; the guest command did not finish`) : undefined;
+}
+
 /** `kdive run`: returns the process exit code (the guest command's status when it ran). */
 export async function runScenario(opts: RunFlags): Promise<number> {
-  const timeoutSeconds = Number(opts.timeout);
-  if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0) throw new KdiveError(`--timeout: not a positive number: ${opts.timeout}`, 2);
+  const timeoutSeconds = opts.timeout;
   const progress = new TerminalProgress({ quiet: false });
   const out = (line: string) => process.stdout.write(`${line}\n`);
   const emit = (obj: Record<string, unknown>) => out(JSON.stringify(obj));
@@ -100,7 +108,8 @@ export async function runScenario(opts: RunFlags): Promise<number> {
         kernel,
         guestCommand: opts.guest,
         append: opts.append,
-        memoryMiB: Number(opts.memory),
+        memoryMiB: opts.memory,
+        cpus: opts.cpus,
         kaslr: opts.kaslr,
         progress,
         onConsole,
@@ -125,11 +134,14 @@ export async function runScenario(opts: RunFlags): Promise<number> {
         event = await session.resume();
       } catch (err) {
         if (timedOut) throw timeoutError();
-        throw err;
+        throw vmGoneError(session) ?? err;
       }
       // Ending QEMU on timeout looks like a power-off from here.
       if (timedOut) throw timeoutError();
       if (event.kind === 'exit') {
+        // Killed or crashed is not a power-off: one line saying how, and no guest status.
+        const gone = vmGoneError(session);
+        if (gone) throw gone;
         if (opts.json) emit({ event: 'exit', guestStatus: event.guestStatus ?? null, qemuExitCode: event.qemuExitCode });
         else out(event.guestStatus === undefined
           ? `Guest powered off without reporting a status (console log: ${session.vm?.consoleLogPath})`

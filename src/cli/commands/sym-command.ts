@@ -57,6 +57,7 @@ export function registerSymCommand(program: Command): void {
           f = await d.lookupFunction(name);
         } catch (err) {
           // Not a function: a global or per-CPU variable, then.
+          // Neither a function nor a variable: the function lookup's error (with close names) is the answer.
           const v = await d.lookupVariable(name).catch(() => {
             throw err;
           });

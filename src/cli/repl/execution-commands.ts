@@ -62,6 +62,8 @@ export const executionCommands: ReplCommand[] = [
       const { event, returnValue } = await ctx.session.finish({ frame: ctx.frame });
       await printStop(event, ctx);
       if (returnValue && event.kind === 'stop') {
+        // A return type the expression engine cannot cast to (an anonymous struct): the value is shown
+        // as finish computed it, without a $N history number.
         const numbered = await ctx.session.print(`(${returnValue.type})$${ctx.session.arch.returnRegister}`).catch(() => undefined);
         ctx.print(`Value returned is ${numbered ? `$${numbered.number} = ${numbered.text}` : returnValue.text}`);
       }

@@ -1,5 +1,6 @@
 import { KdiveError } from '../../errors.js';
 import { hex } from '../output/hex.js';
+import { formatDmesg } from '../../os/linux/printk.js';
 import type { ReplCommand } from './repl-command.js';
 
 export const kernelCommands: ReplCommand[] = [
@@ -8,6 +9,7 @@ export const kernelCommands: ReplCommand[] = [
     help: 'ps: the kernel\'s tasks (pid, state, cpu, comm), the running one on each CPU marked >',
     async run(_args, ctx) {
       const tasks = await ctx.session.linux.tasks();
+      // No `current` to mark when the stopped CPU's gs_base is not the kernel's (user mode, early boot).
       const current = await ctx.session.currentTask().catch(() => undefined);
       ctx.print('    PID   TGID ST CPU TASK               COMM');
       for (const t of tasks) {
@@ -18,9 +20,13 @@ export const kernelCommands: ReplCommand[] = [
   },
   {
     names: ['dmesg'],
-    help: 'dmesg: the kernel log from the printk ring buffer',
-    async run(_args, ctx) {
-      for (const l of await ctx.session.linux.dmesgLines()) ctx.print(l);
+    help: 'dmesg [N]: the kernel log from the printk ring buffer (N: only the last N records)',
+    async run(args, ctx) {
+      const count = args.trim();
+      if (count && !/^\d+$/.test(count)) throw new KdiveError(`usage: dmesg [N], N a number of records (not '${count}')`);
+      const records = await ctx.session.linux.dmesg();
+      // A record may hold several lines (a multi-line printk): N counts records, as dmesg | tail counts lines.
+      for (const l of formatDmesg(count ? records.slice(-Number(count) || records.length) : records)) ctx.print(l);
     },
   },
   {

@@ -29,6 +29,7 @@ export function parseExamineFormat(fmt: string | undefined, previous: ExamineFor
 /** The lines of `x/FMT ADDRESS` as gdb prints them. */
 export async function examine(address: bigint, f: ExamineFormat, readRaw: (a: bigint, n: number) => Promise<Buffer>, symbolAt: (a: bigint) => string | undefined, pc?: bigint): Promise<string[]> {
   const read = (a: bigint, n: number) =>
+    // Any read failure is gdb's one answer for an address that cannot be read.
     readRaw(a, n).catch(() => {
       throw new KdiveError(`Cannot access memory at address 0x${a.toString(16)}`);
     });
@@ -45,7 +46,7 @@ export async function examine(address: bigint, f: ExamineFormat, readRaw: (a: bi
   if (f.format === 's') {
     let at = address;
     for (let i = 0; i < f.count; i++) {
-      const b = await read(at, 256).catch(() => read(at, 1));
+      const b = await read(at, 256).catch(() => read(at, 1)); // the string ends before the next unmapped page
       const end = b.indexOf(0);
       const text = b.subarray(0, end < 0 ? b.length : end);
       lines.push(`${label(at)}\t${charArrayText(Buffer.concat([text, Buffer.from([0])]))}`);

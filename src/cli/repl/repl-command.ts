@@ -19,6 +19,23 @@ export interface ReplContext {
   listed?: { file: string; line: number };
   /** Set by quit: the loop ends after this command. */
   quitting?: boolean;
+  /** Set once the user has been told how the VM ended (see vmGone). */
+  vmGoneReported?: boolean;
+}
+
+/**
+ * When the session's QEMU has ended otherwise than by the guest powering off or by kdive (killed,
+ * crashed), one line saying how; undefined while it runs or when its end was a normal one. The
+ * line is printed the first time only (`report`), so whoever notices first says it.
+ */
+export function vmGone(ctx: ReplContext, report = true): string | undefined {
+  const vm = ctx.session.vm;
+  const gone = vm?.hasExited ? vm.unexpectedEnd() : undefined;
+  if (gone && report && !ctx.vmGoneReported) {
+    ctx.vmGoneReported = true;
+    ctx.print(`${gone}; the VM is gone.`);
+  }
+  return gone;
 }
 
 /** One gdb-style command: its names (the first is the full one), help line and action. */

@@ -9,7 +9,7 @@ import { breakpointCommands, collectCommandLine } from './breakpoint-commands.js
 import { dataCommands } from './data-commands.js';
 import { executionCommands } from './execution-commands.js';
 import { kernelCommands } from './kernel-commands.js';
-import { findCommand, splitCommandLine, type ReplCommand, type ReplContext } from './repl-command.js';
+import { findCommand, splitCommandLine, vmGone, type ReplCommand, type ReplContext } from './repl-command.js';
 import { sessionCommands } from './session-commands.js';
 import { stackCommands } from './stack-commands.js';
 
@@ -46,7 +46,10 @@ export async function runCommandLine(line: string, ctx: ReplContext, commands: R
   try {
     await cmd.run(args, ctx, fmt);
   } catch (err) {
-    if (err instanceof KdiveError) ctx.print(err.message);
+    // Whatever failed underneath (a closed connection...), the reason is the VM's end.
+    const gone = vmGone(ctx, false);
+    if (gone) ctx.print(`The VM is gone (${gone}): ${name} cannot run. quit leaves.`);
+    else if (err instanceof KdiveError) ctx.print(err.message);
     else ctx.print(`internal error: ${err instanceof Error ? err.message : String(err)}${process.env.KDIVE_DEBUG && err instanceof Error ? `\n${err.stack}` : ''}`);
   }
 }
@@ -59,7 +62,12 @@ export async function runCommandLine(line: string, ctx: ReplContext, commands: R
 export async function runRepl(session: Session, opts: { source?: SourceTree; input?: NodeJS.ReadableStream; output?: NodeJS.WritableStream } = {}): Promise<void> {
   const input = opts.input ?? process.stdin;
   const output = opts.output ?? process.stdout;
+  // Line editing needs a terminal on both sides; the prompt only needs someone typing: with stdin a
+  // terminal and stdout piped (`kdive debug | tee log`) it is still printed. With stdin not a
+  // terminal (a script, `kdive debug < cmds.txt`) there is no prompt, as with gdb: the output is
+  // the commands' output alone.
   const terminal = (input as NodeJS.ReadStream).isTTY === true && (output as NodeJS.WriteStream).isTTY === true;
+  const interactive = (input as NodeJS.ReadStream).isTTY === true;
   const historyFile = path.join(defaultCacheDir(), 'repl-history');
   let history: string[] = [];
   try {
@@ -88,6 +96,10 @@ export async function runRepl(session: Session, opts: { source?: SourceTree; inp
     write: (t) => output.write(t),
     runLine: (line) => runCommandLine(line, ctx, commands),
   };
+  // A QEMU killed or crashed while at the prompt (or while the kernel runs) is said at once.
+  void session.vm?.exited.then(() => {
+    if (!ctx.quitting) vmGone(ctx);
+  });
   rl.on('SIGINT', () => {
     if (session.isRunning) {
       session.interrupt().catch((err: unknown) => ctx.print(err instanceof Error ? err.message : String(err)));
@@ -97,18 +109,18 @@ export async function runRepl(session: Session, opts: { source?: SourceTree; inp
     }
   });
   let previous = '';
-  if (terminal) rl.prompt();
+  if (interactive) rl.prompt();
   for await (const raw of rl) {
     let line = raw.trim();
     if (ctx.collecting) {
       // The body of `commands`, up to `end`.
       if (collectCommandLine(ctx, line)) rl.setPrompt('(kdive) ');
-      if (terminal) rl.prompt();
+      if (interactive) rl.prompt();
       continue;
     }
     if (!line) {
       if (!terminal || !REPEATABLE.has(findCommand(commands, splitCommandLine(previous).name)?.names[0] ?? '')) {
-        if (terminal) rl.prompt();
+        if (interactive) rl.prompt();
         continue;
       }
       line = previous;
@@ -124,7 +136,7 @@ export async function runRepl(session: Session, opts: { source?: SourceTree; inp
     if (!line.startsWith('#')) await runCommandLine(line, ctx, commands);
     if (ctx.quitting) break;
     if (ctx.collecting) rl.setPrompt('>');
-    if (terminal) rl.prompt();
+    if (interactive) rl.prompt();
   }
   rl.close();
 }

@@ -2,7 +2,7 @@ import { hex } from '../output/hex.js';
 import type { Frame } from '../../session/frames.js';
 import type { FrameArgument } from '../../symbols/dwarf/index.js';
 import type { SessionEvent } from '../../session/session.js';
-import type { ReplContext } from './repl-command.js';
+import { vmGone, type ReplContext } from './repl-command.js';
 
 /** A frame as gdb's backtrace prints it: `#1  0x... in __do_sys_mkdir (...) at fs/namei.c:4206`; `callee` is frame index-1. */
 /**
@@ -43,6 +43,7 @@ export function frameLine(f: Frame, index: number, opts: { full?: boolean; calle
 export async function printStop(event: SessionEvent, ctx: ReplContext): Promise<void> {
   ctx.frame = 0;
   if (event.kind === 'exit') {
+    if (vmGone(ctx)) return; // killed or crashed: not a power-off
     ctx.print(`[the guest powered off${event.guestStatus !== undefined ? `; guest command exit status ${event.guestStatus}` : ''}]`);
     return;
   }
@@ -50,7 +51,10 @@ export async function printStop(event: SessionEvent, ctx: ReplContext): Promise<
     const w = event.watchpoints[0];
     ctx.print(`\nHardware watchpoint ${w?.id ?? '?'}: ${w?.location ?? hex(event.address)}\n\nOld value = ${event.oldValue ?? '<unknown>'}\nNew value = ${event.newValue ?? '<unknown>'}`);
   }
-  const bt = await ctx.session.backtrace(event.threadId, 2).catch(() => undefined);
+  const bt = await ctx.session.backtrace(event.threadId, 2).catch((err: Error) => {
+    ctx.print(`(no backtrace at this stop: ${err.message})`);
+    return undefined;
+  });
   const top = bt?.frames[0];
   const where = top ? `${top.function ?? '??'} ${formatFrameArgs(top.args)}${top.file ? ` at ${top.file}:${top.line}` : ''}` : hex(event.pc);
   if (event.kind === 'breakpoint') {

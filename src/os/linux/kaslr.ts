@@ -82,21 +82,27 @@ export async function discoverSlide(target: KaslrTarget, image: KernelImage, tim
 }
 
 /**
- * Where a kernel that is already stopped sits: slide 0 when its banner is at the vmlinux's
- * address, else the slide its IDT gives. `note` says why neither worked (a kernel still
- * decompressing, or not this vmlinux's) and that addresses are taken unslid.
+ * Where a kernel that is already stopped sits (`kdive debug --attach`): slide 0 when its
+ * `linux_banner` is where the vmlinux puts it, else the slide its IDT gives. When neither works
+ * (a kernel still decompressing, halted at reset, or not this vmlinux's), `note` says why and
+ * that addresses are taken at their link addresses: said, never a silent 0.
  */
 export async function locateStoppedKernel(readMemory: (address: bigint, length: number) => Promise<Buffer>, image: KernelImage): Promise<{ slide: bigint; note?: string }> {
   const banner = image.table.lookup('linux_banner')[0]?.address;
-  if (banner === undefined) return { slide: 0n, note: `${image.vmlinuxPath} has no linux_banner: the kernel's KASLR slide is taken as 0, unchecked` };
+  if (banner === undefined) return { slide: 0n, note: `${image.vmlinuxPath} has no linux_banner: kdive cannot tell where the running kernel is (KASLR); addresses are taken at the vmlinux's link addresses` };
   const expected = await image.elf.readVirtual(banner, 64);
-  // An unreadable banner is one more sign the kernel is not at its link address: the IDT decides.
-  const live = await readMemory(banner, 64).catch(() => undefined);
-  if (live?.equals(expected)) return { slide: 0n };
+  let atLink: string;
+  try {
+    if ((await readMemory(banner, 64)).equals(expected)) return { slide: 0n };
+    atLink = `linux_banner is not at its link address 0x${banner.toString(16)}`;
+  } catch (err) {
+    // Unmapped at its link address: the expected sign of KASLR; the IDT says where it went.
+    atLink = `0x${banner.toString(16)} (linux_banner's link address) cannot be read (${err instanceof Error ? err.message : String(err)})`;
+  }
   try {
     return { slide: await slideFromIdt(readMemory, image) };
   } catch (err) {
     const why = err instanceof Error ? err.message : String(err);
-    return { slide: 0n, note: `the kernel could not be located (${why}); addresses are taken at the vmlinux's link addresses until it can be` };
+    return { slide: 0n, note: `cannot locate the running kernel yet: ${atLink}, and the KASLR slide could not be read from its IDT (${why}); addresses are taken at the vmlinux's link addresses. Is ${image.vmlinuxPath} this kernel's vmlinux, and has it finished decompressing?` };
   }
 }

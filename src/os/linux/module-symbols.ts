@@ -124,6 +124,7 @@ export class ModuleSymbols {
     const types = typetabM ? await this.view.read(await readU64(this.view, ks + BigInt(typetabM.offset)), count) : undefined;
     let maxName = 0;
     for (let i = 0; i < count; i++) maxName = Math.max(maxName, raw.readUInt32LE(i * ELF64_SYM_SIZE));
+    // The slack past the last name offset may cross into an unmapped page: then read just up to it.
     const names = await this.view.read(strtab, maxName + NAME_SLACK).catch(() => this.view.read(strtab, maxName + 1));
     const out: ModuleSymbol[] = [];
     for (let i = 0; i < count; i++) {

@@ -28,6 +28,7 @@ export async function currentTask(view: KernelView, registers: { gs_base?: bigin
   const user = ((registers.cs ?? 0n) & 3n) !== 0n;
   const candidates = (user ? [registers.k_gs_base, registers.gs_base] : [registers.gs_base, registers.k_gs_base]).filter((b): b is bigint => b !== undefined && b !== 0n);
   for (const base of candidates) {
+    // A candidate base that is not mapped is not the per-CPU area: skip it like one that does not point at itself.
     if (self !== undefined && (await readU64(view, base + self).catch(() => undefined)) !== base) continue;
     return readU64(view, base + currentSlot);
   }

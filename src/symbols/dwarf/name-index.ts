@@ -130,6 +130,8 @@ export class DwarfNameIndex {
     const total = sections.sectionSize('.debug_info');
     const task = progress?.start(`indexing the DWARF of ${path.basename(sections.file)}`, total, 'bytes');
     const workers = opts.workers ?? Math.min(4, os.availableParallelism());
+    // Worker threads that cannot start (a loader they do not inherit, a resource limit): the same
+    // index is built in this thread below, only slower.
     const parallel = total >= PARALLEL_FROM && workers > 1 ? await indexInWorkers(sections, total, workers, (done) => task?.update(done)).catch(() => undefined) : undefined;
     const { names, units } = parallel ?? (await indexRange(sections, 0, total, (done) => task?.update(done)));
     task?.finish();

@@ -238,7 +238,7 @@ export class ElfFile {
 
   async close(): Promise<void> {
     this.cache.clear();
-    await this.fh.close().catch(() => {});
+    await this.fh.close().catch(() => {}); // closed already (close() twice): nothing left to release
   }
 }
 

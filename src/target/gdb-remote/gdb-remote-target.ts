@@ -92,6 +92,8 @@ export class GdbRemoteTarget implements Target {
         // Under TCG, QEMU (7.1+) single-steps over its own breakpoints ("singlestep overrides
         // breakpoints") and never writes them into guest memory, so a breakpoint can stay in while
         // a CPU steps off it: no z/Z per hit, and no translated-code flush each time. KVM writes 0xCC.
+        // A stub that does not pass monitor commands through (no HMP): unknown, so take the safe
+        // side, as under KVM (remove the breakpoint to step off it).
         const kvm = await target.monitor('info kvm').catch(() => '');
         target.stepsOverBreakpointsInPlace = /kvm support: disabled/.test(kvm);
       }

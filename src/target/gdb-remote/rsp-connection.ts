@@ -79,7 +79,7 @@ export class RspConnection {
   request(payload: string | Buffer, opts: { timeoutMs?: number; wantsStop?: boolean } = {}): Promise<string> {
     const run = () => this.exchange(payload, opts.wantsStop ?? false, opts.timeoutMs ?? this.timeoutMs);
     const result = this.chain.then(run, run);
-    this.chain = result.catch(() => {});
+    this.chain = result.catch(() => {}); // the chain only orders packets: the caller awaiting `result` gets its error
     return result;
   }
 
@@ -146,7 +146,7 @@ export class RspConnection {
       return replies;
     };
     const result = this.chain.then(run, run);
-    this.chain = result.catch(() => {});
+    this.chain = result.catch(() => {}); // the chain only orders packets: the caller awaiting `result` gets its error
     return result;
   }
 
@@ -157,7 +157,7 @@ export class RspConnection {
       this.write(encodePacket(payload), true);
     };
     const result = this.chain.then(run, run);
-    this.chain = result.catch(() => {});
+    this.chain = result.catch(() => {}); // the chain only orders packets: the caller awaiting `result` gets its error
     return result;
   }
 

@@ -83,7 +83,7 @@ export class KdpConnection {
    */
   request(request: number, body?: Buffer, opts: { tries?: number; timeoutMs?: number } = {}): Promise<Buffer> {
     const run = this.queue.then(() => this.send(request, body, opts));
-    this.queue = run.catch(() => undefined);
+    this.queue = run.catch(() => undefined); // the queue only orders requests: `run`'s own caller gets its error
     return run;
   }
 
