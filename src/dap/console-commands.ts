@@ -1,5 +1,5 @@
-import { allCommands } from '../cli/repl/repl.js';
-import { findCommand, splitCommandLine, type ReplCommand, type ReplContext } from '../cli/repl/repl-command.js';
+import { allCommands } from '../commands/command-table.js';
+import { findCommand, splitCommandLine, type ReplCommand, type ReplContext } from '../commands/repl-command.js';
 import { KdiveError } from '../errors.js';
 import type { Session } from '../session/session.js';
 import type { SourceTree } from '../session/source-tree.js';

@@ -44,7 +44,7 @@ test('REPL commands print what gdb prints at the same stop: info line, disassemb
 });
 
 test('printf with string literals and widths formats as the C library does (printf(1) on the host)', async () => {
-  const { formatPrintf } = await import('../../src/cli/repl/printf-format.js');
+  const { formatPrintf } = await import('../../src/commands/printf-format.js');
   // Each argument as the shell's printf takes it, and as kdive's gets it.
   const str = (v: string) => ({ shell: v, ours: { string: async () => v } });
   const int = (v: bigint) => ({ shell: String(v), ours: { scalar: v } });

@@ -5,7 +5,7 @@ import { promisify } from 'node:util';
 import { ElfFile } from '../../src/symbols/elf/index.js';
 import { DwarfInfo } from '../../src/symbols/dwarf/index.js';
 import { BreakpointTable } from '../../src/session/breakpoints.js';
-import { breakpointSetMessage, breakpointTable } from '../../src/cli/repl/breakpoint-commands.js';
+import { breakpointSetMessage, breakpointTable } from '../../src/commands/breakpoint-commands.js';
 import { getDebianKernel } from '../support/kernel-fixture.js';
 
 /**

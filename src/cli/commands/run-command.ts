@@ -8,7 +8,7 @@ import { TerminalProgress } from '../progress/terminal-progress.js';
 import { stopToJson, stopToText } from '../output/stop-report.js';
 import { catchPanics, isPanicStop, panicReport } from '../../crash/panic-report.js';
 import { formatSymbolizedTrace, symbolizeTrace } from '../../crash/oops-symbolizer.js';
-import { frameLine } from '../repl/stop-text.js';
+import { frameLine } from '../../commands/stop-text.js';
 import { checkKgdbConfig } from '../../session/kgdb-boot.js';
 import { positiveSeconds, vmSizeOptions } from './flag-values.js';
 import { addDeviceOptions, devicesFromFlags, type DeviceFlags } from './device-options.js';

@@ -5,35 +5,14 @@ import { KdiveError } from '../../errors.js';
 import { kdiveCacheDir as defaultCacheDir } from '../../cache-dir.js';
 import type { Session } from '../../session/session.js';
 import type { SourceTree } from '../../session/source-tree.js';
-import { breakpointCommands, collectCommandLine } from './breakpoint-commands.js';
-import { dataCommands } from './data-commands.js';
-import { executionCommands } from './execution-commands.js';
-import { kernelCommands } from './kernel-commands.js';
-import { findCommand, splitCommandLine, vmGone, type ReplCommand, type ReplContext } from './repl-command.js';
-import { sessionCommands } from './session-commands.js';
-import { stackCommands } from './stack-commands.js';
+import { collectCommandLine } from '../../commands/breakpoint-commands.js';
+import { allCommands } from '../../commands/command-table.js';
+import { findCommand, splitCommandLine, vmGone, type ReplCommand, type ReplContext } from '../../commands/repl-command.js';
+export { allCommands } from '../../commands/command-table.js';
 
 /** Commands that an empty line repeats, as in gdb. */
 const REPEATABLE = new Set(['step', 'next', 'stepi', 'nexti', 'continue', 'x', 'list']);
 const INFO_TOPICS = ['registers', 'args', 'locals', 'frame', 'threads', 'breakpoints', 'symbol', 'line'];
-
-export function allCommands(): ReplCommand[] {
-  const commands: ReplCommand[] = [...breakpointCommands, ...executionCommands, ...stackCommands, ...dataCommands, ...kernelCommands, ...sessionCommands];
-  commands.push({
-    names: ['help', 'h'],
-    help: 'help [COMMAND]: the commands, or one command\'s help',
-    async run(args, ctx) {
-      if (args) {
-        const c = findCommand(commands, args);
-        if (!c) throw new KdiveError(`Undefined command: "${args}".  Try "help".`);
-        ctx.print(`${c.help}${c.names.length > 1 ? `\n(aliases: ${c.names.slice(1).join(', ')})` : ''}`);
-        return;
-      }
-      for (const c of commands) ctx.print(`${c.names[0]!.padEnd(12)} ${c.help}`);
-    },
-  });
-  return commands;
-}
 
 /** Runs one command line; errors become one line and the session goes on. */
 export async function runCommandLine(line: string, ctx: ReplContext, commands: ReplCommand[]): Promise<void> {

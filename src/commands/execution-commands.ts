@@ -1,4 +1,4 @@
-import { KdiveError } from '../../errors.js';
+import { KdiveError } from '../errors.js';
 import type { ReplCommand, ReplContext } from './repl-command.js';
 import { frameLine, printStop, reportStop } from './stop-text.js';
 

@@ -1,7 +1,7 @@
-import { hex } from '../output/hex.js';
-import type { Frame } from '../../session/frames.js';
-import type { FrameArgument } from '../../symbols/dwarf/index.js';
-import type { SessionEvent } from '../../session/session.js';
+import { hex } from '../format/hex.js';
+import type { Frame } from '../session/frames.js';
+import type { FrameArgument } from '../symbols/dwarf/index.js';
+import type { SessionEvent } from '../session/session.js';
 import { vmGone, type ReplContext } from './repl-command.js';
 
 /** A frame as gdb's backtrace prints it: `#1  0x... in __do_sys_mkdir (...) at fs/namei.c:4206`; `callee` is frame index-1. */

@@ -1,6 +1,6 @@
-import { KdiveError } from '../../errors.js';
-import { disassemble } from '../../arch/x86_64/disassembler.js';
-import { charArrayText } from '../../expr/value-printer.js';
+import { KdiveError } from '../errors.js';
+import { disassemble } from '../arch/x86_64/disassembler.js';
+import { charArrayText } from '../expr/value-printer.js';
 
 export interface ExamineFormat {
   count: number;

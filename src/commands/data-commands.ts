@@ -1,12 +1,12 @@
-import { KdiveError } from '../../errors.js';
-import { hex } from '../output/hex.js';
-import { disassemble } from '../../arch/x86_64/disassembler.js';
-import { sessionEngineSymbols } from '../../session/expression-scope.js';
-import type { PrintFormat } from '../../expr/value-printer.js';
+import { KdiveError } from '../errors.js';
+import { hex } from '../format/hex.js';
+import { disassemble } from '../arch/x86_64/disassembler.js';
+import { sessionEngineSymbols } from '../session/expression-scope.js';
+import type { PrintFormat } from '../expr/value-printer.js';
 import type { ReplCommand, ReplContext } from './repl-command.js';
 import { examine, parseExamineFormat, type ExamineFormat } from './memory-examine.js';
 import { formatPrintf, splitPrintfLine, unescapeC } from './printf-format.js';
-import type { EvaluatedValue } from '../../expr/evaluated-value.js';
+import type { EvaluatedValue } from '../expr/evaluated-value.js';
 
 let lastExamine: ExamineFormat | undefined;
 

@@ -1,6 +1,6 @@
-import { KdiveError } from '../../errors.js';
-import { hex } from '../output/hex.js';
-import { formatDmesg } from '../../os/linux/printk.js';
+import { KdiveError } from '../errors.js';
+import { hex } from '../format/hex.js';
+import { formatDmesg } from '../os/linux/printk.js';
 import type { ReplCommand } from './repl-command.js';
 
 export const kernelCommands: ReplCommand[] = [

@@ -1,7 +1,7 @@
-import { KdiveError } from '../../errors.js';
-import { hex } from '../output/hex.js';
-import type { WatchKind } from '../../target/target.js';
-import type { Breakpoint, BreakpointLocation } from '../../session/breakpoints.js';
+import { KdiveError } from '../errors.js';
+import { hex } from '../format/hex.js';
+import type { WatchKind } from '../target/target.js';
+import type { Breakpoint, BreakpointLocation } from '../session/breakpoints.js';
 import type { ReplCommand, ReplContext } from './repl-command.js';
 
 /** `do_mkdirat if dfd == -100` -> location and condition. */

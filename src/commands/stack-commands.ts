@@ -1,10 +1,10 @@
-import { KdiveError } from '../../errors.js';
-import { hex } from '../output/hex.js';
-import { sessionEngineSymbols } from '../../session/expression-scope.js';
+import { KdiveError } from '../errors.js';
+import { hex } from '../format/hex.js';
+import { sessionEngineSymbols } from '../session/expression-scope.js';
 import type { ReplCommand, ReplContext } from './repl-command.js';
 import { breakpointTable } from './breakpoint-commands.js';
 import { formatFrameArgs, frameLine } from './stop-text.js';
-import type { Frame } from '../../session/frames.js';
+import type { Frame } from '../session/frames.js';
 
 
 async function selectFrame(ctx: ReplContext, index: number): Promise<void> {

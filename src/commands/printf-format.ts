@@ -1,4 +1,4 @@
-import { KdiveError } from '../../errors.js';
+import { KdiveError } from '../errors.js';
 
 /** One argument of printf as the conversions need it. */
 export interface PrintfArgument {

@@ -1,4 +1,4 @@
-import { KdiveError } from '../../errors.js';
+import { KdiveError } from '../errors.js';
 import type { ReplCommand } from './repl-command.js';
 
 export const sessionCommands: ReplCommand[] = [

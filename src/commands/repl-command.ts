@@ -1,5 +1,5 @@
-import type { Session } from '../../session/session.js';
-import type { SourceTree } from '../../session/source-tree.js';
+import type { Session } from '../session/session.js';
+import type { SourceTree } from '../session/source-tree.js';
 
 /** What every REPL command gets: the session, where to print, and the user's selections. */
 export interface ReplContext {
