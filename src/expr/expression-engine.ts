@@ -8,6 +8,7 @@ import { builtinType, INT, isCharType, isScalar, isSigned, LONG, pointerTo, size
 import { bytesOf, fromScalar, scalarOf, type CValue, type ValueSource } from './c-value.js';
 import { DwarfTypeBuilder } from './dwarf-type-builder.js';
 import { arithmeticType, findMember, promote } from './c-conversions.js';
+import { baseOf, memberDecl, parseTypeText } from './type-text.js';
 export { findMember } from './c-conversions.js';
 import type { EvaluatedValue, NamedValue } from './evaluated-value.js';
 import { elementValue, formatValue, memberValue, type PrintFormat } from './value-printer.js';
@@ -480,28 +481,6 @@ class UnknownTypeError extends KdiveError {
   constructor(name: string, readonly address: bigint) {
     super(`'${name}' has unknown type; cast it to its declared type`);
   }
-}
-
-function baseOf(t: CType): CType {
-  let s = strip(t);
-  while (s.kind === 'pointer' || s.kind === 'array') s = strip(s.kind === 'pointer' ? s.target : s.element);
-  return s;
-}
-
-/** A member declaration as ptype prints it: `struct list_head *next`, `char comm[16]`. */
-function memberDecl(type: CType, name: string): string {
-  const full = typeToString(type);
-  const arr = /^(.*?)( ?)(\[.*\])$/.exec(full);
-  if (arr) return `${arr[1]} ${name}${arr[3]}`;
-  const fnp = /^(.*)\(\*\)(\(.*\))$/.exec(full);
-  if (fnp) return `${fnp[1]}(*${name})${fnp[2]}`;
-  if (!name) return full;
-  return full.endsWith('*') ? `${full}${name}` : `${full} ${name}`;
-}
-
-function parseTypeText(text: string): TypeSpec {
-  const m = /^(.*?)\s*(\**)$/.exec(text.trim())!;
-  return { base: m[1]!, pointers: m[2]!.length };
 }
 
 export { isCharType };
