@@ -205,6 +205,11 @@ export class ToyMemory {
   private readonly pages = new Map<bigint, Buffer>();
   readonly reads: { address: bigint; length: number }[] = [];
 
+  /** The written pages as memory regions (for a fake stub's memory). */
+  regions(): { address: bigint; bytes: Buffer }[] {
+    return [...this.pages].map(([address, bytes]) => ({ address, bytes: Buffer.from(bytes) }));
+  }
+
   write(address: bigint, bytes: Buffer): this {
     for (let i = 0; i < bytes.length; i++) {
       const a = address + BigInt(i);

@@ -1,0 +1,148 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { PassThrough } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { KdiveDebugSession } from '../../src/dap/kdive-debug-session.js';
+import { ElfFile } from '../../src/symbols/elf/index.js';
+import { FakeRspStub } from '../support/fake-rsp-stub.js';
+import { scratchDir } from '../support/own-resources.js';
+import { ADD, buildToyKernel, ENTRY_ASM, TEXT, toyKernelMemory } from '../support/toy-kernel.js';
+
+/**
+ * The adapter's messages for one debugging session, checked against a golden transcript
+ * (test/unit/golden/dap-transcript.json; KDIVE_UPDATE_GOLDEN=1 rewrites it): attach to a FAKE
+ * QEMU gdbstub (test/support/fake-rsp-stub.ts) running the toy kernel, a function breakpoint on
+ * `add`, continue, the stop, threads, the stack with its source, scopes, variables, an evaluate,
+ * a bad request, disconnect. Numbered as delve's DAP tests number their exchanges.
+ */
+const GOLDEN = path.join(path.dirname(fileURLToPath(import.meta.url)), 'golden', 'dap-transcript.json');
+
+type Message = { type: string; seq?: number; command?: string; event?: string; body?: unknown; success?: boolean; message?: string; request_seq?: number };
+
+/** DAP's framing: Content-Length header, blank line, JSON. */
+function frame(msg: object): string {
+  const json = JSON.stringify(msg);
+  return `Content-Length: ${Buffer.byteLength(json)}\r\n\r\n${json}`;
+}
+
+class InProcessAdapter {
+  private readonly input = new PassThrough();
+  private readonly output = new PassThrough();
+  private buffer = Buffer.alloc(0);
+  private seq = 1;
+  readonly received: Message[] = [];
+  private waiters: (() => void)[] = [];
+
+  constructor() {
+    const adapter = new KdiveDebugSession();
+    adapter.start(this.input, this.output);
+    this.output.on('data', (chunk: Buffer) => {
+      this.buffer = Buffer.concat([this.buffer, chunk]);
+      for (;;) {
+        const head = this.buffer.indexOf('\r\n\r\n');
+        if (head < 0) return;
+        const length = Number(/Content-Length: (\d+)/.exec(this.buffer.subarray(0, head).toString())?.[1]);
+        if (this.buffer.length < head + 4 + length) return;
+        this.received.push(JSON.parse(this.buffer.subarray(head + 4, head + 4 + length).toString()) as Message);
+        this.buffer = this.buffer.subarray(head + 4 + length);
+        for (const w of this.waiters.splice(0)) w();
+      }
+    });
+  }
+
+  /** Sends a request and waits for its response (and, when named, an event after it). */
+  async request(command: string, args: object = {}, thenEvent?: string): Promise<Message[]> {
+    const seq = this.seq++;
+    const from = this.received.length;
+    this.input.write(frame({ seq, type: 'request', command, arguments: args }));
+    const done = () => {
+      const got = this.received.slice(from);
+      const response = got.some((m) => m.type === 'response' && m.request_seq === seq);
+      return response && (!thenEvent || got.some((m) => m.type === 'event' && m.event === thenEvent));
+    };
+    const deadline = Date.now() + 20_000;
+    while (!done()) {
+      if (Date.now() > deadline) throw new Error(`no answer to ${command}: ${JSON.stringify(this.received.slice(from))}`);
+      await new Promise<void>((resolve) => {
+        this.waiters.push(resolve);
+        setTimeout(resolve, 200).unref();
+      });
+    }
+    return this.received.slice(from);
+  }
+}
+
+/** What may differ between runs (ports, temporary paths, the adapter's own message numbers) made constant. */
+function normalise(messages: Message[], dir: string, port: number): unknown[] {
+  return messages
+    // The guest's console (category stdout) is the fake stub's business, not the adapter's.
+    .filter((m) => !(m.type === 'event' && m.event === 'output' && (m.body as { category?: string }).category === 'stdout'))
+    .map((m) => JSON.parse(JSON.stringify({ ...m, seq: undefined }).split(dir).join('<dir>').split(String(port)).join('<port>')));
+}
+
+test('DAP: the adapter answers a whole session over a fake stub exactly as the golden transcript says', async () => {
+  const dir = scratchDir('kdive-dap-golden-');
+  const vmlinux = path.join(dir, 'vmlinux');
+  writeFileSync(vmlinux, buildToyKernel().bytes);
+  // CPU 0 runs nops up to `add`, with a return address into entry_asm on its stack.
+  const stack = 0xffffc90000008000n;
+  const memory = toyKernelMemory();
+  const code = Buffer.alloc(0x40, 0x90);
+  const frameBytes = Buffer.alloc(0x100);
+  frameBytes.writeBigUInt64LE(ENTRY_ASM + 5n, 0x80);
+  // The toy kernel's own code, as the stub's memory: kdive reads the same bytes from the target and the file.
+  const elf = await ElfFile.open(vmlinux);
+  const textSection = elf.section('.text')!;
+  const textBytes = await elf.readSection(textSection);
+  await elf.close();
+  const stub = new FakeRspStub({
+    flavor: 'qemu-tcg',
+    memory: [
+      { address: TEXT - 0x40n, bytes: code },
+      { address: textSection.addr, bytes: textBytes },
+      { address: stack - 0x80n, bytes: frameBytes },
+      ...memory.regions(),
+    ],
+    registers: { rip: TEXT - 0x40n, rsp: stack, rbp: 0n, rdi: 2n, rsi: 3n },
+  });
+  const server = net.createServer((socket) => {
+    socket.pipe(stub.client);
+    stub.client.pipe(socket);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as net.AddressInfo).port;
+  const dap = new InProcessAdapter();
+  const transcript: { exchange: string; messages: unknown[] }[] = [];
+  const step = async (exchange: string, command: string, args: object = {}, thenEvent?: string) => {
+    transcript.push({ exchange, messages: normalise(await dap.request(command, args, thenEvent), dir, port) });
+  };
+  try {
+    await step('1 >> initialize', 'initialize', { adapterID: 'kdive', linesStartAt1: true, columnsStartAt1: true });
+    await step('2 >> attach, << initialized', 'attach', { port, vmlinux }, 'initialized');
+    await step('3 >> setFunctionBreakpoints add', 'setFunctionBreakpoints', { breakpoints: [{ name: 'add' }] });
+    await step('4 >> setBreakpoints main.c:11 (a line of add)', 'setBreakpoints', { source: { path: 'main.c' }, breakpoints: [{ line: 11 }, { line: 999 }] });
+    await step('5 >> configurationDone, << stopped', 'configurationDone', {}, 'stopped');
+    await step('6 >> threads', 'threads');
+    await step('7 >> stackTrace', 'stackTrace', { threadId: 1 });
+    await step('8 >> scopes', 'scopes', { frameId: 1 });
+    await step('9 >> evaluate counter', 'evaluate', { expression: 'counter', frameId: 1, context: 'watch' });
+    await step('10 >> evaluate init_task.comm', 'evaluate', { expression: 'init_task.comm', frameId: 1, context: 'hover' });
+    await step('11 >> evaluate a missing name', 'evaluate', { expression: 'no_such_thing', frameId: 1, context: 'watch' });
+    await step('12 >> an unknown request', 'noSuchRequest');
+    await step('13 >> disconnect', 'disconnect', { terminateDebuggee: false });
+  } finally {
+    server.close();
+    stub.client.destroy();
+  }
+  // The stop is at add's address, as the fake stub ran it.
+  assert.ok(JSON.stringify(transcript).includes(`0x${ADD.toString(16)}`), 'the stack names add at its address');
+  const text = `${JSON.stringify(transcript, null, 1)}\n`;
+  if (process.env.KDIVE_UPDATE_GOLDEN || !existsSync(GOLDEN)) {
+    writeFileSync(GOLDEN, text);
+    if (!process.env.KDIVE_UPDATE_GOLDEN) assert.fail(`${GOLDEN} did not exist: written; check it and commit it`);
+  }
+  assert.deepEqual(JSON.parse(text), JSON.parse(readFileSync(GOLDEN, 'utf8')));
+});
