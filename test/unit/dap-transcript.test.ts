@@ -18,7 +18,9 @@ import { ADD, buildToyKernel, ENTRY_ASM, TEXT, toyKernelMemory } from '../suppor
  * `add`, continue, the stop, threads, the stack with its source, scopes, variables, an evaluate,
  * a bad request, disconnect. Numbered as delve's DAP tests number their exchanges.
  */
-const GOLDEN = path.join(path.dirname(fileURLToPath(import.meta.url)), 'golden', 'dap-transcript.json');
+// In the source tree whether the test runs from there or from dist/ (npm test).
+const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), import.meta.url.endsWith('.ts') ? '../..' : '../../..');
+const GOLDEN = path.join(REPO, 'test', 'unit', 'golden', 'dap-transcript.json');
 
 type Message = { type: string; seq?: number; command?: string; event?: string; body?: unknown; success?: boolean; message?: string; request_seq?: number };
 
