@@ -68,3 +68,17 @@ test('kdive boot --gdb 127.0.0.1:PORT puts QEMU\'s gdbstub on PORT; a --gdb not 
   }
   assert.deepEqual(newQemuPids(before), []);
 });
+
+test('kdive sym prints files as gdb and the REPL do, relative to the build directory (gdb info line on the same vmlinux)', async () => {
+  const { vmlinux } = await getDebianKernel();
+  const { execFileSync } = await import('node:child_process');
+  const gdb = execFileSync('gdb', ['-nx', '-batch', '-ex', 'info line do_mkdirat', vmlinux!], { encoding: 'utf8' });
+  const gdbFile = /^Line \d+ of "([^"]+)"/m.exec(gdb)?.[1];
+  assert.equal(gdbFile, 'fs/namei.c', gdb);
+  const infoLine = await runKdive(['sym', vmlinux!, 'info-line', 'do_mkdirat']);
+  assert.match(infoLine.stdout, new RegExp(`^Line 4169 of "${gdbFile}" starts at address 0xffffffff813632a0`, 'm'));
+  const lookup = await runKdive(['sym', vmlinux!, 'lookup', 'do_mkdirat']);
+  assert.match(lookup.stdout, new RegExp(`: ${gdbFile}:4169\\n$`));
+  const addr2line = await runKdive(['sym', vmlinux!, 'addr2line', '0xffffffff813632a0']);
+  assert.match(addr2line.stdout, new RegExp(`do_mkdirat at ${gdbFile}:4169`));
+});

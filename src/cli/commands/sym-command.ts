@@ -41,7 +41,7 @@ export function registerSymCommand(program: Command): void {
         else for (const r of out) {
           print(r.address);
           if (r.frames.length === 0) print('  ??');
-          for (const f of r.frames) print(`  ${f.function} at ${f.file ?? '??'}:${f.line ?? '?'}${f.inlined ? ' (inlined)' : ''}`);
+          for (const f of r.frames) print(`  ${f.function} at ${f.shortFile ?? f.file ?? '??'}:${f.line ?? '?'}${f.inlined ? ' (inlined)' : ''}`);
         }
       }),
     );
@@ -64,8 +64,8 @@ export function registerSymCommand(program: Command): void {
           const j = { name: v.name, kind: 'variable', address: v.address === undefined ? null : hex(v.address), type: v.type, perCpu: v.perCpu };
           return print(o.json ? JSON.stringify(j) : `${j.name}: ${j.type} at ${j.address}${j.perCpu ? ' (per-CPU offset)' : ''}`);
         }
-        const j = { name: f.name, address: hex(f.address), breakAddress: hex(f.breakAddress), file: f.file ?? null, line: f.line ?? null };
-        print(o.json ? JSON.stringify(j) : `${j.name} at ${j.address}, breakpoint at ${j.breakAddress}: ${j.file}:${j.line}`);
+        const j = { name: f.name, address: hex(f.address), breakAddress: hex(f.breakAddress), file: f.file ?? null, shortFile: f.shortFile ?? null, line: f.line ?? null };
+        print(o.json ? JSON.stringify(j) : `${j.name} at ${j.address}, breakpoint at ${j.breakAddress}: ${j.shortFile ?? j.file}:${j.line}`);
       }),
     );
   sym
@@ -86,9 +86,10 @@ export function registerSymCommand(program: Command): void {
         });
         const ranges = (r?.ranges ?? []).map((x) => ({ start: hex(x.start), end: hex(x.end) }));
         const line = found?.line ?? r!.line;
-        if (o.json) print(JSON.stringify({ file: r?.file ?? found?.locations[0]?.file ?? null, line, ranges, ...(locations ? { locations } : {}) }));
+        if (o.json) print(JSON.stringify({ file: r?.file ?? found?.locations[0]?.file ?? null, shortFile: r?.shortFile ?? found?.locations[0]?.shortFile ?? null, line, ranges, ...(locations ? { locations } : {}) }));
         else {
-          for (const x of ranges) print(`Line ${line} of "${r!.file}" starts at address ${x.start} and ends at ${x.end}.`);
+          // Files as gdb and the REPL print them: relative to the build directory.
+          for (const x of ranges) print(`Line ${line} of "${r!.shortFile}" starts at address ${x.start} and ends at ${x.end}.`);
           if (locations && (locations.length > 1 || ranges.length === 0)) {
             print(`${locations.length} breakpoint location${locations.length === 1 ? '' : 's'}:`);
             for (const l of locations) print(`  ${l.address} in ${l.function ?? '??'} at ${l.file}:${l.line}`);

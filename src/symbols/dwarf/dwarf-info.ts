@@ -63,7 +63,9 @@ export interface FunctionLocation {
   address: bigint;
   /** Where gdb puts a breakpoint on the function (after the frame set-up, when there is one). */
   breakAddress: bigint;
+  /** The file as the line table names it (addr2line's path) and as gdb prints it (relative to the build directory). */
   file?: string;
+  shortFile?: string;
   line?: number;
 }
 
@@ -357,7 +359,7 @@ export class DwarfInfo {
     }
     const breakAddress = await this.breakAddress(address);
     const line = await this.lineFor(breakAddress);
-    return { name, address, breakAddress, file: line?.file, line: line?.line };
+    return { name, address, breakAddress, file: line?.file, shortFile: line?.shortFile, line: line?.line };
   }
 
   /** Where gdb puts a breakpoint on the function at `entry` (see function-break-address.ts). */
