@@ -59,3 +59,18 @@ test('the guest command status becomes the exit status, and text output names th
   assert.match(r.stdout, /exited with status 7/);
   assert.deepEqual(newQemuPids(before), []);
 });
+
+test('kdive run --break FILE:LINE: a line without code moves to the next (fs/namei.c:4168 -> 4169), a line of two inlined copies stops in either, each stop named', async () => {
+  const before = qemuPids();
+  const r = await runKdive(['run', '--json', '--break', 'fs/namei.c:4168', '--break', 'net/socket.c:1643', '--guest', 'busybox ifconfig lo 127.0.0.1 up && mkdir /tmp/test']);
+  assert.equal(r.code, 0, `exit code ${r.code}\nstderr:\n${r.stderr}`);
+  const stops = r.stdout.trim().split('\n').map((l) => JSON.parse(l)).filter((e) => e.event === 'stop');
+  const mkdir = stops.find((s) => s.breakpoint === 'fs/namei.c:4168');
+  assert.ok(mkdir, r.stdout);
+  assert.equal(mkdir.frames[0].function, 'do_mkdirat');
+  assert.equal(mkdir.frames[0].line, 4169);
+  const socket = stops.find((s) => s.breakpoint === 'net/socket.c:1643');
+  assert.ok(socket, r.stdout);
+  assert.ok(socket.frames.some((f: { function: string }) => f.function === '__sys_socket_create'), JSON.stringify(socket.frames.map((f: { function: string }) => f.function)));
+  assert.deepEqual(newQemuPids(before), []);
+});
