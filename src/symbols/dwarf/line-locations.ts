@@ -71,11 +71,25 @@ export class SourceLineIndex {
     return this.programs;
   }
 
-  async locations(file: string, line: number): Promise<LineLocations> {
+  /** Answers already given: placing, deleting and placing again the same line costs one search. */
+  private readonly answers = new Map<string, Promise<LineLocations>>();
+
+  locations(file: string, line: number): Promise<LineLocations> {
+    const key = `${file}:${line}`;
+    let answer = this.answers.get(key);
+    if (!answer) {
+      answer = this.search(file, line);
+      this.answers.set(key, answer);
+      answer.catch(() => this.answers.delete(key)); // an error is said again, not remembered
+      if (this.answers.size > 64) this.answers.delete(this.answers.keys().next().value!);
+    }
+    return answer;
+  }
+
+  private async search(file: string, line: number): Promise<LineLocations> {
     const programs = (await this.allPrograms()).filter((p) => p.files.some((f) => fileMatches(f, file)));
     if (programs.length === 0) throw new NotFoundError(`no source file named ${file} in ${this.dwarf.file}`);
-    const tables: Map<string, LineEntry[]>[] = [];
-    for (const p of programs) tables.push(await this.subfileTables(p.offset, file));
+    const tables = await this.tablesFor(file, programs);
     let chosen = line;
     let pcs = exactEntries(tables, line);
     if (pcs.length === 0) {
@@ -101,6 +115,24 @@ export class SourceLineIndex {
     }
     locations.sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));
     return { requestedLine: line, line: chosen, locations };
+  }
+
+  /** The last few files' tables: a second breakpoint in the same header does not read its units again. */
+  private readonly recentTables = new Map<string, Promise<Map<string, LineEntry[]>[]>>();
+
+  private tablesFor(file: string, programs: ProgramFiles[]): Promise<Map<string, LineEntry[]>[]> {
+    let t = this.recentTables.get(file);
+    if (!t) {
+      t = (async () => {
+        const out: Map<string, LineEntry[]>[] = [];
+        for (const p of programs) out.push(await this.subfileTables(p.offset, file));
+        return out;
+      })();
+      this.recentTables.set(file, t);
+      t.catch(() => this.recentTables.delete(file));
+      if (this.recentTables.size > 8) this.recentTables.delete(this.recentTables.keys().next().value!);
+    }
+    return t;
   }
 
   /**
