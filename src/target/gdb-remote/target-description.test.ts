@@ -17,8 +17,8 @@ const QEMU_X86_64: [string, number][] = [
   ['mxcsr', 32],
 ];
 
-test('QEMU 7.2 target description (as its gdbstub sends it): 66 registers in g order, the commented-out cs_base..es_base not among them', async () => {
-  const { architecture, registers } = await readTargetDescription(fromFolder('qemu-7.2'));
+for (const qemu of ['qemu-7.2', 'qemu-10']) test(`${qemu} target description (as its gdbstub sends it): 66 registers in g order, the commented-out cs_base..es_base not among them`, async () => {
+  const { architecture, registers } = await readTargetDescription(fromFolder(qemu));
   assert.equal(architecture, 'i386:x86-64');
   assert.deepEqual(registers.map((r) => [r.name, r.bitSize]), QEMU_X86_64);
   assert.deepEqual(registers.map((r) => r.regnum), registers.map((_, i) => i));
