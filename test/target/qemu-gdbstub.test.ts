@@ -39,7 +39,7 @@ test('QEMU is detected, and the register layout matches what its `g` and `p` rea
   assert.equal(regs.get('efer'), 0n);
   // The stored fixture is what this QEMU serves (when it is the 7.2 the fixture was read from).
   if (/^7\.2\./.test(qemuVersion())) {
-    const fixture = (annex: string) => Promise.resolve(fs.readFileSync(new URL(`../fixtures/target-xml/qemu-7.2/${annex}`, import.meta.url), 'utf8'));
+    const fixture = (annex: string) => Promise.resolve(fs.readFileSync(new URL(`${import.meta.url.endsWith('.ts') ? '../' : '../../../test/'}fixtures/target-xml/qemu-7.2/${annex}`, import.meta.url), 'utf8'));
     assert.deepEqual(layout, (await readTargetDescription(fixture)).registers);
   }
 });

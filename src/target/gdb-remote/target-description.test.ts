@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { readTargetDescription } from './target-description.js';
 
-const fixtures = new URL('../../../test/fixtures/target-xml/', import.meta.url);
+// The fixtures stay in test/ (the build copies no data): from dist/src/... it is one level further up.
+const fixtures = new URL(`${import.meta.url.endsWith('.ts') ? '../../..' : '../../../..'}/test/fixtures/target-xml/`, import.meta.url);
 const fromFolder = (folder: string) => (annex: string) => Promise.resolve(readFileSync(new URL(`${folder}/${annex}`, fixtures), 'utf8'));
 
 /** x86-64 as QEMU's target/i386/gdbstub.c serves it in `g`: 66 registers, 608 bytes. */
