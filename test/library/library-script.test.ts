@@ -7,7 +7,8 @@ import { promisify } from 'node:util';
 import { newQemuPids, qemuPids } from '../support/cli-runner.js';
 import { getDebianKernel } from '../support/kernel-fixture.js';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+// From the sources (tsx) this file is test/library/; from the build, dist/test/library/.
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), import.meta.url.endsWith('.ts') ? '../..' : '../../..');
 
 /** The README's library script, run as a user runs it: `import { Session } from 'kdive'`. */
 test('examples/trace-mkdir.ts (the README script) boots, breaks, reads current->comm and the tasks, and finishes', async () => {

@@ -1,12 +1,21 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { newQemuPids, qemuPids } from '../support/cli-runner.js';
+import { kdiveNodeArgs, newQemuPids, qemuPids } from '../support/cli-runner.js';
+import { OWNER_VARIABLE } from '../support/own-resources.js';
 import { getDebianKernel } from '../support/kernel-fixture.js';
 
-const cli = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../src/cli/main.js');
+/** A shell word. */
+const quote = (w: string) => `'${w.replace(/'/g, `'\\''`)}'`;
+
+/**
+ * The command line tmux runs. A tmux server already running (someone else's) would give the
+ * session its own environment: this test's owner mark and TMPDIR are passed explicitly.
+ */
+function kdiveCommandLine(args: string[]): string {
+  const env = [OWNER_VARIABLE, 'TMPDIR'].map((v) => `${v}=${process.env[v] ?? ''}`);
+  return ['env', ...env, process.execPath, ...kdiveNodeArgs(args)].map(quote).join(' ');
+}
 
 /** A terminal the test types into and reads, as a user would: tmux with a fixed size. */
 class Terminal {
@@ -68,7 +77,7 @@ test('kdive debug in a terminal: Tab completion, break, continue, bt, print, fin
   await getDebianKernel();
   const before = qemuPids();
   const guest = 'mkdir /tmp/test; i=0; while true; do i=$((i+1)); done';
-  const term = Terminal.start(`node ${cli} debug --guest '${guest}'`);
+  const term = Terminal.start(kdiveCommandLine(['debug', '--guest', guest]));
   try {
     await term.waitFor(/\(kdive\) $/m, 0);
     let mark = term.screen().length;

@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { readTargetDescription } from './target-description.js';
 
-// The fixtures stay in the source tree: from dist/src/... (npm test) the repository is one folder further up.
-const fixtures = new URL(`${import.meta.url.includes('/dist/') ? '../../../../' : '../../../'}test/fixtures/target-xml/`, import.meta.url);
+// The fixtures stay in test/ (the build copies no data): from dist/src/... it is one level further up.
+const fixtures = new URL(`${import.meta.url.endsWith('.ts') ? '../../..' : '../../../..'}/test/fixtures/target-xml/`, import.meta.url);
 const fromFolder = (folder: string) => (annex: string) => Promise.resolve(readFileSync(new URL(`${folder}/${annex}`, fixtures), 'utf8'));
 
 /** x86-64 as QEMU's target/i386/gdbstub.c serves it in `g`: 66 registers, 608 bytes. */
@@ -18,8 +18,8 @@ const QEMU_X86_64: [string, number][] = [
   ['mxcsr', 32],
 ];
 
-test('QEMU 7.2 target description (as its gdbstub sends it): 66 registers in g order, the commented-out cs_base..es_base not among them', async () => {
-  const { architecture, registers } = await readTargetDescription(fromFolder('qemu-7.2'));
+for (const qemu of ['qemu-7.2', 'qemu-10']) test(`${qemu} target description (as its gdbstub sends it): 66 registers in g order, the commented-out cs_base..es_base not among them`, async () => {
+  const { architecture, registers } = await readTargetDescription(fromFolder(qemu));
   assert.equal(architecture, 'i386:x86-64');
   assert.deepEqual(registers.map((r) => [r.name, r.bitSize]), QEMU_X86_64);
   assert.deepEqual(registers.map((r) => r.regnum), registers.map((_, i) => i));
