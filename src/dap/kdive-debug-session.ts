@@ -183,7 +183,10 @@ export class KdiveDebugSession extends DebugSession {
       const session = this.requireSession();
       const file = args.source?.path;
       if (!file) throw new KdiveError('setBreakpoints needs source.path');
-      for (const id of this.sourceBreakpoints.get(file) ?? []) await session.deleteBreakpoint(id).catch(() => undefined);
+      for (const id of this.sourceBreakpoints.get(file) ?? []) {
+        // A breakpoint that would not come out is said in the console, not left in silently.
+        await session.deleteBreakpoint(id).catch((err: Error) => this.log(`kdive: breakpoint ${id} could not be removed: ${err.message}`));
+      }
       const ids: number[] = [];
       const result: DebugProtocol.Breakpoint[] = [];
       for (const b of args.breakpoints ?? []) {

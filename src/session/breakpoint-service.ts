@@ -88,6 +88,7 @@ export class BreakpointService {
     const pending = this.program.breakpoints.all().filter((b) => b.pending);
     const modules = pending.length ? await this.program.loadedModules() : undefined;
     for (const bp of pending) {
+      // A module whose symbols cannot be read yet keeps its breakpoint pending, as one not loaded.
       const found = await modules?.lookup(bp.location).catch(() => undefined);
       if (!found) continue;
       bp.address = found.address;
@@ -124,6 +125,7 @@ export class BreakpointService {
       address = this.program.symbols.resolveLocation(location);
     } catch (err) {
       // Not in vmlinux: a function of a loaded module (`name` or `module:name`), from the kernel's own kallsyms.
+      // Modules that cannot be read leave the vmlinux's 'no function named' as the answer.
       const inModule = err instanceof NotFoundError && /^[\w.]+(:\w+)?$/.test(location.trim()) ? await (await this.program.loadedModules())?.lookup(location.trim()).catch(() => undefined) : undefined;
       if (!inModule) throw err;
       return [{ address: inModule.address, function: location.trim().split(':').pop() }];

@@ -153,6 +153,7 @@ export class ExecutionService {
     const event = await this.runTo([caller.pc], frame.sp, tid);
     if (event.kind !== 'stop' || event.pc !== caller.pc) return { event, frame };
     const lookup = (i === 0 ? frame.pc : frame.pc - 1n) - this.program.symbols.slide;
+    // A function whose DWARF does not give its return type: finish then shows no value, as gdb for void.
     const type = this.program.symbols.dwarf ? await returnTypeAt(this.program.symbols.dwarf, lookup).catch(() => undefined) : undefined;
     if (!type || type === 'void') return { event, frame };
     const returnValue = await this.evaluation.evaluate(`(${type})$${this.arch.returnRegister}`).catch(async () => {
@@ -206,6 +207,7 @@ export class ExecutionService {
       for (const w of raw.watchpoints) {
         w.hits++;
         if (w.watch && w.watch.kind !== 'read') {
+          // A watched value that cannot be read now prints as <unknown> in the report.
           const now = await this.evaluation.evaluate(w.watch.expression).then((v) => v.text).catch(() => undefined);
           event.oldValue = w.watch.lastValue;
           event.newValue = now;

@@ -108,6 +108,7 @@ export class KernelSymbols {
   callFrameInfo(): Promise<CallFrameInfo | undefined> {
     // .debug_frame that cannot be read is no .debug_frame: callee-saved registers in caller frames are
     // then printed <unavailable>, never guessed (the unwinder itself uses ORC).
+    // No readable .debug_frame: caller frames then get only what ORC gives (sp, pc), as without CFI.
     this.cfi ??= this.dwarf ? CallFrameInfo.read(this.dwarf.sections).catch(() => undefined) : Promise.resolve(undefined);
     return this.cfi;
   }

@@ -66,6 +66,8 @@ export class RunControl {
     const n = (this.internal.get(address) ?? 1) - 1;
     if (n > 0) this.internal.set(address, n);
     else this.internal.delete(address);
+    // The target refused or is gone: the target keeps its own record of what is inserted, and
+    // detach (at close too) takes it out again and reports what would not come out.
     await this.sync(address).catch(() => undefined);
   }
 

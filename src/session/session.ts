@@ -231,11 +231,17 @@ export class Session {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    let problem: string | undefined;
     try {
       if (!this.execution.exited && !this.detached) {
         // Our breakpoints leave the guest: an attached kernel runs on without them, and a booted
         // one is killed right after (removing them first still matters for a shared stub).
-        await Promise.race([this.target.detach().catch(() => {}), new Promise((r) => setTimeout(r, 2000).unref())]);
+        const timeout = new Promise<string>((r) => setTimeout(() => r('the stub did not answer within 2 s'), 2000).unref());
+        const outcome = await Promise.race([
+          this.target.detach().then((r) => (r.leftInserted.length ? `the stub kept ${r.leftInserted.join(', ')}` : undefined), (err: Error) => err.message),
+          timeout,
+        ]);
+        problem = outcome;
       }
     } finally {
       this.target.close();
@@ -243,5 +249,7 @@ export class Session {
       await this.symbols.close();
       this.cleanup();
     }
+    // A booted VM is gone now, whatever it held; a kernel we attached to runs on, so say what may be left in it.
+    if (problem && !this.vm) throw new KdiveError(`detaching from the kernel failed (${problem}): kdive's breakpoints may still be in it`);
   }
 }

@@ -49,6 +49,7 @@ export class StackService {
       }
       const vmlinux = symbols.orc;
       const modules = await this.program.loadedModules();
+      // A module whose ORC table cannot be read gives no entry: the walk then ends there and says why.
       walk = await unwindOrc({ ip, sp, bp, regs: gprs }, {
         orc: { find: (address, slide) => (modules?.moduleAt(address) ? modules.orcFind(address).catch(() => undefined) : vmlinux.find(address, slide)) },
         slide: symbols.slide,
