@@ -1,9 +1,9 @@
 import type { EngineSymbols } from '../expr/expression-engine.js';
 import type { KernelSymbols } from './kernel-symbols.js';
+import { isPerCpuOffset } from '../symbols/elf/per-cpu-section.js';
 
 /** The expression engine's view of the kernel's symbols, KASLR slide applied. */
 export function sessionEngineSymbols(symbols: KernelSymbols): EngineSymbols {
-  const percpu = symbols.elf.section('.data..percpu');
   const code = symbols.elf.sections.filter((sec) => (sec.flags & 0x4n) !== 0n && sec.addr !== 0n);
   const inCode = (a: bigint) => code.some((sec) => a >= sec.addr && a < sec.addr + BigInt(sec.size));
   return {
@@ -17,9 +17,9 @@ export function sessionEngineSymbols(symbols: KernelSymbols): EngineSymbols {
     },
     addressOf(name) {
       const s = symbols.table.lookup(name).find((x) => x.address !== 0n);
-      return s ? (percpu && percpu.addr === 0n && s.address < BigInt(percpu.size) ? s.address : s.address + symbols.slide) : undefined;
+      return s ? (isPerCpuOffset(symbols.elf, s.address) ? s.address : s.address + symbols.slide) : undefined;
     },
     slide: () => symbols.slide,
-    isPerCpu: (link) => percpu !== undefined && percpu.addr === 0n && link < BigInt(percpu.size),
+    isPerCpu: (link) => isPerCpuOffset(symbols.elf, link),
   };
 }

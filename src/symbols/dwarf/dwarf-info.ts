@@ -1,6 +1,7 @@
 import { FormatError, NotFoundError } from '../../errors.js';
 import type { ElfFile } from '../elf/elf-file.js';
 import { SymbolTable } from '../elf/symbol-table.js';
+import { isPerCpuOffset } from '../elf/per-cpu-section.js';
 import { ArangeIndex, dieRanges, type AddressRange } from './address-ranges.js';
 import { ByteCursor } from './byte-cursor.js';
 import { DW_AT, DW_TAG } from './constants.js';
@@ -404,8 +405,7 @@ export class DwarfInfo {
       const loc = d.attrs.get(DW_AT.location);
       // DW_OP_addr N: the address itself. Per-CPU variables sit in the zero-based .data..percpu section.
       const address = Buffer.isBuffer(loc) && loc[0] === 0x03 && loc.length === 9 ? loc.readBigUInt64LE(1) : sym?.address;
-      const percpu = this.sections.elf.section('.data..percpu');
-      const perCpu = address !== undefined && percpu !== undefined && address < BigInt(percpu.size) && percpu.addr === 0n;
+      const perCpu = address !== undefined && isPerCpuOffset(this.sections.elf, address);
       return { name, address, type, perCpu };
     }
     if (sym) return { name, address: sym.address, type: '<no debug info>', perCpu: false };
