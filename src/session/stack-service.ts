@@ -33,6 +33,27 @@ export class StackService {
     private readonly arch: Arch,
   ) {}
 
+  /** The last walk, kept for the stop it was made at: a stop's banner, `bt` and `frame N` walk once. */
+  private lastWalk: { stop: number; threadId: string; maxFrames: number; walk: Promise<PhysicalWalk> } | undefined;
+
+  /** The physical frames of a stopped CPU (at most `maxFrames`), walked once per stop and thread. */
+  private async walkOf(threadId: string | undefined, maxFrames: number): Promise<PhysicalWalk> {
+    const stop = this.program.run.stopCount;
+    const tid = this.program.threadFor(threadId);
+    const last = this.lastWalk;
+    if (last && last.stop === stop && last.threadId === tid && last.maxFrames >= maxFrames) {
+      const { walk, frameRegs } = await last.walk;
+      if (walk.frames.length <= maxFrames) return { walk, frameRegs };
+      return { walk: { frames: walk.frames.slice(0, maxFrames), end: { reason: 'limit', detail: `stopped after ${maxFrames} frames` } }, frameRegs: frameRegs.slice(0, maxFrames) };
+    }
+    const walk = this.program.registers(tid).then((regs) => this.physicalWalk(regs, maxFrames));
+    this.lastWalk = { stop, threadId: tid, maxFrames, walk };
+    walk.catch(() => {
+      if (this.lastWalk?.walk === walk) this.lastWalk = undefined; // a failed walk is tried again, not remembered
+    });
+    return walk;
+  }
+
   /** The physical frames of a stopped CPU and the DWARF registers known in each. */
   private async physicalWalk(regs: RegisterValues, maxFrames: number): Promise<PhysicalWalk> {
     const { symbols } = this.program;
@@ -63,7 +84,7 @@ export class StackService {
   /** The kernel stack of a stopped CPU, inlined frames included, with arguments, locals and source lines. */
   async backtrace(threadId?: string, maxFrames = 64): Promise<Backtrace> {
     const { symbols } = this.program;
-    const { walk: result, frameRegs } = await this.physicalWalk(await this.program.registers(threadId), maxFrames);
+    const { walk: result, frameRegs } = await this.walkOf(threadId, maxFrames);
     const modules = await this.program.loadedModules();
     const frames: Frame[] = [];
     for (const [index, f] of result.frames.entries()) {
@@ -105,7 +126,7 @@ export class StackService {
       const atEntry = symbols.symbolize(pc)?.offset === 0n;
       return { pc, lookupPc: pc, registers: first, context: this.frameContext(0, undefined, first, atEntry) };
     }
-    const { walk, frameRegs } = await this.physicalWalk(regs, frameIndex + 2);
+    const { walk, frameRegs } = await this.walkOf(threadId, frameIndex + 2);
     let shown = 0;
     for (const [i, f] of walk.frames.entries()) {
       const lookup = i === 0 || f.kind !== 'call' ? f.pc : f.pc - 1n;
