@@ -48,8 +48,9 @@ export class StackService {
     }
     const walk = this.program.registers(tid).then((regs) => this.physicalWalk(regs, maxFrames));
     this.lastWalk = { stop, threadId: tid, maxFrames, walk };
+    // A failed walk is tried again, not remembered (its caller gets the error from `walk` itself).
     walk.catch(() => {
-      if (this.lastWalk?.walk === walk) this.lastWalk = undefined; // a failed walk is tried again, not remembered
+      if (this.lastWalk?.walk === walk) this.lastWalk = undefined;
     });
     return walk;
   }
@@ -70,9 +71,11 @@ export class StackService {
       }
       const vmlinux = symbols.orc;
       const modules = await this.program.loadedModules();
-      // A module whose ORC table cannot be read gives no entry: the walk then ends there and says why.
+      const find = (address: bigint, slide: bigint) =>
+        // A module whose ORC table cannot be read gives no entry: the walk then ends there and says why.
+        modules?.moduleAt(address) ? modules.orcFind(address).catch(() => undefined) : vmlinux.find(address, slide);
       walk = await unwindOrc({ ip, sp, bp, regs: gprs }, {
-        orc: { find: (address, slide) => (modules?.moduleAt(address) ? modules.orcFind(address).catch(() => undefined) : vmlinux.find(address, slide)) },
+        orc: { find },
         slide: symbols.slide,
         maxFrames,
         readU64: (address) => this.program.readU64(address),

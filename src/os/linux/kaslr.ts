@@ -52,6 +52,7 @@ export async function slideFromIdt(readMemory: (address: bigint, length: number)
     throw new KdiveError('the IDT does not point into this kernel yet');
   }
   const expected = await symbols.elf.readVirtual(banner, 64);
+  // Under a wrong slide the banner's address may be unmapped: that rejects the slide as a mismatch does.
   const live = await readMemory(banner + slide, 64).catch(() => undefined);
   if (!live || !live.equals(expected)) {
     throw new KdiveError(`the running kernel's linux_banner differs from ${symbols.vmlinuxPath}'s: is it the vmlinux of this kernel?`);

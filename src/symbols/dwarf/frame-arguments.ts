@@ -51,6 +51,7 @@ export async function frameArguments(dwarf: DwarfInfo, scope: Die, unit: DwarfUn
     // gdb's entry value: a parameter of an out-of-line function that arrived in a register the caller's call site describes.
     if (tag === DW_TAG.formal_parameter && scope.tag === DW_TAG.subprogram && ctx.callSiteValue && loc !== undefined) {
       const entryPc = fn.attrs.get(DW_AT.low_pc);
+      // A location list that cannot be read at the entry gives no entry value: the value alone is printed.
       const atEntry = Buffer.isBuffer(loc) ? loc : typeof entryPc === 'bigint' ? await locationAt(dwarf.sections, unit, p.forms.get(DW_AT.location) ?? 0, Number(loc), entryPc, base).catch(() => undefined) : undefined;
       const regno = singleRegister(atEntry);
       const passed = regno === undefined ? undefined : ctx.callSiteValue(regno);

@@ -129,6 +129,7 @@ export class SourceLineIndex {
         return out;
       })();
       this.recentTables.set(file, t);
+      // A failed search is not remembered: the next breakpoint on the file searches again and says why.
       t.catch(() => this.recentTables.delete(file));
       if (this.recentTables.size > 8) this.recentTables.delete(this.recentTables.keys().next().value!);
     }
