@@ -55,6 +55,8 @@ export interface Target {
   readonly stubName: string;
   /** Each thread is a CPU, thread n+1 being CPU n (QEMU's vCPUs); otherwise threads are tasks (kgdb, KDP). */
   readonly threadsAreCpus?: boolean;
+  /** The stub can run backwards (reverse-continue, reverse-step). */
+  readonly reverseExecution?: boolean;
   readonly registerLayout: readonly RegisterDescription[];
 
   readRegisters(threadId?: string): Promise<RegisterValues>;

@@ -63,9 +63,9 @@ const CORE_XML = `<?xml version="1.0"?><feature name="org.gnu.gdb.i386.core">
 </feature>`;
 
 /** A QEMU-like stub with a 3-register target.xml served in 40-byte chunks. */
-function qemuLike(opts: { g?: () => string; x?: string } = {}) {
+function qemuLike(opts: { g?: () => string; x?: string; supported?: string } = {}) {
   return (p: string): string | undefined => {
-    if (p.startsWith('qSupported')) return 'PacketSize=1000;qXfer:features:read+;vContSupported+;multiprocess+';
+    if (p.startsWith('qSupported')) return opts.supported ?? 'PacketSize=1000;qXfer:features:read+;vContSupported+;multiprocess+';
     const xfer = /^qXfer:features:read:([^:]+):([0-9a-f]+),([0-9a-f]+)$/.exec(p);
     if (xfer) {
       const doc = xfer[1] === 'target.xml' ? TARGET_XML : xfer[1] === 'core.xml' ? CORE_XML : undefined;
@@ -322,4 +322,19 @@ test('interrupting a target that does not stop fails with a timeout error, not a
   assert.equal((await target.readRegisters()).get('rip'), 0xfff0n);
   target.close();
   await stub.close();
+});
+
+test('capabilities come from the stub, not its name: vCPU threads, and reverse execution only when qSupported offers both ReverseContinue+ and ReverseStep+', async () => {
+  for (const [supported, reverse] of [
+    ['PacketSize=1000;qXfer:features:read+;vContSupported+', false],
+    ['PacketSize=1000;qXfer:features:read+;vContSupported+;ReverseStep+;ReverseContinue+', true],
+    ['PacketSize=1000;qXfer:features:read+;ReverseContinue+', false],
+  ] as const) {
+    const stub = await fakeStub(qemuLike({ supported }));
+    const target = await GdbRemoteTarget.connect(stub.socket, { profile: 'auto' });
+    assert.equal(target.reverseExecution, reverse, supported);
+    assert.equal(target.threadsAreCpus, true);
+    target.close();
+    await stub.close();
+  }
 });

@@ -69,6 +69,9 @@ export class GdbRemoteTarget implements Target {
     return this.profile.readOnlyRegisters ?? [];
   }
 
+  /** The stub runs the target backwards (bc/bs: QEMU with -icount record/replay). */
+  reverseExecution = false;
+
   get breakpointPcOffset(): number {
     return this.profile.breakpointPcOffset ?? 0;
   }
@@ -88,7 +91,8 @@ export class GdbRemoteTarget implements Target {
       // `?` also clears QEMU's breakpoints: exactly what a fresh attach wants, and only then.
       target.initialStop = parseStopReply(await conn.request('?', { wantsStop: true }));
       target.currentThread = target.initialStop.threadId;
-      if (profile.name === 'qemu') {
+      target.reverseExecution = /ReverseContinue\+/.test(supported) && /ReverseStep\+/.test(supported);
+      if (profile.qemuMonitor) {
         // Under TCG, QEMU (7.1+) single-steps over its own breakpoints ("singlestep overrides
         // breakpoints") and never writes them into guest memory, so a breakpoint can stay in while
         // a CPU steps off it: no z/Z per hit, and no translated-code flush each time. KVM writes 0xCC.

@@ -16,6 +16,8 @@ export interface StubProfile {
   name: 'qemu' | 'kgdb' | 'generic';
   /** The stub's threads are the CPUs, numbered from 1 (QEMU's vCPUs); otherwise they are tasks (kgdb). */
   threadsAreCpus?: boolean;
+  /** The stub passes `monitor` (qRcmd) to QEMU's HMP, where `info kvm` tells TCG from KVM. */
+  qemuMonitor?: boolean;
   /** The largest packet the stub takes (QEMU: PacketSize from qSupported; kgdb: BUFMAX-1). */
   packetSize: number;
   /** Bytes per `m` request. */
@@ -65,7 +67,7 @@ export const GDB_AMD64_LAYOUT = fixedLayout([
 ]);
 
 export const QEMU_PROFILE: StubProfile = {
-  name: 'qemu', threadsAreCpus: true, packetSize: 0x1000, maxMemoryRead: 0x7f0, memoryReadWindow: 16, maxMemoryWrite: 0x7f0, usesTargetXml: true, vCont: true, interruptByte: true, sendAcks: false,
+  name: 'qemu', threadsAreCpus: true, qemuMonitor: true, packetSize: 0x1000, maxMemoryRead: 0x7f0, memoryReadWindow: 16, maxMemoryWrite: 0x7f0, usesTargetXml: true, vCont: true, interruptByte: true, sendAcks: false,
 };
 
 export const KGDB_PROFILE: StubProfile = {
