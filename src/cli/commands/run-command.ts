@@ -38,7 +38,7 @@ export function registerRunCommands(program: Command): void {
   const run = program
     .command('run')
     .description('boot a kernel, stop at breakpoints while the guest runs a command, print each stop with its backtrace')
-    .option('-b, --break <symbol>', 'break at this function (repeatable)', collect, [])
+    .option('-b, --break <location>', 'break at FUNCTION, FILE:LINE (every place gdb puts it; a line without code moves to the next), MODULE:FUNCTION or *ADDRESS (repeatable)', collect, [])
     .requiredOption('-g, --guest <command>', "shell command the guest runs, e.g. 'mkdir /tmp/test'");
   addBootOptions(run).action(async (opts: RunOptions) => {
     process.exitCode = await runScenario(opts);

@@ -72,7 +72,7 @@ export function registerSymCommand(program: Command): void {
     .command('info-line')
     .argument('<vmlinux>').argument('<location>', 'FUNCTION or FILE:LINE')
     .option('--json', 'JSON output')
-    .description("where a line's code is (like gdb's info line)")
+    .description("where a line's code is (like gdb's info line); for FILE:LINE also every breakpoint location gdb would use")
     .action((vmlinux: string, location: string, o: { json?: boolean }) =>
       withDwarf(vmlinux, async (d) => {
         const fileLine = /^(.+):(\d+)$/.exec(location);
