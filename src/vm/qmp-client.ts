@@ -2,11 +2,9 @@ import net from 'node:net';
 import { EventEmitter } from 'node:events';
 import { KdiveError } from '../errors.js';
 
-export interface QmpEvent {
-  event: string;
-  data?: Record<string, unknown>;
-  timestamp?: { seconds: number; microseconds: number };
-}
+import { parseQmpLine, type QmpEvent, type QmpVersion } from './qmp-message.js';
+
+export type { QmpEvent } from './qmp-message.js';
 
 /** QMP answered a command with an error; `message` carries QMP's own `desc`. */
 export class QmpError extends KdiveError {
@@ -33,7 +31,7 @@ export class QmpClient extends EventEmitter {
   private nextId = 1;
   private readonly pending = new Map<number, { command: string; resolve(v: unknown): void; reject(e: Error): void }>();
   /** The greeting's QEMU version, e.g. { major: 7, minor: 2, micro: 0 }. */
-  version: { major: number; minor: number; micro: number } | undefined;
+  version: QmpVersion | undefined;
   private closed = false;
 
   private constructor(private readonly socket: net.Socket) {
@@ -130,27 +128,20 @@ export class QmpClient extends EventEmitter {
       const line = this.buffer.slice(0, nl).trim();
       this.buffer = this.buffer.slice(nl + 1);
       if (!line) continue;
-      let msg: Record<string, unknown>;
-      try {
-        msg = JSON.parse(line) as Record<string, unknown>;
-      } catch {
-        continue;
-      }
-      if ('QMP' in msg) {
-        this.version = (msg.QMP as { version?: { qemu?: QmpClient['version'] } }).version?.qemu;
+      const msg = parseQmpLine(line);
+      if (msg?.kind === 'greeting') {
+        this.version = msg.version;
         this.greetingWaiter?.();
         this.greetingWaiter = undefined;
-      } else if ('event' in msg) {
-        this.emit('event', msg as unknown as QmpEvent);
-        this.emit(String(msg.event), msg as unknown as QmpEvent);
-      } else if (typeof msg.id === 'number') {
+      } else if (msg?.kind === 'event') {
+        this.emit('event', msg.event);
+        this.emit(msg.event.event, msg.event);
+      } else if (msg) {
         const p = this.pending.get(msg.id);
         this.pending.delete(msg.id);
         if (!p) continue;
-        if ('error' in msg) {
-          const e = msg.error as { class?: string; desc?: string };
-          p.reject(new QmpError(p.command, e.class ?? 'GenericError', e.desc ?? e.class ?? 'error'));
-        } else p.resolve(msg.return);
+        if (msg.kind === 'error') p.reject(new QmpError(p.command, msg.errorClass, msg.desc));
+        else p.resolve(msg.value);
       }
     }
   }

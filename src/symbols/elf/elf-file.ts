@@ -43,7 +43,7 @@ export class ElfFile {
 
   private constructor(
     readonly path: string,
-    private readonly fh: FileHandle,
+    private readonly fh: ElfBytes,
     readonly fileSize: number,
     readonly type: number,
     readonly machine: number,
@@ -69,7 +69,15 @@ export class ElfFile {
     }
   }
 
-  private static async parse(path: string, fh: FileHandle): Promise<ElfFile> {
+  /**
+   * An ELF image already in memory (a vmlinux unpacked from a bzImage, or bytes a test or the fuzzer
+   * made); `name` stands for the path in error messages.
+   */
+  static async fromBuffer(name: string, bytes: Buffer): Promise<ElfFile> {
+    return ElfFile.parse(name, new BufferBytes(bytes));
+  }
+
+  private static async parse(path: string, fh: ElfBytes): Promise<ElfFile> {
     const fileSize = (await fh.stat()).size;
     const read = async (offset: number, length: number, what: string): Promise<Buffer> => {
       if (offset < 0 || length < 0 || offset + length > fileSize) {
@@ -240,6 +248,29 @@ export class ElfFile {
     this.cache.clear();
     await this.fh.close().catch(() => {}); // closed already (close() twice): nothing left to release
   }
+}
+
+/** What ElfFile reads through: an open file, or a buffer. */
+interface ElfBytes {
+  read(buffer: Buffer, offset: number, length: number, position: number): Promise<{ bytesRead: number }>;
+  stat(): Promise<{ size: number; isDirectory(): boolean }>;
+  close(): Promise<void>;
+}
+
+/** The part of FileHandle ElfFile uses, over a Buffer. */
+class BufferBytes implements ElfBytes {
+  constructor(private readonly bytes: Buffer) {}
+
+  async read(buffer: Buffer, offset: number, length: number, position: number): Promise<{ bytesRead: number }> {
+    if (position >= this.bytes.length) return { bytesRead: 0 };
+    return { bytesRead: this.bytes.copy(buffer, offset, position, Math.min(this.bytes.length, position + length)) };
+  }
+
+  async stat(): Promise<{ size: number; isDirectory(): boolean }> {
+    return { size: this.bytes.length, isDirectory: () => false };
+  }
+
+  async close(): Promise<void> {}
 }
 
 function align4(n: number): number {

@@ -1,3 +1,5 @@
+import { TargetError } from '../target-error.js';
+
 /**
  * GDB Remote Serial Protocol framing, pure: `$payload#cc`, acks, `}` escapes, RLE.
  * No I/O here, so every rule can be tested byte for byte and fuzzed.
@@ -161,7 +163,7 @@ export function decodeHex(text: string): Buffer {
   // Buffer.from stops at the first non-hex pair; a short result is how a bad digit shows.
   const out = text.length % 2 === 0 ? Buffer.from(text, 'hex') : undefined;
   if (!out || out.length * 2 !== text.length) {
-    throw new Error(`not a hex string: '${text.length > 40 ? `${text.slice(0, 40)}…` : text}'`);
+    throw new TargetError(`not a hex string in the stub's reply: '${text.length > 40 ? `${text.slice(0, 40)}…` : text}'`);
   }
   return out;
 }

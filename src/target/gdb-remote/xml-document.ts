@@ -9,6 +9,8 @@
  * the root element, a document with no or two root elements.
  */
 
+import { KdiveError } from '../../errors.js';
+
 export interface XmlElement {
   name: string;
   attributes: Record<string, string>;
@@ -17,13 +19,12 @@ export interface XmlElement {
 
 export type XmlNode = XmlElement | { text: string };
 
-export class XmlSyntaxError extends Error {
+export class XmlSyntaxError extends KdiveError {
   constructor(
     message: string,
     readonly offset: number,
   ) {
     super(`${message} at offset ${offset}`);
-    this.name = 'XmlSyntaxError';
   }
 }
 

@@ -1,0 +1,9 @@
+/** Every fuzz property, in the order the report lists them. */
+import type { FuzzProperty } from './fuzz-property.js';
+import { kdpProperties } from './properties/kdp-properties.js';
+import { protocolTextProperties } from './properties/protocol-text-properties.js';
+import { rspProperties } from './properties/rsp-properties.js';
+
+export function allProperties(): FuzzProperty[] {
+  return [...rspProperties, ...protocolTextProperties, ...kdpProperties];
+}
