@@ -28,10 +28,19 @@ export function whenNotFound<T>(fallback: T): (err: unknown) => T {
   };
 }
 
+/**
+ * Text from a file or a stub, made safe for a one-line message: control characters (a newline in a
+ * corrupt string table, an escape sequence) become \xNN, so the line stays one line and the
+ * terminal is not driven by the input.
+ */
+export function printable(text: string): string {
+  return text.replace(/[\x00-\x1f\x7f]/g, (ch) => `\\x${ch.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
 /** A file that is not what we expected (truncated ELF, bad DWARF): names the file and offset. */
 export class FormatError extends KdiveError {
   constructor(readonly file: string, readonly offset: number | bigint, what: string) {
-    super(`${file}: at offset 0x${offset.toString(16)}: ${what}`);
+    super(printable(`${file}: at offset 0x${offset.toString(16)}: ${what}`));
   }
 }
 

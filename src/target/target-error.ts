@@ -1,8 +1,9 @@
-import { KdiveError } from '../errors.js';
+import { KdiveError, printable } from '../errors.js';
 
 export class TargetError extends KdiveError {
   constructor(message: string, readonly code?: string) {
-    super(message);
+    // Messages quote what the stub sent: keep them one line.
+    super(printable(message));
   }
 }
 

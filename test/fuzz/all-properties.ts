@@ -3,7 +3,8 @@ import type { FuzzProperty } from './fuzz-property.js';
 import { kdpProperties } from './properties/kdp-properties.js';
 import { protocolTextProperties } from './properties/protocol-text-properties.js';
 import { rspProperties } from './properties/rsp-properties.js';
+import { symbolFileProperties } from './properties/symbol-file-properties.js';
 
 export function allProperties(): FuzzProperty[] {
-  return [...rspProperties, ...protocolTextProperties, ...kdpProperties];
+  return [...rspProperties, ...protocolTextProperties, ...kdpProperties, ...symbolFileProperties];
 }

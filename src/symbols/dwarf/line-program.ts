@@ -155,6 +155,9 @@ export function runLineProgram(header: LineProgramHeader, sections: DwarfSection
     row.address = 0n; row.file = 1; row.line = 1; row.column = 0; row.isStmt = header.defaultIsStmt; row.discriminator = 0;
   };
   const emit = (endSequence = false) => {
+    // The line register is unsigned: a program that advances it below 0 is corrupt, and a row
+    // there would print as a line of the source that does not exist.
+    if (row.line < 0) c.fail(`the line program advances the line number to ${row.line}`, c.pos - 1);
     row.endSequence = endSequence;
     onRow(row);
     row.discriminator = 0;

@@ -92,9 +92,10 @@ async function evaluate(expr: Buffer, ctx: ExpressionContext): Promise<Location>
       case 0x21: { const b = pop(); stack.push(pop() | b); break; }
       case 0x22: { const b = pop(); stack.push((pop() + b) & MASK); break; }
       case 0x23: stack.push((pop() + c.ulebBig()) & MASK); break; // plus_uconst
-      case 0x24: { const b = pop(); stack.push((pop() << b) & MASK); break; }
-      case 0x25: { const b = pop(); stack.push(pop() >> b); break; }
-      case 0x26: { const b = pop(); stack.push(BigInt.asUintN(64, BigInt.asIntN(64, pop()) >> b)); break; }
+      // Shifts by 64 or more: 0 (or the sign) as on a 64-bit machine, not a BigInt of 2^b bits.
+      case 0x24: { const b = pop(); const a = pop(); stack.push(b >= 64n ? 0n : (a << b) & MASK); break; }
+      case 0x25: { const b = pop(); const a = pop(); stack.push(b >= 64n ? 0n : a >> b); break; }
+      case 0x26: { const b = pop(); stack.push(BigInt.asUintN(64, BigInt.asIntN(64, pop()) >> (b >= 64n ? 63n : b))); break; }
       case 0x27: { const b = pop(); stack.push(pop() ^ b); break; }
       case 0x90: result = { kind: 'register', regno: c.uleb() }; break; // regx
       case 0x91: { // fbreg

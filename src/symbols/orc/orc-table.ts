@@ -70,7 +70,7 @@ export class OrcTable {
    */
   static fromBuffers(ipTableAddress: bigint, ipTable: Buffer, entries: Buffer, format: OrcFormat = 'v1'): OrcTable {
     if (ipTable.length % 4 !== 0 || entries.length !== (ipTable.length / 4) * 6) {
-      throw new RangeError(`ORC tables disagree: ${ipTable.length} bytes of ips, ${entries.length} bytes of entries`);
+      throw new FormatError('.orc_unwind', 0, `the ORC tables disagree: ${ipTable.length} bytes of ips, ${entries.length} bytes of entries (6 per 4-byte ip)`);
     }
     const n = ipTable.length / 4;
     // Self-relative offsets are s32 from a 64-bit address: compute relative to the table's
