@@ -9,6 +9,7 @@ export interface ExamineFormat {
 }
 
 const SIZES: Record<string, number> = { b: 1, h: 2, w: 4, g: 8 };
+const MAX_EXAMINE_COUNT = 1 << 24;
 
 /** gdb's x/FMT letters: a count, then a format (x d u o t a c s i z) and a size (b h w g) in either order. */
 export function parseExamineFormat(fmt: string | undefined, previous: ExamineFormat = { count: 1, format: 'x', size: 4 }): ExamineFormat {
@@ -16,6 +17,8 @@ export function parseExamineFormat(fmt: string | undefined, previous: ExamineFor
   const m = /^(\d*)([a-z]*)$/.exec(fmt);
   if (!m) throw new KdiveError(`bad format '/${fmt}': expected /[COUNT][FORMAT][SIZE] such as /4gx`);
   const out: ExamineFormat = { count: m[1] ? Number(m[1]) : 1, format: previous.format, size: previous.size };
+  // A count no memory could satisfy would keep the REPL reading for ever.
+  if (out.count > MAX_EXAMINE_COUNT) throw new KdiveError(`count ${m[1]} in /${fmt} is too large (at most ${MAX_EXAMINE_COUNT} units at a time)`);
   for (const ch of m[2]!) {
     if (ch in SIZES) out.size = SIZES[ch]!;
     else if ('xduotacsiz'.includes(ch)) out.format = ch;

@@ -18,6 +18,8 @@ export interface FuzzProperty<T = unknown> {
   arbitrary: fc.Arbitrary<T>;
   /** Throws (an assertion) when the contract is broken. */
   check(input: T): void | Promise<void>;
+  /** Ends what the property started for its cases (a session, a server), once after the runs. */
+  dispose?(): Promise<void>;
 }
 
 export function property<T>(parser: string, name: string, arbitrary: fc.Arbitrary<T>, check: (input: T) => void | Promise<void>): FuzzProperty {

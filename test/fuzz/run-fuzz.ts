@@ -25,6 +25,7 @@ for (const p of chosen) {
   results.push(r);
   if (r.failure) process.stderr.write(`FAILED ${r.failure}\n`);
 }
+await Promise.all(chosen.map((p) => p.dispose?.()));
 const byParser = new Map<string, { cases: number; ms: number; slowest: number; failed: number; properties: number }>();
 for (const r of results) {
   const t = byParser.get(r.parser) ?? { cases: 0, ms: 0, slowest: 0, failed: 0, properties: 0 };

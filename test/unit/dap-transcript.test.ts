@@ -1,15 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { KdiveDebugSession } from '../../src/dap/kdive-debug-session.js';
-import { ElfFile } from '../../src/symbols/elf/index.js';
-import { FakeRspStub } from '../support/fake-rsp-stub.js';
-import { scratchDir } from '../support/own-resources.js';
-import { ADD, buildToyKernel, ENTRY_ASM, TEXT, toyKernelMemory } from '../support/toy-kernel.js';
+import { serveToyKernelStub } from '../support/toy-kernel-stub.js';
+import { ADD } from '../support/toy-kernel.js';
 
 /**
  * The adapter's messages for one debugging session, checked against a golden transcript
@@ -86,36 +83,10 @@ function normalise(messages: Message[], dir: string, port: number): unknown[] {
 }
 
 test('DAP: the adapter answers a whole session over a fake stub exactly as the golden transcript says', async () => {
-  const dir = scratchDir('kdive-dap-golden-');
-  const vmlinux = path.join(dir, 'vmlinux');
-  writeFileSync(vmlinux, buildToyKernel().bytes);
   // CPU 0 runs nops up to `add`, with a return address into entry_asm on its stack.
-  const stack = 0xffffc90000008000n;
-  const memory = toyKernelMemory();
-  const code = Buffer.alloc(0x40, 0x90);
-  const frameBytes = Buffer.alloc(0x100);
-  frameBytes.writeBigUInt64LE(ENTRY_ASM + 5n, 0x80);
-  // The toy kernel's own code, as the stub's memory: kdive reads the same bytes from the target and the file.
-  const elf = await ElfFile.open(vmlinux);
-  const textSection = elf.section('.text')!;
-  const textBytes = await elf.readSection(textSection);
-  await elf.close();
-  const stub = new FakeRspStub({
-    flavor: 'qemu-tcg',
-    memory: [
-      { address: TEXT - 0x40n, bytes: code },
-      { address: textSection.addr, bytes: textBytes },
-      { address: stack - 0x80n, bytes: frameBytes },
-      ...memory.regions(),
-    ],
-    registers: { rip: TEXT - 0x40n, rsp: stack, rbp: 0n, rdi: 2n, rsi: 3n },
-  });
-  const server = net.createServer((socket) => {
-    socket.pipe(stub.client);
-    stub.client.pipe(socket);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as net.AddressInfo).port;
+  const toy = await serveToyKernelStub();
+  const { vmlinux, port } = toy;
+  const dir = path.dirname(vmlinux);
   const dap = new InProcessAdapter();
   const transcript: { exchange: string; messages: unknown[] }[] = [];
   const step = async (exchange: string, command: string, args: object = {}, thenEvent?: string) => {
@@ -136,8 +107,7 @@ test('DAP: the adapter answers a whole session over a fake stub exactly as the g
     await step('12 >> an unknown request', 'noSuchRequest');
     await step('13 >> disconnect', 'disconnect', { terminateDebuggee: false });
   } finally {
-    server.close();
-    stub.client.destroy();
+    await toy.close();
   }
   // The stop is at add's address, as the fake stub ran it.
   assert.ok(JSON.stringify(transcript).includes(`0x${ADD.toString(16)}`), 'the stack names add at its address');

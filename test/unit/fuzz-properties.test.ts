@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { allProperties } from '../fuzz/all-properties.js';
 import { runProperty } from '../fuzz/fuzz-property.js';
@@ -10,7 +10,10 @@ import { runProperty } from '../fuzz/fuzz-property.js';
  */
 const RUNS = Number(process.env.KDIVE_FUZZ_RUNS ?? 1000);
 
-for (const p of allProperties()) {
+const properties = allProperties();
+after(() => Promise.all(properties.map((p) => p.dispose?.())));
+
+for (const p of properties) {
   test(`fuzz: ${p.parser}: ${p.name}`, async () => {
     const run = await runProperty(p, RUNS);
     assert.equal(run.failure, undefined, run.failure);
