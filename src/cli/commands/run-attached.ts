@@ -60,6 +60,7 @@ export async function runAttached(opts: RunAttachedOptions): Promise<number> {
     // Breakpoints out and detached (the kernel runs on). When something already failed, that is the
     // one line to report: a detach that fails after it adds nothing the user can act on.
     const closed = session.close();
+    // Already failed: that error is the line to show, not the detach's.
     if (failed) await closed.catch(() => undefined);
     else await closed;
   }
