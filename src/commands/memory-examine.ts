@@ -1,4 +1,5 @@
 import { KdiveError } from '../errors.js';
+import { ConnectionClosedError, TargetTimeoutError } from '../target/target-error.js';
 import { disassemble } from '../arch/x86_64/disassembler.js';
 import { charArrayText } from '../expr/value-printer.js';
 
@@ -32,8 +33,10 @@ export function parseExamineFormat(fmt: string | undefined, previous: ExamineFor
 /** The lines of `x/FMT ADDRESS` as gdb prints them. */
 export async function examine(address: bigint, f: ExamineFormat, readRaw: (a: bigint, n: number) => Promise<Buffer>, symbolAt: (a: bigint) => string | undefined, pc?: bigint): Promise<string[]> {
   const read = (a: bigint, n: number) =>
-    // Any read failure is gdb's one answer for an address that cannot be read.
-    readRaw(a, n).catch(() => {
+    // A read the stub refused is gdb's one answer for an address that cannot be read; a stub that
+    // hung up or went quiet is said as such (the address is not the problem).
+    readRaw(a, n).catch((err: unknown) => {
+      if (err instanceof ConnectionClosedError || err instanceof TargetTimeoutError) throw err;
       throw new KdiveError(`Cannot access memory at address 0x${a.toString(16)}`);
     });
   const label = (a: bigint) => {

@@ -44,6 +44,17 @@ export interface AttachOptions {
   profile?: 'qemu' | 'kgdb' | 'generic' | 'auto';
   progress?: ProgressReporter;
   symbols?: KernelSymbols;
+  /** How long to wait for each reply of the stub (default: KDIVE_STUB_TIMEOUT_MS, else 10 s). */
+  timeoutMs?: number;
+}
+
+/**
+ * How long kdive waits for a stub's reply: KDIVE_STUB_TIMEOUT_MS when set (a stub that goes quiet
+ * is then reported sooner; the hostile-input tests set it), else 10 s.
+ */
+export function stubTimeoutMs(env: NodeJS.ProcessEnv = process.env): number {
+  const ms = Number(env.KDIVE_STUB_TIMEOUT_MS);
+  return Number.isFinite(ms) && ms > 0 ? ms : 10_000;
 }
 
 /**
@@ -74,7 +85,7 @@ export async function attachSession(opts: AttachOptions): Promise<Session> {
   const symbols = opts.symbols ?? (await KernelSymbols.open(opts.vmlinux, opts.progress));
   try {
     const socket = opts.socketPath ? await connectUnix(opts.socketPath, { timeoutMs: 10_000 }) : await connectTcp(opts.host ?? '127.0.0.1', opts.port ?? 1234, { timeoutMs: 10_000 });
-    const target = await GdbRemoteTarget.connect(socket, { profile: opts.profile ?? 'auto' });
+    const target = await GdbRemoteTarget.connect(socket, { profile: opts.profile ?? 'auto', timeoutMs: opts.timeoutMs ?? stubTimeoutMs(), name: opts.socketPath ?? `${opts.host ?? '127.0.0.1'}:${opts.port ?? 1234}` });
     const session = Session.fromTarget(target, symbols);
     session.selectedThread = target.initialStop?.threadId;
     try {

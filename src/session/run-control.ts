@@ -2,6 +2,7 @@ import type { Arch } from '../arch/arch.js';
 import type { EmulatedInstruction } from '../arch/x86_64/entry-instruction.js';
 import { X86_64 } from '../arch/x86_64/x86-64-arch.js';
 import type { BreakpointKind, StopEvent, Target } from '../target/target.js';
+import { believablePc } from './believable-pc.js';
 import type { Breakpoint, BreakpointTable } from './breakpoints.js';
 import { cpuOfThread } from './thread-cpu.js';
 
@@ -178,7 +179,7 @@ export class RunControl {
     if (stop.reason === 'exited' || stop.reason === 'terminated') return { kind: 'gone' };
     const threadId = stop.threadId ?? this.lastStop?.threadId ?? '01';
     const regs = await this.target.readRegisters(threadId);
-    let pc = regs.get(this.arch.pc) ?? 0n;
+    let pc = believablePc(regs, this.arch, threadId);
     const offset = BigInt(this.target.breakpointPcOffset ?? 0);
     if (offset && stop.reason === 'trap' && !stepping && this.inserted.get(pc - offset) === 'software') {
       // The stub stopped after our int3 (kgdb): back to the breakpoint, as gdb does, so the

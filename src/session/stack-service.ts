@@ -3,7 +3,8 @@ import { KdiveError } from '../errors.js';
 import type { ModuleSymbols } from '../os/linux/module-symbols.js';
 import { callSiteValues, unwindRegistersWithCfi, type ExpressionContext } from '../symbols/dwarf/index.js';
 import type { RegisterValues } from '../target/target.js';
-import { unwindFramePointers, unwindOrc, type UnwindResult } from '../unwind/index.js';
+import { isKernelAddress, unwindFramePointers, unwindOrc, type UnwindResult, type UnwoundFrame } from '../unwind/index.js';
+import { believablePc } from './believable-pc.js';
 import type { Backtrace, Frame } from './frames.js';
 import type { Program } from './program.js';
 
@@ -46,7 +47,7 @@ export class StackService {
       if (walk.frames.length <= maxFrames) return { walk, frameRegs };
       return { walk: { frames: walk.frames.slice(0, maxFrames), end: { reason: 'limit', detail: `stopped after ${maxFrames} frames` } }, frameRegs: frameRegs.slice(0, maxFrames) };
     }
-    const walk = this.program.registers(tid).then((regs) => this.physicalWalk(regs, maxFrames));
+    const walk = this.program.registers(tid).then((regs) => this.physicalWalk(regs, maxFrames, tid));
     this.lastWalk = { stop, threadId: tid, maxFrames, walk };
     // A failed walk is tried again, not remembered (its caller gets the error from `walk` itself).
     walk.catch(() => {
@@ -56,9 +57,9 @@ export class StackService {
   }
 
   /** The physical frames of a stopped CPU and the DWARF registers known in each. */
-  private async physicalWalk(regs: RegisterValues, maxFrames: number): Promise<PhysicalWalk> {
+  private async physicalWalk(regs: RegisterValues, maxFrames: number, threadId: string): Promise<PhysicalWalk> {
     const { symbols } = this.program;
-    const ip = regs.get(this.arch.pc) ?? 0n;
+    const ip = believablePc(regs, this.arch, threadId);
     const sp = regs.get(this.arch.sp) ?? 0n;
     const bp = regs.get(this.arch.fp) ?? 0n;
     let walk: UnwindResult;
@@ -165,11 +166,15 @@ export class StackService {
   private async unwindWithFramePointers(ip: bigint, sp: bigint, bp: bigint, maxFrames: number): Promise<UnwindResult> {
     const readU64 = (a: bigint) => this.program.readU64(a);
     const atEntry = this.program.symbols.symbolize(ip)?.offset === 0n;
-    if (!atEntry) return unwindFramePointers({ ip, sp, bp }, { readU64, maxFrames });
-    const ret = await readU64(sp);
-    const rest = await unwindFramePointers({ ip: ret, sp: sp + 8n, bp }, { readU64, maxFrames: Math.max(1, maxFrames - 1), stack: { low: sp, high: sp + 0x10000n } });
+    if (!atEntry) return unwindFramePointers({ ip, sp, bp }, { readU64, maxFrames, isCode: isKernelAddress });
+    const first: UnwoundFrame = { pc: ip, sp, kind: 'initial', reliable: true };
+    // The stack the stub's rsp points at may not be readable, or hold no return address: frame 0 alone, and why.
+    const ret = await readU64(sp).catch((err: Error) => err);
+    if (ret instanceof Error) return { frames: [first], end: { reason: 'error', detail: `memory read failed: ${ret.message}` } };
+    if (!isKernelAddress(ret)) return { frames: [first], end: { reason: 'error', detail: `return address 0x${ret.toString(16)} at 0x${sp.toString(16)} cannot be code (a corrupt stack)` } };
+    const rest = await unwindFramePointers({ ip: ret, sp: sp + 8n, bp }, { readU64, maxFrames: Math.max(1, maxFrames - 1), stack: { low: sp, high: sp + 0x10000n }, isCode: isKernelAddress });
     const [caller, ...more] = rest.frames;
-    return { frames: [{ pc: ip, sp, kind: 'initial', reliable: true }, { ...caller!, kind: 'call', cfa: sp + 8n, reliable: false }, ...more], end: rest.end };
+    return { frames: [first, { ...caller!, kind: 'call', cfa: sp + 8n, reliable: false }, ...more], end: rest.end };
   }
 
   /**

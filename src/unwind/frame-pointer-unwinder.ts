@@ -9,6 +9,8 @@ export interface FramePointerDeps {
    * (kernel stacks are 16 KiB; a frame pointer outside that is garbage, not a caller).
    */
   stack?: { low: bigint; high: bigint };
+  /** Whether a return address can be code (a kernel: isKernelAddress); default any. */
+  isCode?: (address: bigint) => boolean;
 }
 
 const DEFAULT_STACK_SPAN = 0x10000n;
@@ -19,7 +21,8 @@ const hex = (v: bigint): string => `0x${v.toString(16)}`;
  * the fallback when ORC fails): each frame holds [saved rbp][return address] at rbp. Every
  * frame it finds is marked unreliable (a function that does not set up rbp is skipped
  * silently). Stops at a zero rbp or return address (end-of-stack), at an rbp outside the
- * stack, misaligned or not above the previous one (error), or on a failed read (error,
+ * stack, misaligned or not above the previous one, at a return address that cannot be code
+ * (`isCode`: a garbage chain; error, the frame not shown), or on a failed read (error,
  * keeping the frames found so far). Frames after the first carry return addresses: symbolize pc-1.
  */
 export async function unwindFramePointers(
@@ -44,6 +47,7 @@ export async function unwindFramePointers(
       const nextBp = await d.readU64(bp);
       const ret = await d.readU64(bp + 8n);
       if (ret === 0n) return { frames, end: { reason: 'end-of-stack' } };
+      if (d.isCode && !d.isCode(ret)) return { frames, end: { reason: 'error', detail: `return address ${hex(ret)} at ${hex(bp + 8n)} cannot be code (a corrupt frame chain)` } };
       frames.push({ pc: ret, sp: bp + 16n, cfa: bp + 16n, kind: 'call', reliable: false });
       prevBp = bp;
       bp = nextBp;

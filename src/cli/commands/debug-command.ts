@@ -10,7 +10,7 @@ import { runRepl } from '../repl/repl.js';
 import { DEFAULT_KERNEL } from './run-command.js';
 import { checkKgdbConfig } from '../../session/kgdb-boot.js';
 import { addDeviceOptions, devicesFromFlags, type DeviceFlags } from './device-options.js';
-import { portOf, vmSizeOptions } from './flag-values.js';
+import { attachTarget, vmSizeOptions } from './flag-values.js';
 
 interface DebugOptions {
   kernel: string;
@@ -57,13 +57,10 @@ async function debugKernel(opts: DebugFlags): Promise<number> {
   let session: Session;
   let source: SourceTree | undefined;
   if (opts.attach) {
-    const m = /^(.+):(\d+)$/.exec(opts.attach);
-    if (m) portOf('--attach', opts.attach, m[2]!);
-    const socketPath = opts.attach.startsWith('/') ? opts.attach : undefined;
-    if (!m && !socketPath) throw new KdiveError(`--attach: expected HOST:PORT or the path of a unix socket, not '${opts.attach}'`, 2);
+    const attach = attachTarget(opts.attach);
     const vmlinux = opts.vmlinux ?? (await resolveKernel(opts.kernel, { progress })).vmlinux;
     if (!vmlinux) throw new KdiveError('--attach needs --vmlinux FILE (the symbols of the running kernel)', 2);
-    session = await openSession({ attach: socketPath ? { socketPath } : { host: m![1]!, port: Number(m![2]) }, vmlinux, progress });
+    session = await openSession({ attach, vmlinux, progress });
     process.stdout.write(`Attached to ${opts.attach}${session.symbols.slide ? ` (KASLR slide 0x${session.symbols.slide.toString(16)})` : ''}; the kernel is stopped.\n`);
   } else {
     const kernel = await resolveKernel(opts.kernel, { vmlinux: opts.vmlinux, progress });

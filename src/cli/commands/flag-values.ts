@@ -49,3 +49,11 @@ export function vmSizeOptions(): Option[] {
     new Option('--cpus <n>', 'virtual CPUs').argParser(wholeNumber('--cpus', 'a number of virtual CPUs', 1, 255)).default(1),
   ];
 }
+
+/** Where `--attach HOST:PORT|SOCKET` leads: a TCP stub, or a unix socket given by its absolute path. */
+export function attachTarget(spec: string): { host: string; port: number } | { socketPath: string } {
+  if (spec.startsWith('/')) return { socketPath: spec };
+  const m = /^(.+):(\d+)$/.exec(spec);
+  if (!m) throw new KdiveError(`--attach: expected HOST:PORT or the path of a unix socket, not '${spec}'`, 2);
+  return { host: m[1]!, port: portOf('--attach', spec, m[2]!) };
+}

@@ -16,10 +16,11 @@ import { addDeviceOptions, devicesFromFlags, type DeviceFlags } from './device-o
 export const DEFAULT_KERNEL = 'debian:cloud-amd64';
 
 interface RunOptions {
+  attach?: string;
   kernel: string;
   vmlinux?: string;
   break: string[];
-  guest: string;
+  guest?: string;
   json?: boolean;
   timeout: number;
   console?: boolean;
@@ -39,9 +40,18 @@ export function registerRunCommands(program: Command): void {
     .command('run')
     .description('boot a kernel, stop at breakpoints while the guest runs a command, print each stop with its backtrace')
     .option('-b, --break <location>', 'break at FUNCTION, FILE:LINE (every place gdb puts it; a line without code moves to the next), MODULE:FUNCTION or *ADDRESS (repeatable)', collect, [])
-    .requiredOption('-g, --guest <command>', "shell command the guest runs, e.g. 'mkdir /tmp/test'");
+    .option('-g, --guest <command>', "shell command the guest runs, e.g. 'mkdir /tmp/test' (required unless --attach)")
+    .option('--attach <host:port|socket>', 'instead of booting, attach to a stub that is already listening (with --vmlinux): wait for the first breakpoint, print it, detach leaving the kernel running');
   addBootOptions(run).action(async (opts: RunOptions) => {
-    process.exitCode = await runScenario(opts);
+    if (opts.attach) {
+      if (opts.guest !== undefined) throw new KdiveError('--guest makes no sense with --attach: kdive does not start the kernel it attaches to', 2);
+      const progress = new TerminalProgress({ quiet: false });
+      const { runAttached } = await import('./run-attached.js');
+      process.exitCode = await runAttached({ attach: opts.attach, vmlinux: opts.vmlinux, break: opts.break, json: opts.json, timeout: opts.timeout, source: opts.source ? new SourceTree(opts.source) : undefined, progress });
+      return;
+    }
+    if (opts.guest === undefined) throw new KdiveError("required option '-g, --guest <command>' not specified (or --attach HOST:PORT)", 2);
+    process.exitCode = await runScenario({ ...opts, guest: opts.guest });
   });
 
   const demo = program
@@ -79,7 +89,7 @@ function vmGoneError(session: Session): KdiveError | undefined {
 }
 
 /** `kdive run`: returns the process exit code (the guest command's status when it ran). */
-export async function runScenario(opts: RunFlags): Promise<number> {
+export async function runScenario(opts: RunFlags & { guest: string }): Promise<number> {
   const timeoutSeconds = opts.timeout;
   const progress = new TerminalProgress({ quiet: false });
   const out = (line: string) => process.stdout.write(`${line}\n`);

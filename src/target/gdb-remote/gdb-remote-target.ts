@@ -20,6 +20,13 @@ export interface GdbRemoteConnectOptions {
   breakIn?: () => Promise<void>;
 }
 
+/**
+ * Replies that answer some other request (a write, an insert, a thread select; `qC`): received for
+ * a `g`, `p`, `m` or `T`, they mean the stub sent a reply nobody asked for and is out of step.
+ * (A reply that is merely malformed, bad hex, is not a stray: it is reported as it is.)
+ */
+const STRAY_REPLY = /^(?:OK|QC.*)$/;
+
 const Z_TYPE: Record<BreakpointKind | WatchKind, number> = { software: 0, hardware: 1, write: 2, read: 3, access: 4 };
 
 /**
@@ -91,6 +98,7 @@ export class GdbRemoteTarget implements Target {
       // `?` also clears QEMU's breakpoints: exactly what a fresh attach wants, and only then.
       target.initialStop = parseStopReply(await conn.request('?', { wantsStop: true }));
       target.currentThread = target.initialStop.threadId;
+      if (target.currentThread) target.knownThreads.add(target.currentThread);
       target.reverseExecution = /ReverseContinue\+/.test(supported) && /ReverseStep\+/.test(supported);
       if (profile.qemuMonitor) {
         // Under TCG, QEMU (7.1+) single-steps over its own breakpoints ("singlestep overrides
@@ -113,7 +121,7 @@ export class GdbRemoteTarget implements Target {
     const cached = this.registerCache.get(tid);
     if (cached) return cached;
     if (threadId && threadId !== this.currentThread) await this.selectThread(threadId);
-    const reply = await this.conn.request('g');
+    const reply = await this.ask('g');
     this.checkError(reply, 'read registers');
     // Sized by its hex: an odd digit or an `xx` (unavailable) spoils one register, not the reply.
     const length = Math.floor(reply.length / 2);
@@ -124,7 +132,7 @@ export class GdbRemoteTarget implements Target {
       // A short `g`: fetch what is missing one register at a time, where the stub allows it.
       for (const r of this.layout) {
         if (values.has(r.name)) continue;
-        const p = await this.conn.request(`p${r.regnum.toString(16)}`);
+        const p = await this.ask(`p${r.regnum.toString(16)}`);
         if (p !== '' && !/^E[0-9a-fA-F]{2}$/.test(p) && p.length === Math.ceil(r.bitSize / 8) * 2) values.set(r.name, decodeHex(p));
       }
     }
@@ -176,7 +184,8 @@ export class GdbRemoteTarget implements Target {
     // Small reads go one by one; larger ones keep several requests in flight (the stub answers in order).
     const replies = chunks.length === 1 ? [await this.conn.request(packets[0]!)] : await this.conn.requestMany(packets, this.profile.memoryReadWindow);
     for (const [i, c] of chunks.entries()) {
-      const reply = replies[i]!;
+      // A reply that cannot answer a read (`OK`, a stray) means the stub is out of step: once back in step, that chunk again.
+      const reply = STRAY_REPLY.test(replies[i]!) ? await this.askAgain(packets[i]!, replies[i]!) : replies[i]!;
       if (reply === '' || /^E[0-9a-fA-F]{2}$/.test(reply)) {
         throw new TargetError(`cannot read ${c.n} bytes of memory at 0x${c.at.toString(16)}${reply ? ` (stub error ${reply})` : ''}`, reply);
       }
@@ -240,6 +249,7 @@ export class GdbRemoteTarget implements Target {
   }
 
   async resume(options: { pc?: bigint } = {}): Promise<void> {
+    this.forgetStaleStops();
     const pc = options.pc ?? this.takePendingPc();
     this.pendingPc = undefined;
     this.invalidate();
@@ -249,6 +259,7 @@ export class GdbRemoteTarget implements Target {
   }
 
   async resumeOverBreakpoint(address: bigint, kind: BreakpointKind, threadId?: string): Promise<StopEvent | undefined> {
+    this.forgetStaleStops();
     const tid = threadId ?? this.currentThread;
     const type = Z_TYPE[kind];
     const z = `${type},${address.toString(16)},1`;
@@ -264,7 +275,7 @@ export class GdbRemoteTarget implements Target {
     this.invalidate();
     if (this.stepsOverBreakpointsInPlace) {
       // One round trip: step off the breakpoint with it still in, then continue.
-      const step = this.stopped(await this.conn.request(`vCont;s:${tid}`, { wantsStop: true, timeoutMs: 30_000 }));
+      const step = await this.stopped(await this.conn.request(`vCont;s:${tid}`, { wantsStop: true, timeoutMs: 30_000 }));
       if (step.reason !== 'trap') return step;
       await this.resume();
       return undefined;
@@ -273,7 +284,7 @@ export class GdbRemoteTarget implements Target {
     const [removed, stepReply] = await this.conn.requestMany([`z${z}`, { payload: `vCont;s:${tid}`, wantsStop: true }], 2, 30_000);
     this.inserted.delete(`${type}:${address}:1`);
     this.checkOk(removed!, `remove ${zName(type)} at 0x${address.toString(16)}`);
-    const step = this.stopped(stepReply!);
+    const step = await this.stopped(stepReply!);
     if (step.reason !== 'trap') return step;
     const [inserted] = await this.conn.requestMany([`Z${z}`], 1, this.conn.timeoutMs, 'vCont;c');
     this.isRunning = true;
@@ -284,13 +295,14 @@ export class GdbRemoteTarget implements Target {
   }
 
   async step(threadId?: string): Promise<StopEvent> {
+    this.forgetStaleStops();
     const tid = threadId ?? this.currentThread;
     if (tid && !this.profile.vCont && tid !== this.currentThread) await this.selectThread(tid, 'c');
     const pc = this.profile.vCont ? undefined : this.takePendingPc();
     this.invalidate();
     this.isRunning = true;
     const reply = await this.conn.request(this.profile.vCont && tid ? `vCont;s:${tid}` : pc !== undefined ? `s${pc.toString(16)}` : 's', { wantsStop: true, timeoutMs: 30_000 });
-    return this.stopped(reply);
+    return await this.stopped(reply);
   }
 
   async requestStop(): Promise<void> {
@@ -313,7 +325,7 @@ export class GdbRemoteTarget implements Target {
   }
 
   async waitForStop(signal?: AbortSignal): Promise<StopEvent> {
-    return this.stopped(await this.conn.waitForStop(signal));
+    return await this.stopped(await this.conn.waitForStop(signal));
   }
 
   async threads(): Promise<ThreadInfo[]> {
@@ -323,6 +335,7 @@ export class GdbRemoteTarget implements Target {
       if (reply === '' || reply === 'l') break;
       if (reply[0] !== 'm') throw new TargetError(`bad thread list reply: ${reply.slice(0, 40)}`);
       ids.push(...reply.slice(1).split(',').filter(Boolean));
+      for (const id of ids) this.knownThreads.add(id);
       if (ids.length > 100_000) break;
     }
     const out: ThreadInfo[] = [];
@@ -408,12 +421,45 @@ export class GdbRemoteTarget implements Target {
     this.checkOk(reply, `remove ${zName(type)} at 0x${address.toString(16)}`);
   }
 
-  private stopped(payload: string): StopEvent {
+  /**
+   * A stop reply taken in. Where threads are CPUs (a fixed set), a stop naming a thread never seen
+   * is checked with `T` (thread alive) first: a stub that names a thread that does not exist is
+   * refused, rather than its registers read from whatever CPU happens to be selected.
+   */
+  private async stopped(payload: string): Promise<StopEvent> {
     const event = parseStopReply(payload);
     this.isRunning = false;
     this.invalidate();
-    if (event.threadId) this.currentThread = event.threadId;
+    const tid = event.threadId;
+    if (tid && this.threadsAreCpus && !this.knownThreads.has(tid)) {
+      const alive = await this.conn.request(`T${tid}`);
+      if (alive !== 'OK') throw new TargetError(`the stub reported a stop of thread ${tid}, which it says does not exist (T${tid}: ${alive || 'no answer'})`);
+      this.knownThreads.add(tid);
+    }
+    if (tid) this.currentThread = tid;
     return event;
+  }
+
+  /** Threads the stub listed or stopped in (where threads are CPUs). */
+  private readonly knownThreads = new Set<string>();
+
+  /** Stop replies queued while the target was stopped (a stray from the stub) say nothing about the resume to come. */
+  private forgetStaleStops(): void {
+    for (const stale of this.conn.drainStops()) this.opts.log?.(`dropped a stop reply sent while the target was stopped: ${stale.slice(0, 40)}`);
+  }
+
+  /** A read (`g`, `p`): a stray reply (STRAY_REPLY) means the stub is out of step: once back in step, asked again. */
+  private async ask(payload: string): Promise<string> {
+    const reply = await this.conn.request(payload);
+    return STRAY_REPLY.test(reply) ? this.askAgain(payload, reply) : reply;
+  }
+
+  private async askAgain(payload: string, wrong: string): Promise<string> {
+    this.opts.log?.(`'${payload.slice(0, 40)}' answered with '${wrong.slice(0, 40)}': out of step with the stub`);
+    await this.conn.resynchronise();
+    const reply = await this.conn.request(payload);
+    if (STRAY_REPLY.test(reply)) throw new TargetError(`${this.conn.name}: the stub answered '${payload.slice(0, 40)}' with '${reply.slice(0, 40)}', which is no answer to it`);
+    return reply;
   }
 
   forgetState(): void {

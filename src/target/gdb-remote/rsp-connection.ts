@@ -20,6 +20,8 @@ export function isStopReply(payload: string): boolean {
 
 interface Pending {
   wantsStop: boolean;
+  /** Replies this request cannot have: dropped as strays while it waits (resynchronising). */
+  accept?: (payload: string) => boolean;
   resolve(payload: string): void;
   reject(err: Error): void;
 }
@@ -76,8 +78,8 @@ export class RspConnection {
   }
 
   /** Sends a packet and resolves with the reply's payload (latin1). */
-  request(payload: string | Buffer, opts: { timeoutMs?: number; wantsStop?: boolean } = {}): Promise<string> {
-    const run = () => this.exchange(payload, opts.wantsStop ?? false, opts.timeoutMs ?? this.timeoutMs);
+  request(payload: string | Buffer, opts: { timeoutMs?: number; wantsStop?: boolean; accept?: (payload: string) => boolean } = {}): Promise<string> {
+    const run = () => this.exchange(payload, opts.wantsStop ?? false, opts.timeoutMs ?? this.timeoutMs, opts.accept);
     const result = this.chain.then(run, run);
     this.chain = result.catch(() => {}); // the chain only orders packets: the caller awaiting `result` gets its error
     return result;
@@ -195,6 +197,16 @@ export class RspConnection {
     });
   }
 
+  /**
+   * Back in step with a stub that sent a reply nobody asked for while a request waited (so each
+   * request since got the reply of the one before): asks `qC` and drops every reply until its
+   * answer (`QC…`) comes. Throws a timeout when the stub never gives one.
+   */
+  async resynchronise(): Promise<void> {
+    this.log('resynchronising: dropping replies until the answer to qC');
+    await this.request('qC', { accept: (p) => p.startsWith('QC') });
+  }
+
   /** Drops stop replies nobody has asked for yet (the unsolicited one at connect). */
   drainStops(): string[] {
     return this.stopQueue.splice(0);
@@ -205,7 +217,7 @@ export class RspConnection {
     this.onClosed();
   }
 
-  private async exchange(payload: string | Buffer, wantsStop: boolean, timeoutMs: number): Promise<string> {
+  private async exchange(payload: string | Buffer, wantsStop: boolean, timeoutMs: number, accept?: (payload: string) => boolean): Promise<string> {
     this.ensureOpen();
     return new Promise<string>((resolve, reject) => {
       const what = typeof payload === 'string' ? payload.slice(0, 40) : `${payload.length}-byte packet`;
@@ -215,6 +227,7 @@ export class RspConnection {
       }, timeoutMs);
       this.pending.push({
         wantsStop,
+        accept,
         resolve: (p) => {
           clearTimeout(timer);
           resolve(p);
@@ -292,6 +305,10 @@ export class RspConnection {
       const waiter = this.stopWaiters.shift();
       if (waiter) waiter.resolve(payload);
       else this.stopQueue.push(payload);
+      return;
+    }
+    if (this.pending[0]?.accept && !this.pending[0].accept(payload)) {
+      this.log(`<- stray reply dropped while resynchronising: ${payload.slice(0, 60)}`);
       return;
     }
     const pending = this.pending.shift();
