@@ -8,6 +8,7 @@ import { decodeHex, encodeHex } from './packet-codec.js';
 import { GPacketValues } from './register-values.js';
 import { RspConnection } from './rsp-connection.js';
 import { parseStopReply } from './stop-reply.js';
+import { parseQxferReply, parseThreadListReply } from './list-replies.js';
 import { detectProfile, profileFor, type StubProfile } from './stub-profile.js';
 import { readTargetDescription } from './target-description.js';
 
@@ -331,11 +332,10 @@ export class GdbRemoteTarget implements Target {
   async threads(): Promise<ThreadInfo[]> {
     const ids: string[] = [];
     for (let reply = await this.conn.request('qfThreadInfo'); ; reply = await this.conn.request('qsThreadInfo')) {
-      // kgdb ends the list with an empty reply rather than `l`.
-      if (reply === '' || reply === 'l') break;
-      if (reply[0] !== 'm') throw new TargetError(`bad thread list reply: ${reply.slice(0, 40)}`);
-      ids.push(...reply.slice(1).split(',').filter(Boolean));
-      for (const id of ids) this.knownThreads.add(id);
+      const part = parseThreadListReply(reply);
+      if (part.done) break;
+      ids.push(...part.ids);
+      for (const id of part.ids) this.knownThreads.add(id);
       if (ids.length > 100_000) break;
     }
     const out: ThreadInfo[] = [];
@@ -497,13 +497,10 @@ function zName(type: number): string {
 async function readFeature(conn: RspConnection, annex: string): Promise<string> {
   let text = '';
   for (let offset = 0; ; ) {
-    const reply = await conn.request(`qXfer:features:read:${annex}:${offset.toString(16)},7fd`);
-    if (reply === '' || /^E[0-9a-fA-F]{2}$/.test(reply)) throw new TargetError(`cannot read target description ${annex}: ${reply || 'unsupported'}`);
-    const data = reply.slice(1);
+    const { data, last } = parseQxferReply(await conn.request(`qXfer:features:read:${annex}:${offset.toString(16)},7fd`), `target description ${annex}`);
     text += data;
     offset += Buffer.byteLength(data, 'latin1');
-    if (reply[0] === 'l') return text;
-    if (reply[0] !== 'm' || data.length === 0) throw new TargetError(`bad qXfer reply for ${annex}`);
+    if (last) return text;
   }
 }
 
