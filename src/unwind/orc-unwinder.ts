@@ -128,7 +128,8 @@ const hex = (v: bigint): string => `0x${v.toString(16)}`;
 export async function unwindOrc(start: UnwindStart, deps: UnwindDeps): Promise<UnwindResult> {
   const slide = deps.slide ?? 0n;
   const maxFrames = Math.max(1, deps.maxFrames ?? 64);
-  const mem = deps.readU64;
+  // Stack arithmetic wraps at 64 bits as the CPU's does: a garbage sp plus an offset stays an address.
+  const mem = (address: bigint) => deps.readU64(BigInt.asUintN(64, address));
   const frames: UnwoundFrame[] = [{ pc: start.ip, sp: start.sp, kind: 'initial', reliable: true }];
   const liveRegs = start.regs as Record<string, bigint> | undefined;
   const live: Regs | undefined = liveRegs
@@ -187,6 +188,7 @@ export async function unwindOrc(start: UnwindStart, deps: UnwindDeps): Promise<U
           }
         }
       }
+      cfa = BigInt.asUintN(64, cfa);
       const oldSp = sp;
       const oldBp = bp;
       let kind: UnwindKind;

@@ -175,7 +175,8 @@ export async function unwindRegistersWithCfi(
   if (rules.cfa.kind !== 'register') return undefined;
   const base = regs.get(rules.cfa.regno);
   if (base === undefined) return undefined;
-  const cfa = base + BigInt(rules.cfa.offset);
+  // Address arithmetic wraps at 64 bits as the CPU's does; a corrupt rule must not make a 65-bit sp.
+  const cfa = BigInt.asUintN(64, base + BigInt(rules.cfa.offset));
   const caller = new Map<number, bigint>();
   for (const r of CALLEE_SAVED) {
     const v = regs.get(r);
@@ -185,12 +186,12 @@ export async function unwindRegistersWithCfi(
     switch (rule.kind) {
       case 'offset':
         try {
-          caller.set(r, await read(cfa + BigInt(rule.offset)));
+          caller.set(r, await read(BigInt.asUintN(64, cfa + BigInt(rule.offset))));
         } catch {
           caller.delete(r);
         }
         break;
-      case 'val-offset': caller.set(r, cfa + BigInt(rule.offset)); break;
+      case 'val-offset': caller.set(r, BigInt.asUintN(64, cfa + BigInt(rule.offset))); break;
       case 'same': { const v = regs.get(r); if (v !== undefined) caller.set(r, v); else caller.delete(r); break; }
       case 'register': { const v = regs.get(rule.regno); if (v !== undefined) caller.set(r, v); else caller.delete(r); break; }
       default: caller.delete(r);

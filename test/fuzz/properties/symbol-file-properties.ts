@@ -7,8 +7,9 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { ElfFile, SymbolTable } from '../../../src/symbols/elf/index.js';
-import { CallFrameInfo, DwarfInfo, DwarfSections, DwarfUnit, evaluateLocation, readLineTable, type Die } from '../../../src/symbols/dwarf/index.js';
+import { CallFrameInfo, DwarfInfo, unwindRegistersWithCfi, DwarfSections, DwarfUnit, evaluateLocation, readLineTable, type Die } from '../../../src/symbols/dwarf/index.js';
 import { OrcTable } from '../../../src/symbols/orc/index.js';
+import { unwindOrc } from '../../../src/unwind/orc-unwinder.js';
 import { parsedOrRejectedAsync, property, parsedOrRejected, type FuzzProperty } from '../fuzz-property.js';
 import { mutatedFrom } from '../mutation.js';
 import { seed } from '../seeds/seeds.js';
@@ -39,10 +40,12 @@ const SEED_FILES = [await sectionsOf(VMLINUX_UNIT), await sectionsOf(TOY)];
  * again as a valid ELF: edits land in the DWARF, not in the ELF container around it.
  */
 function mutatedSections(which: RegExp, maxEdits = 4): fc.Arbitrary<Buffer> {
+  // Only the seed files that have such a section (the toy kernel has no .debug_frame).
+  const files = SEED_FILES.filter((f) => f.some((s) => which.test(s.name)));
   return fc
-    .record({ file: fc.nat({ max: SEED_FILES.length - 1 }), picks: fc.array(fc.tuple(fc.nat(), fc.nat()), { minLength: 1, maxLength: 2 }) })
+    .record({ file: fc.nat({ max: files.length - 1 }), picks: fc.array(fc.tuple(fc.nat(), fc.nat()), { minLength: 1, maxLength: 2 }) })
     .chain(({ file, picks }) => {
-      const sections = SEED_FILES[file]!;
+      const sections = files[file]!;
       const candidates = sections.map((s, i) => (which.test(s.name) ? i : -1)).filter((i) => i >= 0);
       const chosen = [...new Set(picks.map(([p]) => candidates[p % candidates.length]!))];
       return fc.tuple(...chosen.map((i) => mutatedFrom([sections[i]!.data], maxEdits))).map((datas) => {
@@ -124,6 +127,23 @@ export const symbolFileProperties: FuzzProperty[] = [
       if (cfi) parsedOrRejected(() => cfi.rulesAt(pc), SAYS_OFFSET);
     }
   }),
+  property('DWARF CFI (.debug_frame)', 'mutated CIEs and FDEs: rules at each pc and a step from any registers to 64-bit values, or a FormatError', fc.tuple(mutatedSections(/^\.debug_frame$/), fc.array(fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }), { minLength: 17, maxLength: 17 })), async ([bytes, values]) => {
+    const elf = await parsedOrRejectedAsync(() => ElfFile.fromBuffer('fuzz.elf', bytes), SAYS_OFFSET);
+    const cfi = elf && (await parsedOrRejectedAsync(() => CallFrameInfo.read(new DwarfSections(elf)), SAYS_OFFSET));
+    if (!cfi) return;
+    const regs = new Map(values.map((v, i) => [i, v] as [number, bigint]));
+    for (const pc of PCS) {
+      const rules = parsedOrRejected(() => cfi.rulesAt(pc), SAYS_OFFSET);
+      if (!rules) continue;
+      const step = await unwindRegistersWithCfi(rules, regs, async (a) => a ^ 0x5555n);
+      for (const [r, v] of step?.caller ?? []) assert.ok(v >= 0n && v < 1n << 64n, `register ${r} = 0x${v.toString(16)} is not a 64-bit value`);
+    }
+  }),
+  property('DWARF location lists', 'mutated .debug_loclists/.debug_loc: the variables at each pc, or a FormatError', mutatedSections(/^\.debug_(loclists|loc|rnglists|ranges)$/), async (bytes) => {
+    const elf = await parsedOrRejectedAsync(() => ElfFile.fromBuffer('fuzz.elf', bytes), SAYS_OFFSET);
+    const dwarf = elf && (await parsedOrRejectedAsync(() => DwarfInfo.open(elf), SAYS_OFFSET));
+    if (dwarf) for (const pc of PCS) await parsedOrRejectedAsync(() => dwarf.variablesAt(pc), SAYS_OFFSET);
+  }),
   property('DWARF location expressions', 'any expression bytes: a location, or a FormatError/TargetError', fc.uint8Array({ maxLength: 40 }).map((a) => Buffer.from(a)), async (expr) => {
     const loc = await parsedOrRejectedAsync(() => evaluateLocation(expr, exprContext), /offset|DW_OP|cannot read|expression|stack/);
     if (loc) assert.equal(typeof loc.kind, 'string');
@@ -141,5 +161,18 @@ export const symbolFileProperties: FuzzProperty[] = [
       assert.ok(table.entryAt(i).ip <= address);
       if (i + 1 < table.length) assert.ok(table.entryAt(i + 1).ip > address);
     }
+  }),
+  property('ORC unwinder', 'real entries, mutated, from any registers over any stack: frames of 64-bit values and an end, never a throw', fc.tuple(mutatedFrom([ORC_ENTRIES], 3), fc.nat({ max: 255 }), fc.array(fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }), { minLength: 3, maxLength: 3 }), fc.bigInt({ min: 0n, max: (1n << 64n) - 1n })), async ([entries, at, [sp, bp, salt], stackWord]) => {
+    if (entries.length !== ORC_ENTRIES.length) return;
+    const table = OrcTable.fromBuffers(ORC_IP_ADDRESS, ORC_IPS, entries, 'v1');
+    const ip = table.entryAt(at % table.length).ip + 1n;
+    // A stack whose words are a function of their address: deterministic garbage, readable below 2^63.
+    const readU64 = async (a: bigint) => {
+      if (a >= 1n << 63n && a < (1n << 64n) - 0x100000n) throw new Error(`unreadable 0x${a.toString(16)}`);
+      return BigInt.asUintN(64, (a * 0x9e3779b97f4a7c15n) ^ salt ^ stackWord);
+    };
+    const r = await unwindOrc({ ip, sp, bp }, { orc: table, readU64, maxFrames: 32 });
+    assert.ok(['user', 'end-of-stack', 'error', 'limit'].includes(r.end.reason));
+    for (const f of r.frames) assert.ok(f.pc >= 0n && f.pc < 1n << 64n && f.sp >= 0n && f.sp < 1n << 64n, `frame ${JSON.stringify(f, (_k, v) => (typeof v === 'bigint' ? v.toString(16) : v))}`);
   }),
 ];
