@@ -331,9 +331,13 @@ export class GdbRemoteTarget implements Target {
 
   async threads(): Promise<ThreadInfo[]> {
     const ids: string[] = [];
+    const seen = new Set<string>();
     for (let reply = await this.conn.request('qfThreadInfo'); ; reply = await this.conn.request('qsThreadInfo')) {
       const part = parseThreadListReply(reply);
       if (part.done) break;
+      // A stub that repeats itself would keep this loop going for ever.
+      if (part.ids.every((id) => seen.has(id))) throw new TargetError(`${this.conn.name}: the thread list repeats itself (qsThreadInfo answered ${JSON.stringify(reply.slice(0, 40))} again)`);
+      for (const id of part.ids) seen.add(id);
       ids.push(...part.ids);
       for (const id of part.ids) this.knownThreads.add(id);
       if (ids.length > 100_000) break;
@@ -493,14 +497,21 @@ function zName(type: number): string {
   return ['software breakpoint', 'hardware breakpoint', 'write watchpoint', 'read watchpoint', 'access watchpoint'][type] ?? `Z${type}`;
 }
 
+/** Bounds on a target description: real ones are a few KiB, in a few 2 KiB chunks. */
+const MAX_TARGET_DESCRIPTION = 1 << 20;
+const MAX_TARGET_DESCRIPTION_CHUNKS = 1024;
+
 /** Reads a whole qXfer:features annex, following `m` (more) chunks to the final `l`. */
 async function readFeature(conn: RspConnection, annex: string): Promise<string> {
   let text = '';
+  let chunks = 0;
   for (let offset = 0; ; ) {
     const { data, last } = parseQxferReply(await conn.request(`qXfer:features:read:${annex}:${offset.toString(16)},7fd`), `target description ${annex}`);
     text += data;
     offset += Buffer.byteLength(data, 'latin1');
     if (last) return text;
+    // A stub that never sends its last chunk would fill memory: real descriptions are a few KiB.
+    if (offset > MAX_TARGET_DESCRIPTION || ++chunks > MAX_TARGET_DESCRIPTION_CHUNKS) throw new TargetError(`target description ${annex}: ${chunks} chunks, ${offset} bytes and no last chunk (qXfer reply 'l')`);
   }
 }
 
