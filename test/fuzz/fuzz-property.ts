@@ -77,16 +77,26 @@ export interface FuzzRun {
 export async function runProperty(p: FuzzProperty, runs: number, seed?: number): Promise<FuzzRun> {
   let cases = 0;
   let slowest = 0;
+  // A promise the code under test left to reject on its own (a background read, a timer) is a
+  // crash in a real process: the case that caused it fails.
+  const unhandled: unknown[] = [];
+  const onUnhandled = (reason: unknown) => unhandled.push(reason);
   const timed = async (input: unknown): Promise<void> => {
     const t0 = performance.now();
     await p.check(input);
+    await new Promise((resolve) => setImmediate(resolve));
+    if (unhandled.length) {
+      const reason = unhandled.splice(0)[0];
+      throw new assert.AssertionError({ message: `an unhandled rejection: ${reason instanceof Error ? reason.stack : String(reason)}` });
+    }
     const ms = performance.now() - t0;
     cases++;
     slowest = Math.max(slowest, ms);
     assert.ok(ms < HANG_BOUND_MS, `one input took ${ms.toFixed(0)} ms (hang bound ${HANG_BOUND_MS} ms)`);
   };
   const t0 = performance.now();
-  const details = await fc.check(fc.asyncProperty(p.arbitrary, timed), { numRuns: runs, seed, endOnFailure: false });
+  process.on('unhandledRejection', onUnhandled);
+  const details = await fc.check(fc.asyncProperty(p.arbitrary, timed), { numRuns: runs, seed, endOnFailure: false }).finally(() => process.off('unhandledRejection', onUnhandled));
   const run: FuzzRun = { parser: p.parser, name: p.name, cases, ms: performance.now() - t0, slowestMs: slowest };
   if (details.failed) {
     const counterexample = details.counterexample ? fc.stringify(details.counterexample[0]) : '?';
