@@ -163,6 +163,15 @@ const mutatedQcow2 = fc.oneof(...QCOW2_SEEDS.map((s) => fc.record({
   fileSize: fc.oneof({ weight: 4, arbitrary: fc.constant(s.fileSize) }, { weight: 1, arbitrary: fc.nat({ max: 1 << 22 }) }),
 })));
 
+/**
+ * Mutation edits land mostly near the start of what they are given: these start at an even
+ * chance anywhere in the seed, so later headers, names and data get edited as often.
+ */
+function mutatedFromAnywhere(seedBytes: Buffer): fc.Arbitrary<Buffer> {
+  return fc.noBias(fc.nat({ max: seedBytes.length - 1 })).chain((from) =>
+    mutatedFrom([seedBytes.subarray(from)]).map((b) => Buffer.concat([seedBytes.subarray(0, from), b])));
+}
+
 export const imageProperties: FuzzProperty[] = [
   property('cpio newc reader', 'archives the writer makes from a model, one or two in a row, gzipped or not, read back as the model', fc.record({
     archives: fc.array(fc.array(cpioModelEntry, { maxLength: 6 }), { minLength: 1, maxLength: 2 }),
@@ -175,7 +184,8 @@ export const imageProperties: FuzzProperty[] = [
     assert.deepEqual(readCpioNewc(bytes, 'model.cpio'), archives.flatMap(expectedEntries));
   }),
   property('cpio newc reader', 'mutated real archives: entries whose data fits the input, listed one per line, or a FormatError at an offset', fc.oneof(
-    { weight: 6, arbitrary: mutatedFrom(CPIO_SEEDS) },
+    { weight: 3, arbitrary: mutatedFrom(CPIO_SEEDS) },
+    { weight: 3, arbitrary: fc.constantFrom(...CPIO_SEEDS).chain(mutatedFromAnywhere) },
     { weight: 1, arbitrary: fc.uint8Array({ maxLength: 200 }).map((a) => Buffer.from(a)) },
   ), (bytes) => {
     const entries = parsedOrRejected(() => readCpioNewc(bytes, 'fuzz.cpio'), SAYS_OFFSET);
