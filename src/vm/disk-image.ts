@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { KdiveError, MissingDependencyError } from '../errors.js';
+import { FormatError, KdiveError, MissingDependencyError } from '../errors.js';
+import { readQcow2Header } from './qcow2-header-file.js';
 
 const run = promisify(execFile);
 
@@ -37,6 +38,7 @@ export async function createImage(file: string, size: string): Promise<void> {
 }
 
 export async function imageInfo(file: string): Promise<ImageInfo> {
+  await refuseCorruptQcow2(file);
   const json = JSON.parse(await qemuImg(['info', '--output=json', '-U', file], `cannot read ${file}`)) as {
     format: string;
     'virtual-size': number;
@@ -49,6 +51,21 @@ export async function imageInfo(file: string): Promise<ImageInfo> {
     actualSize: json['actual-size'],
     snapshots: (json.snapshots ?? []).map((s) => ({ id: s.id, name: s.name, vmStateSize: s['vm-state-size'], date: new Date(s['date-sec'] * 1000).toISOString() })),
   };
+}
+
+/**
+ * A qcow2 image's header is checked before qemu-img or QEMU read it, so a corrupt one is refused in
+ * one line naming the field and its offset (qemu-img says less, QEMU fails only once started).
+ */
+async function refuseCorruptQcow2(file: string): Promise<void> {
+  try {
+    await readQcow2Header(file);
+  } catch (err) {
+    if (err instanceof FormatError) throw new KdiveError(`cannot read ${err.message}`, 1, { cause: err });
+    // Not there, not readable, a folder: qemu-img says so in its own words, as for any image.
+    if ((err as NodeJS.ErrnoException).code !== undefined) return;
+    throw err;
+  }
 }
 
 export async function resizeImage(file: string, size: string): Promise<void> {
