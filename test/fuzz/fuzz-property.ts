@@ -77,8 +77,8 @@ export interface FuzzRun {
 export async function runProperty(p: FuzzProperty, runs: number, seed?: number): Promise<FuzzRun> {
   let cases = 0;
   let slowest = 0;
-  // A promise the code under test left to reject on its own (a background read, a timer) is a
-  // crash in a real process: the case that caused it fails.
+  // A promise the code under test left to reject on its own (a background read, a timer), or a
+  // throw out of an event handler (a socket's data), is a crash in a real process: the case fails.
   const unhandled: unknown[] = [];
   const onUnhandled = (reason: unknown) => unhandled.push(reason);
   const timed = async (input: unknown): Promise<void> => {
@@ -87,7 +87,7 @@ export async function runProperty(p: FuzzProperty, runs: number, seed?: number):
     await new Promise((resolve) => setImmediate(resolve));
     if (unhandled.length) {
       const reason = unhandled.splice(0)[0];
-      throw new assert.AssertionError({ message: `an unhandled rejection: ${reason instanceof Error ? reason.stack : String(reason)}` });
+      throw new assert.AssertionError({ message: `an unhandled rejection or uncaught exception: ${reason instanceof Error ? reason.stack : String(reason)}` });
     }
     const ms = performance.now() - t0;
     cases++;
@@ -96,7 +96,11 @@ export async function runProperty(p: FuzzProperty, runs: number, seed?: number):
   };
   const t0 = performance.now();
   process.on('unhandledRejection', onUnhandled);
-  const details = await fc.check(fc.asyncProperty(p.arbitrary, timed), { numRuns: runs, seed, endOnFailure: false }).finally(() => process.off('unhandledRejection', onUnhandled));
+  process.on('uncaughtException', onUnhandled);
+  const details = await fc.check(fc.asyncProperty(p.arbitrary, timed), { numRuns: runs, seed, endOnFailure: false }).finally(() => {
+    process.off('unhandledRejection', onUnhandled);
+    process.off('uncaughtException', onUnhandled);
+  });
   const run: FuzzRun = { parser: p.parser, name: p.name, cases, ms: performance.now() - t0, slowestMs: slowest };
   if (details.failed) {
     const counterexample = details.counterexample ? fc.stringify(details.counterexample[0]) : '?';

@@ -194,3 +194,12 @@ test('an error or a bad hex digit in the middle of a pipelined read names the ad
     await stub.close();
   }
 });
+
+test('an O packet of odd hex length is a reply, not console output (found by npm run fuzz: it threw out of the socket handler)', async () => {
+  const stub = await scriptedStub((p, s) => reply(s, p === 'qRcmd,6869' ? 'OC' : 'OK'));
+  const conn = new RspConnection(stub.socket);
+  assert.equal(await conn.request('qRcmd,6869'), 'OC');
+  assert.equal(await conn.request('qC'), 'OK');
+  stub.socket.destroy();
+  await stub.close();
+});

@@ -296,7 +296,8 @@ export class RspConnection {
   private onPacket(payload: string): void {
     this.log(`<- ${payload.length > 200 ? `${payload.slice(0, 200)}…` : payload}`);
     // Console output (kgdbcon, qRcmd output) is never a reply.
-    if (payload.length > 1 && payload[0] === 'O' && payload !== 'OK' && /^O[0-9a-fA-F]+$/.test(payload)) {
+    // Whole hex pairs only: an odd `OC` is no output, and decoding it threw out of the socket handler.
+    if (payload.length > 1 && payload[0] === 'O' && payload !== 'OK' && /^O(?:[0-9a-fA-F]{2})+$/.test(payload)) {
       const text = decodeHex(payload.slice(1)).toString('utf8');
       for (const l of this.consoleListeners) l(text);
       return;
