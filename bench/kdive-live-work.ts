@@ -1,6 +1,8 @@
 /**
  * kdive's side of the live items, run as its own process so its peak memory is its own:
- *   mem PORT ADDRESS LENGTH OUTFILE     read guest memory over the gdbstub
+ *   mem PORT ADDRESS LENGTH OUTFILE [QEMU_PID]
+ *                                       read guest memory over the gdbstub, or (with QEMU's pid) from
+ *                                       its shared RAM through kdive's page walk
  *   step PORT COUNT                     single-step COUNT instructions
  *   hits BZIMAGE VMLINUX COUNT          break on ksys_read while the guest reads COUNT bytes one at a time
  *   kgdb-hits SOCKET VMLINUX            the same over kgdb, on a serial port (a unix socket) kgdb waits on
@@ -10,6 +12,9 @@ import { writeFile } from 'node:fs/promises';
 import { GdbRemoteTarget } from '../src/target/gdb-remote/index.js';
 import { connectTcp } from '../src/transport/index.js';
 import { Session } from '../src/session/session.js';
+import { useSharedRam } from '../src/session/shared-ram.js';
+import type { GuestMemory } from '../src/vm/guest-memory.js';
+import { silentProgress } from '../src/progress/progress.js';
 
 const [mode, ...args] = process.argv.slice(2);
 const result = (r: Record<string, unknown>) => process.stdout.write(`KDIVE-RESULT ${JSON.stringify(r)}\n`);
@@ -19,11 +24,14 @@ async function attach(port: string): Promise<GdbRemoteTarget> {
 }
 
 if (mode === 'mem') {
-  const [port, address, length, out] = args;
+  const [port, address, length, out, qemuPid] = args;
   const target = await attach(port!);
+  if (qemuPid) await useSharedRam(target, Number(qemuPid), 512, silentProgress);
   const t0 = performance.now();
   const data = await target.readMemory(BigInt(address!), Number(length));
   const seconds = (performance.now() - t0) / 1000;
+  // A figure for the shared RAM must not come from the stub.
+  if (qemuPid && (target.directMemory as GuestMemory | undefined)?.bytesRead !== data.length) throw new Error('the read did not come from the shared RAM');
   await writeFile(out!, data);
   target.close(); // leave the VM stopped for the next client
   result({ seconds, bytes: data.length });

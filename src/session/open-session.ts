@@ -2,6 +2,7 @@ import { KdiveError } from '../errors.js';
 import type { KernelArtifacts } from '../kernels/index.js';
 import { discoverSlide, locateStoppedKernel } from '../os/linux/kaslr.js';
 import { silentProgress, type ProgressReporter } from '../progress/progress.js';
+import { useSharedRam } from './shared-ram.js';
 import { GdbRemoteTarget } from '../target/gdb-remote/index.js';
 import { connectTcp, connectUnix } from '../transport/index.js';
 import type { GuestDevicesOptions } from '../vm/guest-devices.js';
@@ -125,6 +126,8 @@ export async function launchDebugVm(opts: Omit<BootOptions, 'symbols'> & { gdbPo
     guest = await prepareGuestLaunch(opts.kernel, opts.guestCommand, opts.pvpanic ? { ...opts.devices, pvpanic: true } : opts.devices, work.path, progress);
     const launch = { ...(opts.launch ?? {}) };
     launch.extraArgs = [...(launch.extraArgs ?? []), ...(guest.launch.extraArgs ?? []), ...(opts.extraArgs?.(work.path) ?? [])];
+    // RAM shared with kdive (a memfd) unless told otherwise: memory reads without the stub (useSharedRam).
+    launch.sharedMemory = launch.sharedMemory ?? true;
     launch.sharedMemory = launch.sharedMemory || guest.launch.sharedMemory;
     if (opts.snapshots) launch.extraArgs = [...launch.extraArgs, ...(await scratchSnapshotDisk(work.path))];
     const vm = await launchQemu({
@@ -165,7 +168,15 @@ export async function bootSession(opts: BootOptions): Promise<Session> {
     const { vm } = booted;
     const socket = await connectTcp(vm.gdb.host, vm.gdb.port, { timeoutMs: 10_000, retryUntilMs: 10_000 });
     const target = await GdbRemoteTarget.connect(socket, { profile: 'qemu' });
-    const session = Session.fromTarget(target, symbols, { vm, cleanup: booted.cleanup });
+    const closeRam = opts.launch?.sharedMemory === false ? async () => undefined : await useSharedRam(target, vm.pid, opts.memoryMiB ?? 512, progress);
+    const cleanup = booted.cleanup;
+    const session = Session.fromTarget(target, symbols, {
+      vm,
+      cleanup: () => {
+        void closeRam();
+        cleanup();
+      },
+    });
     if (opts.kaslr) {
       const task = progress.start('booting until the kernel can be located (KASLR)');
       try {

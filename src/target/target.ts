@@ -50,6 +50,16 @@ export interface ThreadInfo {
 export type BreakpointKind = 'software' | 'hardware';
 export type WatchKind = 'write' | 'read' | 'access';
 
+/**
+ * Memory kdive can read without the stub (the RAM of a VM it started, shared with QEMU): faster than
+ * `m` packets, and readable while the kernel runs. undefined: not here, ask the stub.
+ */
+export interface DirectMemory {
+  read(address: bigint, length: number, running: boolean): Promise<Buffer | undefined>;
+  /** The target stopped: what was cached of its page tables may be stale. */
+  invalidate(): void;
+}
+
 export interface Target {
   /** Name of the stub profile in use ("qemu", "kgdb", "generic"). */
   readonly stubName: string;
@@ -67,6 +77,9 @@ export interface Target {
    * whose `c`/`s` take an address is told with the next resume rather than with a `P` now.
    */
   rewindPc?(pc: bigint, threadId?: string): Promise<void>;
+
+  /** Where memory reads go first, when set (the shared RAM of a VM kdive booted). */
+  directMemory?: DirectMemory;
 
   /** Reads `length` bytes; throws TargetError (with the address) if any part is unreadable. */
   readMemory(address: bigint, length: number): Promise<Buffer>;

@@ -1,5 +1,5 @@
 import type { Duplex } from 'node:stream';
-import type {
+import type { DirectMemory,
   DetachResult,
   BreakpointKind, RegisterDescription, RegisterValues, StopEvent, Target, ThreadInfo, WatchKind,
 } from '../target.js';
@@ -36,6 +36,7 @@ const Z_TYPE: Record<BreakpointKind | WatchKind, number> = { software: 0, hardwa
  */
 export class GdbRemoteTarget implements Target {
   private registerCache = new Map<string, GPacketValues>();
+  directMemory?: DirectMemory;
   /** A pc rewound at the last stop and not yet sent: the next `c ADDR`/`s ADDR` (or a `P` before detach) carries it. */
   private pendingPc: { tid: string; pc: bigint } | undefined;
   private currentThread: string | undefined;
@@ -177,6 +178,9 @@ export class GdbRemoteTarget implements Target {
   }
 
   async readMemory(address: bigint, length: number): Promise<Buffer> {
+    // The VM's own RAM when kdive shares it with QEMU: no packets, and readable while it runs.
+    const direct = this.directMemory && (await this.directMemory.read(address, length, this.running));
+    if (direct) return direct;
     const out = Buffer.alloc(length);
     const max = this.profile.maxMemoryRead;
     const chunks: { at: bigint; offset: number; n: number }[] = [];
@@ -471,6 +475,7 @@ export class GdbRemoteTarget implements Target {
   }
 
   private invalidate(): void {
+    this.directMemory?.invalidate();
     this.registerCache.clear();
   }
 
