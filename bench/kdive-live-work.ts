@@ -8,11 +8,11 @@
  *   kgdb-hits SOCKET VMLINUX            the same over kgdb, on a serial port (a unix socket) kgdb waits on
  */
 import { readdirSync, readFileSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
 import { GdbRemoteTarget } from '../src/target/gdb-remote/index.js';
 import { connectTcp } from '../src/transport/index.js';
 import { Session } from '../src/session/session.js';
 import { useSharedRam } from '../src/session/shared-ram.js';
+import { dumpMemory } from '../src/session/memory-dump.js';
 import type { GuestMemory } from '../src/vm/guest-memory.js';
 import { silentProgress } from '../src/progress/progress.js';
 
@@ -27,14 +27,14 @@ if (mode === 'mem') {
   const [port, address, length, out, qemuPid] = args;
   const target = await attach(port!);
   if (qemuPid) await useSharedRam(target, Number(qemuPid), 512, silentProgress);
+  // What gdb's `dump binary memory` does, the file written included: the same work on both sides.
   const t0 = performance.now();
-  const data = await target.readMemory(BigInt(address!), Number(length));
+  const bytes = await dumpMemory((a, n, into) => target.readMemory(a, n, into), BigInt(address!), BigInt(address!) + BigInt(length!), out!);
   const seconds = (performance.now() - t0) / 1000;
   // A figure for the shared RAM must not come from the stub.
-  if (qemuPid && (target.directMemory as GuestMemory | undefined)?.bytesRead !== data.length) throw new Error('the read did not come from the shared RAM');
-  await writeFile(out!, data);
+  if (qemuPid && (target.directMemory as GuestMemory | undefined)?.bytesRead !== bytes) throw new Error('the read did not come from the shared RAM');
   target.close(); // leave the VM stopped for the next client
-  result({ seconds, bytes: data.length });
+  result({ seconds, bytes });
 } else if (mode === 'step') {
   const [port, count] = args;
   const target = await attach(port!);

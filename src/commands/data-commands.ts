@@ -137,6 +137,18 @@ export const dataCommands: ReplCommand[] = [
     },
   },
   {
+    names: ['dump'],
+    help: 'dump [binary] memory FILE START END: write the memory from START up to END to FILE',
+    async run(args, ctx) {
+      const m = /^(?:binary\s+)?memory\s+(\S+)\s+(\S+)\s+(\S+)$/.exec(args);
+      if (!m) throw new KdiveError('usage: dump [binary] memory FILE START END (kdive writes raw binary only)');
+      const [start, end] = [await addressOf(ctx, m[2]!), await addressOf(ctx, m[3]!)];
+      const t0 = performance.now();
+      const n = await ctx.session.dumpMemory(m[1]!, start, end);
+      ctx.print(`${n} bytes written to ${m[1]} (${(n / 1048576 / ((performance.now() - t0) / 1000)).toFixed(0)} MB/s)`);
+    },
+  },
+  {
     names: ['disassemble'],
     help: 'disassemble [/r] [FUNCTION|ADDRESS|START,END|START,+LENGTH]: the function around pc (or the one named), or a range',
     async run(args, ctx, fmt) {

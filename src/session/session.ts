@@ -10,6 +10,7 @@ import type { QemuInstance } from '../vm/index.js';
 import type { QmpClient } from '../vm/qmp-client.js';
 import { listSnapshots, loadSnapshot, saveSnapshot } from '../vm/live-snapshots.js';
 import { BreakpointService, type BreakpointOptions } from './breakpoint-service.js';
+import { dumpMemory } from './memory-dump.js';
 import type { Breakpoint, BreakpointLocation, BreakpointTable } from './breakpoints.js';
 import { EvaluationService, type FrameSelection } from './evaluation-service.js';
 import { ExecutionService, type SessionEvent } from './execution-service.js';
@@ -184,6 +185,10 @@ export class Session {
   }
   readMemory(address: bigint, length: number): Promise<Buffer> {
     return this.program.readMemory(address, length);
+  }
+  /** gdb's `dump binary memory FILE START END`; the number of bytes written. */
+  dumpMemory(file: string, start: bigint, end: bigint): Promise<number> {
+    return dumpMemory((a, n, into) => this.target.readMemory(a, n, into), start, end, file);
   }
   /** Linux awareness (tasks, dmesg, modules, uname, page tables) over this session's kernel. */
   get linux(): LinuxKernel {

@@ -55,7 +55,8 @@ export type WatchKind = 'write' | 'read' | 'access';
  * `m` packets, and readable while the kernel runs. undefined: not here, ask the stub.
  */
 export interface DirectMemory {
-  read(address: bigint, length: number, running: boolean): Promise<Buffer | undefined>;
+  /** The bytes (in `into` when given), or undefined when some of them are not RAM here. */
+  read(address: bigint, length: number, running: boolean, into?: Buffer): Promise<Buffer | undefined>;
   /** The target stopped: what was cached of its page tables may be stale. */
   invalidate(): void;
 }
@@ -81,8 +82,11 @@ export interface Target {
   /** Where memory reads go first, when set (the shared RAM of a VM kdive booted). */
   directMemory?: DirectMemory;
 
-  /** Reads `length` bytes; throws TargetError (with the address) if any part is unreadable. */
-  readMemory(address: bigint, length: number): Promise<Buffer>;
+  /**
+   * Reads `length` bytes; throws TargetError (with the address) if any part is unreadable. With
+   * `into`, the bytes land in it (its first `length` bytes) and it is what is returned.
+   */
+  readMemory(address: bigint, length: number, into?: Buffer): Promise<Buffer>;
   writeMemory(address: bigint, data: Buffer): Promise<void>;
 
   insertBreakpoint(address: bigint, kind: BreakpointKind): Promise<void>;

@@ -45,7 +45,7 @@ export class GuestRam {
   }
 
   /** `length` bytes at a guest-physical address within one RAM range, or undefined when it is not all RAM. */
-  async read(pa: bigint, length: number, into = Buffer.alloc(length), at = 0): Promise<Buffer | undefined> {
+  async read(pa: bigint, length: number, into: Buffer = Buffer.alloc(length), at = 0): Promise<Buffer | undefined> {
     const start = this.offsetOf(pa);
     const last = length > 0 ? this.offsetOf(pa + BigInt(length - 1)) : start;
     if (start === undefined || last === undefined || last - start !== length - 1) return undefined;

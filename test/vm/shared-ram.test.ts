@@ -1,9 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { Session } from '../../src/session/session.js';
 import type { DirectMemory } from '../../src/target/target.js';
 import { GuestMemory } from '../../src/vm/guest-memory.js';
 import { getDebianKernel } from '../support/kernel-fixture.js';
+import { scratchDir } from '../support/own-resources.js';
 
 /**
  * A VM kdive boots shares its RAM with kdive, which reads kernel memory through its own page walk:
@@ -56,6 +59,14 @@ test('memory read from the shared RAM equals the gdbstub\'s, and ps reads a runn
       assert.equal(direct.bytesRead - before, length, `${what}: read from the shared RAM`);
       assert.ok(fromRam.equals(await throughStub(address, length)), `${what} at 0x${address.toString(16)}: the shared RAM and the gdbstub agree`);
     }
+
+    // `dump binary memory` through the shared RAM writes the bytes the stub reads.
+    const dumpFile = path.join(scratchDir('kdive-shared-ram-'), 'dump.bin');
+    const dumpStart = pageOffsetBase + 0x200_0000n;
+    const before: number = direct.bytesRead;
+    assert.equal(await session.dumpMemory(dumpFile, dumpStart, dumpStart + (3n << 20n) + 100n), (3 << 20) + 100);
+    assert.equal(direct.bytesRead - before, (3 << 20) + 100);
+    assert.ok(readFileSync(dumpFile).equals(await throughStub(dumpStart, (3 << 20) + 100)), 'the dump equals the gdbstub\'s bytes');
 
     // What is not mapped is not read from RAM: the stub says so, as it would without shared RAM.
     const beyondStack = (rsp | 0x3fffn) + 1n + 0x4000n;

@@ -177,11 +177,11 @@ export class GdbRemoteTarget implements Target {
     else this.registerCache.clear();
   }
 
-  async readMemory(address: bigint, length: number): Promise<Buffer> {
+  async readMemory(address: bigint, length: number, into?: Buffer): Promise<Buffer> {
     // The VM's own RAM when kdive shares it with QEMU: no packets, and readable while it runs.
-    const direct = this.directMemory && (await this.directMemory.read(address, length, this.running));
+    const direct = this.directMemory && (await this.directMemory.read(address, length, this.running, into));
     if (direct) return direct;
-    const out = Buffer.alloc(length);
+    const out = into ?? Buffer.alloc(length);
     const max = this.profile.maxMemoryRead;
     const chunks: { at: bigint; offset: number; n: number }[] = [];
     for (let done = 0; done < length; done += max) chunks.push({ at: address + BigInt(done), offset: done, n: Math.min(max, length - done) });
