@@ -1,4 +1,4 @@
-import { Decoder, DecoderOptions, FlowControl, Formatter, FormatterSyntax, OpKind } from 'iced-x86';
+import { iced } from './iced.js';
 
 export interface DisassembledInstruction {
   address: bigint;
@@ -13,6 +13,7 @@ export interface DisassembledInstruction {
  * with 0x, the mnemonic padded to 6 columns, call/jump targets named by `symbolAt`.
  */
 export function disassemble(code: Buffer, address: bigint, symbolAt: (a: bigint) => string | undefined, maxInstructions = Infinity): DisassembledInstruction[] {
+  const { Decoder, DecoderOptions, FlowControl, Formatter, FormatterSyntax, OpKind } = iced();
   const decoder = new Decoder(64, new Uint8Array(code.buffer, code.byteOffset, code.length), DecoderOptions.None);
   decoder.ip = address;
   const formatter = new Formatter(FormatterSyntax.Gas);

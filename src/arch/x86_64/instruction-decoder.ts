@@ -1,4 +1,4 @@
-import { Decoder, DecoderOptions, FlowControl } from 'iced-x86';
+import { iced } from './iced.js';
 
 /** What stepping needs to know of one instruction: its length and whether it calls or returns. */
 export interface DecodedInstruction {
@@ -10,6 +10,7 @@ export interface DecodedInstruction {
 
 /** Decodes the first instruction of `code` (64-bit mode); undefined for bytes that are no instruction. */
 export function decodeInstruction(code: Buffer, address: bigint): DecodedInstruction | undefined {
+  const { Decoder, DecoderOptions, FlowControl } = iced();
   const decoder = new Decoder(64, new Uint8Array(code.buffer, code.byteOffset, code.length), DecoderOptions.None);
   decoder.ip = address;
   const insn = decoder.decode();

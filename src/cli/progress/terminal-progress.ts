@@ -1,4 +1,9 @@
-import cliProgress from 'cli-progress';
+import { createRequire } from 'node:module';
+
+type CliProgress = typeof import('cli-progress');
+/** cli-progress, loaded for the first bar (a terminal and a known total): most runs draw none. */
+let cliProgressModule: CliProgress | undefined;
+const cliProgress = (): CliProgress => (cliProgressModule ??= createRequire(import.meta.url)('cli-progress') as CliProgress);
 import type { ProgressReporter, ProgressTask } from '../../progress/progress.js';
 
 /**
@@ -33,7 +38,7 @@ export class TerminalProgress implements ProgressReporter {
   private bar(label: string, total: number, unit?: string): ProgressTask {
     const scale = unit === 'bytes' ? 1 / (1 << 20) : 1;
     const suffix = unit === 'bytes' ? ' MB' : '';
-    const bar = new cliProgress.SingleBar(
+    const bar = new (cliProgress().SingleBar)(
       {
         format: `${label} [{bar}] {percentage}% {value}/{total}${suffix}`,
         stream: this.stream as NodeJS.WritableStream,
@@ -44,7 +49,7 @@ export class TerminalProgress implements ProgressReporter {
         noTTYOutput: false,
         formatValue: (v, _o, type) => (type === 'value' || type === 'total' ? String(Math.round(v)) : String(v)),
       },
-      cliProgress.Presets.legacy,
+      cliProgress().Presets.legacy,
     );
     bar.start(Math.round(total * scale), 0);
     return {
