@@ -28,6 +28,8 @@ export interface BenchContext {
   kernelVersion: string;
   /** The KGDB kernel (kdive kernel build --fragment kgdb), for the items over kgdb. */
   kgdb?: { bzImage: string; vmlinux: string; version: string };
+  /** vmlinux-gdb.py of the kernel's scripts/gdb (lx-ps, lx-dmesg), when its source could be had. */
+  scriptsGdb?: string;
   /** `node dist/src/cli/main.js` */
   kdive: string[];
   repoRoot: string;

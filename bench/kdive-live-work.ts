@@ -3,8 +3,9 @@
  *   mem PORT ADDRESS LENGTH OUTFILE [QEMU_PID]
  *                                       read guest memory over the gdbstub, or (with QEMU's pid) from
  *                                       its shared RAM through kdive's page walk
- *   step PORT COUNT                     single-step COUNT instructions
+ *   step PORT COUNT [QEMU_PID]          single-step COUNT instructions (and QEMU's CPU time per step)
  *   hits BZIMAGE VMLINUX COUNT          break on ksys_read while the guest reads COUNT bytes one at a time
+ *   awareness PORT VMLINUX [QEMU_PID]   time the task list and the printk ring (over the stub, or the shared RAM)
  *   kgdb-hits SOCKET VMLINUX            the same over kgdb, on a serial port (a unix socket) kgdb waits on
  */
 import { readdirSync, readFileSync } from 'node:fs';
@@ -36,13 +37,15 @@ if (mode === 'mem') {
   target.close(); // leave the VM stopped for the next client
   result({ seconds, bytes });
 } else if (mode === 'step') {
-  const [port, count] = args;
+  const [port, count, qemuPid] = args;
   const target = await attach(port!);
+  const cpu0 = qemuCpuMs(qemuPid ? Number(qemuPid) : undefined);
   const t0 = performance.now();
   for (let i = 0; i < Number(count); i++) await target.step();
   const seconds = (performance.now() - t0) / 1000;
+  const cpu1 = qemuCpuMs(qemuPid ? Number(qemuPid) : undefined);
   target.close();
-  result({ seconds, steps: Number(count) });
+  result({ seconds, steps: Number(count), qemuCpuMsPerStep: cpu1 > 0 ? (cpu1 - cpu0) / Number(count) : undefined });
 } else if (mode === 'hits') {
   const [bzImage, vmlinux, count] = args;
   const session = await Session.boot({
@@ -55,6 +58,28 @@ if (mode === 'mem') {
     const qemuCpuMsPerHit = hits > 1 && cpu.at(-1)! > 0 ? (cpu.at(-1)! - cpu[0]!) / (hits - 1) : undefined;
     result({ hits, seconds, qemuCpuMsPerHit });
   } finally {
+    await session.close();
+  }
+} else if (mode === 'awareness') {
+  // The task list and the printk ring, as lx-ps and lx-dmesg list them; the attach is not timed (gdb's load is not).
+  const [port, vmlinux, qemuPid] = args;
+  const session = await Session.attach({ port: Number(port), vmlinux: vmlinux! });
+  try {
+    if (qemuPid) await useSharedRam(session.target as GdbRemoteTarget, Number(qemuPid), 512, silentProgress);
+    let t0 = performance.now();
+    const tasks = await session.linux.tasks();
+    const psSeconds = (performance.now() - t0) / 1000;
+    t0 = performance.now();
+    const records = await session.linux.dmesgLines();
+    const dmesgSeconds = (performance.now() - t0) / 1000;
+    // Again, now that the types are resolved: what a second `ps` in the same session costs.
+    t0 = performance.now();
+    await session.linux.tasks();
+    const psAgainSeconds = (performance.now() - t0) / 1000;
+    if (qemuPid && !(session.target.directMemory as GuestMemory | undefined)?.bytesRead) throw new Error('nothing came from the shared RAM');
+    result({ psSeconds, psAgainSeconds, tasks: tasks.length, dmesgSeconds, records: records.length });
+  } finally {
+    await session.detach();
     await session.close();
   }
 } else if (mode === 'kgdb-hits') {

@@ -13,6 +13,10 @@ import type { BenchContext, ItemResult } from './bench-item.js';
 import { symbolItems } from './items/symbol-items.js';
 import { liveItems } from './items/live-items.js';
 import { kgdbItems } from './items/kgdb-items.js';
+import { kernelAwarenessItems } from './items/kernel-awareness-items.js';
+import { ensureScriptsGdb } from './scripts-gdb.js';
+import { fetchDebianSource } from '../src/kernels/debian-source.js';
+import { kdiveCacheDir } from '../src/cache-dir.js';
 import { buildKernel } from '../src/kernels/build/kernel-build.js';
 import { renderReport } from './report.js';
 
@@ -28,6 +32,9 @@ const kernel = await resolveKernel('debian:cloud-amd64', { progress: new Termina
 // The KGDB kernel for the items over kgdb: built once from Debian's linux-source, then cached.
 const kgdbBuild = await buildKernel({ source: 'debian:linux-source-6.1', fragment: 'kgdb', progress: new TerminalProgress() });
 const kgdbKernel = await resolveKernel(`build:${kgdbBuild.dir}`);
+// The kernel's own lx-ps and lx-dmesg, built from its Debian source with its config (cached).
+const sourceTree = await fetchDebianSource(kernel, { progress: new TerminalProgress() });
+const scriptsGdb = ensureScriptsGdb(sourceTree, path.join(path.dirname(kernel.vmlinux!), 'config'), kdiveCacheDir(), `${kernel.version}-${kernel.packageVersion}`);
 const ctx: BenchContext = {
   quick,
   runs,
@@ -37,6 +44,7 @@ const ctx: BenchContext = {
   kdive: [process.execPath, path.join(repoRoot, 'dist/src/cli/main.js')],
   repoRoot,
   kgdb: { bzImage: kgdbKernel.bzImage, vmlinux: kgdbKernel.vmlinux!, version: kgdbKernel.version },
+  scriptsGdb,
 };
 
 const items: ItemResult[] = [];
@@ -45,6 +53,8 @@ log('symbol look-ups (gdb needs ~30 s per full DWARF load)');
 items.push(...(await symbolItems(ctx)));
 log('live target: memory, stepping, breakpoint hits, the mkdir scenario');
 items.push(...(await liveItems(ctx)));
+log('kernel awareness: ps and dmesg against the kernel\'s lx-ps and lx-dmesg');
+items.push(...(await kernelAwarenessItems(ctx)));
 log('over kgdb: breakpoint hits');
 items.push(...(await kgdbItems(ctx)));
 

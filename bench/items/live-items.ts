@@ -3,25 +3,16 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { buildInitramfs } from '../../src/rootfs/index.js';
-import { launchQemu, type QemuInstance } from '../../src/vm/index.js';
+import { launchQemu } from '../../src/vm/index.js';
 import { ElfFile, SymbolTable } from '../../src/symbols/elf/index.js';
 import { GdbRemoteTarget } from '../../src/target/gdb-remote/index.js';
 import { connectTcp } from '../../src/transport/index.js';
 import type { BenchContext, ItemResult } from '../bench-item.js';
 import { median, resultLine, runTimed, type Sample } from '../measure.js';
 import { GDB_HITS_SCRIPT } from './gdb-hits-script.js';
+import { bootGuest } from './boot-guest.js';
 
 const TEXT_START = 0xffffffff81000000n; // _text with nokaslr
-
-/** Boots the kernel with a guest command and lets it run until /init has started it. */
-async function bootGuest(ctx: BenchContext, guestCommand: string, dir: string): Promise<QemuInstance> {
-  const initrd = path.join(dir, `initramfs-${Date.now()}.cpio.gz`);
-  await buildInitramfs({ guestCommand, out: initrd });
-  const vm = await launchQemu({ kernel: ctx.bzImage, initrd, append: 'console=ttyS0 nokaslr panic=-1', memoryMiB: 512, halted: false, sharedMemory: true });
-  for (let i = 0; i < 300 && !vm.consoleText().includes('Run /init'); i++) await new Promise((r) => setTimeout(r, 100));
-  await new Promise((r) => setTimeout(r, 1000));
-  return vm;
-}
 
 /** Reads a 64-bit kernel variable through the gdbstub (then lets go without resuming the VM). */
 async function readU64Symbol(ctx: BenchContext, port: number, name: string): Promise<bigint> {
@@ -116,10 +107,15 @@ export async function liveItems(ctx: BenchContext): Promise<ItemResult[]> {
       const gdbSteps: Sample[] = [];
       const kdiveSteps: Sample[] = [];
       const gdbStepArgs = gdbPython(vm.gdb.port, `import time; t0=time.time(); [gdb.execute("stepi", to_string=True) for i in range(${steps})]; print("KDIVE-RESULT", time.time()-t0)`);
-      const kdiveStepArgs = [worker, 'step', String(vm.gdb.port), String(steps)];
+      const kdiveStepArgs = [worker, 'step', String(vm.gdb.port), String(steps), String(vm.pid)];
+      const qemuCpuPerStep: number[] = [];
+      const kdiveMsPerStep: number[] = [];
       for (let i = 0; i < ctx.runs; i++) {
         const k = await runTimed(node!, kdiveStepArgs);
-        kdiveSteps.push({ value: steps / resultLine<{ seconds: number }>(k.stdout, `kdive step: ${k.stderr}`).seconds, peakMB: k.peakMB });
+        const kr = resultLine<{ seconds: number; qemuCpuMsPerStep?: number }>(k.stdout, `kdive step: ${k.stderr}`);
+        kdiveSteps.push({ value: steps / kr.seconds, peakMB: k.peakMB });
+        kdiveMsPerStep.push((kr.seconds * 1000) / steps);
+        if (kr.qemuCpuMsPerStep !== undefined) qemuCpuPerStep.push(kr.qemuCpuMsPerStep);
         const g = await runTimed('gdb', gdbStepArgs);
         gdbSteps.push({ value: steps / gdbResult(g.stdout), peakMB: g.peakMB });
       }
@@ -133,6 +129,9 @@ export async function liveItems(ctx: BenchContext): Promise<ItemResult[]> {
           { tool: 'kdive', samples: kdiveSteps, command: `${node} ${kdiveStepArgs.join(' ')}` },
         ],
         ratios: [['kdive', 'gdb']],
+        notes: [
+          `kdive sends one \`vCont;s\` per step and waits for its stop reply: nothing else. A step took ${kdiveMsPerStep.length ? fmtMs(median(kdiveMsPerStep)) : '?'} ms of kdive's wall time (median), of which QEMU's threads spent ${qemuCpuPerStep.length ? `${fmtMs(median(qemuCpuPerStep))} ms` : 'an unmeasured amount'} of CPU (read from /proc/PID/task/*/stat): at each debug stop QEMU drops its translated code (tb_flush) and translates again to run one instruction, so the stub's own work is the floor of a step.`,
+        ],
       });
     } finally {
       await vm.kill();
