@@ -19,7 +19,7 @@ export interface PrivateAptOptions {
   /** The folder's name under `<cache>/apt/`, e.g. 'bookworm-backports'. */
   name: string;
   /** Suites of the Debian archive, e.g. ['bookworm', 'bookworm-backports']. */
-  suites: string[];
+  suites: readonly string[];
   /** The suite whose versions win (apt's Default-Release), e.g. 'bookworm-backports'. */
   preferred?: string;
   archive?: string;
@@ -115,15 +115,23 @@ export class PrivateApt {
 
   /** apt's record of the candidate of `name` in these suites. */
   async packageInfo(name: string, progress: ProgressReporter = silentProgress): Promise<AptPackageInfo> {
+    return (await this.packageInfos([name], progress))[0]!;
+  }
+
+  /** The candidates of several packages, in one apt-cache call (each reads all the lists: ~1 s). */
+  async packageInfos(names: readonly string[], progress: ProgressReporter = silentProgress): Promise<AptPackageInfo[]> {
     await this.ensureUpdated(progress);
-    const out = await this.run('apt-cache', [...this.aptOptions(), 'show', '--no-all-versions', name]).then(
+    const out = await this.run('apt-cache', [...this.aptOptions(), 'show', '--no-all-versions', ...names]).then(
       (r) => r.stdout,
-      // apt-cache fails on a name it does not know: that is the "no such package" below.
-      () => '',
+      // apt-cache fails when it knows none of the names: each is then reported missing below.
+      (err: { stdout?: string }) => err.stdout ?? '',
     );
-    const info = parseAptShow(out);
-    if (!info) throw new KdiveError(`no package ${name} in ${this.opts.suites.join(', ')} (${this.archive})`);
-    return info;
+    const found = out.split(/\n\s*\n/).map(parseAptShow).filter((i): i is AptPackageInfo => i !== undefined);
+    return names.map((name) => {
+      const info = found.find((i) => i.name === name);
+      if (!info) throw new KdiveError(`no package ${name} in ${this.opts.suites.join(', ')} (${this.archive})`);
+      return info;
+    });
   }
 
   /** Downloads one package version into `debDir` (reused when already there), with progress. */
