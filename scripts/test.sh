@@ -6,6 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh test
 node dist/src/cli/main.js kernel fetch debian:cloud-amd64
+# QEMU 10 from bookworm-backports, beside the system's 7.2 (test/vm/qemu10.test.ts runs the scenarios on it).
+node dist/src/cli/main.js qemu fetch 10
 # The KGDB test kernel, built once from Debian's linux-source (about 8 minutes on 2 cores, then cached).
 node dist/src/cli/main.js kernel build debian:linux-source-6.1 --fragment kgdb
 mapfile -t files < <(find dist -name '*.test.js' -not -path '*/node_modules/*' | sort)

@@ -17,6 +17,7 @@ import { registerImageCommand } from './commands/image-command.js';
 import { registerSnapshotCommand } from './commands/snapshot-command.js';
 import { registerSymbolizeCommand } from './commands/symbolize-command.js';
 import { registerLibvirtCommand } from './commands/libvirt-command.js';
+import { registerQemuCommand } from './commands/qemu-command.js';
 
 async function main(argv: string[]): Promise<number> {
   const program = new Command('kdive')
@@ -37,6 +38,7 @@ async function main(argv: string[]): Promise<number> {
   registerSnapshotCommand(program);
   registerSymbolizeCommand(program);
   registerLibvirtCommand(program);
+  registerQemuCommand(program);
   try {
     await program.parseAsync(normalizeSymArgs(argv));
     return typeof process.exitCode === 'number' ? process.exitCode : 0;

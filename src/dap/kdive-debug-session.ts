@@ -14,6 +14,7 @@ import { openSession, type Session, type SessionEvent } from '../session/session
 import { parsePortForward } from '../vm/port-forward.js';
 import { parseSharedFolder } from '../vm/virtiofs-share.js';
 import { SourceTree } from '../session/source-tree.js';
+import { resolveQemu } from '../vm/qemu-choice.js';
 
 /** `launch` arguments (docs/vscode.md): what to boot and how. */
 interface LaunchArguments extends DebugProtocol.LaunchRequestArguments {
@@ -31,6 +32,8 @@ interface LaunchArguments extends DebugProtocol.LaunchRequestArguments {
   share?: string[];
   disk?: string[];
   root?: string;
+  /** As --qemu: 'system', '10' or the path of a qemu-system-x86_64 (default KDIVE_QEMU, else system). */
+  qemu?: string;
 }
 
 interface AttachArguments extends DebugProtocol.AttachRequestArguments {
@@ -119,7 +122,7 @@ export class KdiveDebugSession extends DebugSession {
       const kernel = await resolveKernel(args.kernel ?? 'debian:cloud-amd64', { vmlinux: args.vmlinux, progress: silentProgress });
       if (args.source) this.source = new SourceTree(args.source === 'debian' ? await fetchDebianSource(kernel, { progress: silentProgress }) : args.source);
       const devices = { forwards: (args.forward ?? []).map(parsePortForward), shares: (args.share ?? []).map(parseSharedFolder), disks: args.disk ?? [], root: args.root };
-      const common = { kernel, guestCommand: args.guest ?? 'sleep 86400', append: args.append, devices, onConsole: (t: string) => this.guestOutput.write(t) };
+      const common = { kernel, guestCommand: args.guest ?? 'sleep 86400', append: args.append, devices, qemu: await resolveQemu(args.qemu), onConsole: (t: string) => this.guestOutput.write(t) };
       this.session = await openSession(args.transport === 'kgdb' ? { ...common, transport: 'kgdb' } : { ...common, kaslr: args.kaslr });
       this.log(args.transport === 'kgdb' ? `kdive: booted ${kernel.version ?? kernel.bzImage}; it waits in kgdb on its serial console` : `kdive: booted ${kernel.version ?? kernel.bzImage} halted; gdbstub on ${this.session.vm!.gdb.host}:${this.session.vm!.gdb.port}`);
       this.sendEvent(new InitializedEvent());

@@ -8,8 +8,9 @@ import { debFileName, type AptPackageInfo } from './apt.js';
 /**
  * `apt-get download` of one package version into a folder, with progress from the growing file;
  * a .deb already there with apt's size is reused. A failure leaves no partial file.
+ * `aptOptions` (`-o` settings) point apt at a private source list (private-apt.ts).
  */
-export async function downloadDeb(info: AptPackageInfo, debDir: string, progress: ProgressReporter, arch = 'amd64'): Promise<string> {
+export async function downloadDeb(info: AptPackageInfo, debDir: string, progress: ProgressReporter, arch = 'amd64', aptOptions: string[] = []): Promise<string> {
   const file = path.join(debDir, debFileName(info, arch));
   const have = await stat(file).catch(whenMissing(undefined)); // not downloaded yet
   if (have?.size === info.size) return file;
@@ -20,7 +21,7 @@ export async function downloadDeb(info: AptPackageInfo, debDir: string, progress
   }, 500);
   try {
     await new Promise<void>((resolve, reject) => {
-      const child = spawn('apt-get', ['download', `${info.name}=${info.version}`], { cwd: debDir, stdio: ['ignore', 'ignore', 'pipe'] });
+      const child = spawn('apt-get', [...aptOptions, 'download', `${info.name}=${info.version}`], { cwd: debDir, stdio: ['ignore', 'ignore', 'pipe'] });
       let err = '';
       child.stderr.on('data', (d: Buffer) => (err += d.toString()));
       child.on('error', (e) => reject(new KdiveError(`apt-get not found (${e.message}): kdive fetches Debian kernels with apt`)));

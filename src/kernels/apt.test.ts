@@ -84,6 +84,7 @@ test('apt-cache show: the first (candidate) stanza with sizes', () => {
     size: 26713492,
     installedKiB: 105548,
     filename: 'pool/updates/main/l/linux-signed-amd64/linux-image-6.1.0-56-cloud-amd64_6.1.192-2_amd64.deb',
+    architecture: 'amd64',
   });
   const dbg = parseAptShow(SHOW_DBG_TWO_VERSIONS)!;
   assert.deepEqual([dbg.name, dbg.version, dbg.size, dbg.installedKiB], ['linux-image-6.1.0-56-cloud-amd64-dbg', '6.1.192-2', 283308068, 1754691]);

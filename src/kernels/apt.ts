@@ -26,6 +26,8 @@ export interface AptPackageInfo {
   /** Installed-Size, in KiB: about the size of the tar stream inside the .deb. */
   installedKiB?: number;
   filename?: string;
+  /** amd64, or all for a package without machine code (its file is NAME_VERSION_all.deb). */
+  architecture?: string;
 }
 
 /** The first stanza of `apt-cache show --no-all-versions` (the candidate). */
@@ -38,7 +40,7 @@ export function parseAptShow(output: string): AptPackageInfo | undefined {
   const size = Number(sizeText);
   if (!name || !version || !sizeText || !Number.isSafeInteger(size) || size <= 0) return undefined;
   const installed = Number(field('Installed-Size'));
-  return { name, version, size, installedKiB: Number.isSafeInteger(installed) && installed > 0 ? installed : undefined, filename: field('Filename') };
+  return { name, version, size, installedKiB: Number.isSafeInteger(installed) && installed > 0 ? installed : undefined, filename: field('Filename'), architecture: field('Architecture') };
 }
 
 export const STALE_LISTS = "package lists are empty or stale: run 'apt-get update' (as root) and try again";

@@ -6,7 +6,7 @@ import { silentProgress, type ProgressReporter } from '../progress/progress.js';
 import { GdbRemoteTarget } from '../target/gdb-remote/index.js';
 import { ConsoleDemux } from '../transport/console-demux.js';
 import { connectUnix } from '../transport/index.js';
-import { launchQemu, type QemuInstance } from '../vm/index.js';
+import { launchQemu, type QemuBinary, type QemuInstance } from '../vm/index.js';
 import { createRunDir } from '../vm/run-dir.js';
 import { KernelSymbols } from './kernel-symbols.js';
 import { Session } from './session.js';
@@ -25,6 +25,8 @@ export interface KgdbBootOptions {
   timeoutMs?: number;
   /** Port forwards, shared folders, disks and a root device. */
   devices?: GuestDevicesOptions;
+  /** Which QEMU runs the guest (--qemu); default the system's. */
+  qemu?: QemuBinary;
 }
 
 /** Refuses, from its .config, a kernel that cannot be debugged over kgdb: said at once, before booting. */
@@ -73,6 +75,7 @@ export async function launchKgdbVm(opts: Omit<KgdbBootOptions, 'symbols'>): Prom
       memoryMiB: opts.memoryMiB ?? 256,
       cpus: 1,
       gdb: false,
+      qemu: opts.qemu,
       serial: 'none',
       halted: true,
       extraArgs: ['-chardev', `socket,id=kdive-serial,path=${serialPath},server=on,wait=off,telnet=on`, '-serial', 'chardev:kdive-serial', ...(guest.launch.extraArgs ?? [])],

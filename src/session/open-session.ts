@@ -6,7 +6,7 @@ import { useSharedRam } from './shared-ram.js';
 import { GdbRemoteTarget } from '../target/gdb-remote/index.js';
 import { connectTcp, connectUnix } from '../transport/index.js';
 import type { GuestDevicesOptions } from '../vm/guest-devices.js';
-import { launchQemu, type LaunchOptions, type QemuInstance } from '../vm/index.js';
+import { launchQemu, type LaunchOptions, type QemuBinary, type QemuInstance } from '../vm/index.js';
 import { scratchSnapshotDisk } from '../vm/live-snapshots.js';
 import { createRunDir } from '../vm/run-dir.js';
 import { prepareGuestLaunch, type GuestLaunch } from './guest-launch.js';
@@ -34,6 +34,8 @@ export interface BootOptions {
   snapshots?: boolean;
   /** Port forwards, shared folders, disks and a root device. */
   devices?: GuestDevicesOptions;
+  /** Which QEMU runs the guest (--qemu); default the system's. */
+  qemu?: QemuBinary;
 }
 
 export interface AttachOptions {
@@ -138,6 +140,7 @@ export async function launchDebugVm(opts: Omit<BootOptions, 'symbols'> & { gdbPo
       initrd: guest.initrd,
       append: ['console=ttyS0', ...(opts.kaslr ? [] : ['nokaslr']), 'panic=-1', ...(opts.oopsPanic === false ? [] : ['oops=panic']), ...guest.append, ...(opts.append ?? []), ...(launch.append ? [launch.append] : [])].join(' '),
       halted: opts.halted ?? true,
+      qemu: opts.qemu,
       ...(opts.gdbPort !== undefined ? { gdbPort: opts.gdbPort } : {}),
     });
     if (opts.onConsole) vm.onConsole(opts.onConsole);

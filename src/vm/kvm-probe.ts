@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createRunDir } from './run-dir.js';
 import { registerChild, unregisterChild } from './process-reaper.js';
-import { QEMU_X86_64, qemuVersion } from './qemu-binary.js';
+import { qemuCommand, qemuVersion, SYSTEM_QEMU, type QemuBinary } from './qemu-binary.js';
 
 export type Accel = 'kvm' | 'tcg';
 
@@ -51,13 +51,14 @@ export function probeBootSector(): Buffer {
   return sector;
 }
 
-/** 'kvm' when it really works, else 'tcg'. KDIVE_ACCEL overrides; the answer is cached per QEMU and host kernel. */
-export async function chooseAccelerator(cacheDir = defaultCacheDir()): Promise<Accel> {
-  return (await probeAccelerator({ cacheDir })).accel;
+/** 'kvm' when it really works, else 'tcg'. KDIVE_ACCEL overrides; the answer is cached per QEMU version and host kernel. */
+export async function chooseAccelerator(cacheDir = defaultCacheDir(), qemu: QemuBinary = SYSTEM_QEMU): Promise<Accel> {
+  return (await probeAccelerator({ cacheDir, qemu })).accel;
 }
 
 /** chooseAccelerator, saying where the answer came from. */
-export async function probeAccelerator(opts: { cacheDir?: string; timeoutMs?: number } = {}): Promise<AccelDecision> {
+export async function probeAccelerator(opts: { cacheDir?: string; timeoutMs?: number; qemu?: QemuBinary } = {}): Promise<AccelDecision> {
+  const qemu = opts.qemu ?? SYSTEM_QEMU;
   const forced = process.env.KDIVE_ACCEL;
   if (forced === 'kvm' || forced === 'tcg') return { accel: forced, source: 'env' };
   try {
@@ -65,19 +66,22 @@ export async function probeAccelerator(opts: { cacheDir?: string; timeoutMs?: nu
   } catch {
     return { accel: 'tcg', source: 'no-kvm-device' };
   }
-  const key = accelCacheKey();
+  const key = accelCacheKey(qemu);
   const cacheFile = path.join(opts.cacheDir ?? defaultCacheDir(), 'accel-probe.json');
+  // One answer per QEMU version and host kernel: switching between --qemu system and 10 probes each once.
+  let answers: Record<string, { accel: Accel; probedAt?: string }> = {};
   try {
-    const cached = JSON.parse(readFileSync(cacheFile, 'utf8')) as { key: string; accel: Accel };
-    if (cached.key === key && (cached.accel === 'kvm' || cached.accel === 'tcg')) return { accel: cached.accel, source: 'cache' };
+    answers = JSON.parse(readFileSync(cacheFile, 'utf8')) as typeof answers;
+    const cached = answers[key]?.accel;
+    if (cached === 'kvm' || cached === 'tcg') return { accel: cached, source: 'cache' };
   } catch {
     // no cache yet, or an unreadable one: probe again
   }
-  const accel: Accel = (await acceleratorRunsGuestCode('kvm', opts.timeoutMs ?? PROBE_TIMEOUT_MS)) ? 'kvm' : 'tcg';
+  const accel: Accel = (await acceleratorRunsGuestCode('kvm', opts.timeoutMs ?? PROBE_TIMEOUT_MS, qemu)) ? 'kvm' : 'tcg';
   try {
     mkdirSync(path.dirname(cacheFile), { recursive: true });
     const tmp = `${cacheFile}.${process.pid}.tmp`;
-    writeFileSync(tmp, `${JSON.stringify({ key, accel, probedAt: new Date().toISOString() })}\n`);
+    writeFileSync(tmp, `${JSON.stringify({ ...answers, [key]: { accel, probedAt: new Date().toISOString() } })}\n`);
     renameSync(tmp, cacheFile);
   } catch {
     // a read-only cache only costs a probe next time
@@ -85,16 +89,16 @@ export async function probeAccelerator(opts: { cacheDir?: string; timeoutMs?: nu
   return { accel, source: 'probe' };
 }
 
-/** The cache key: a QEMU upgrade or another host kernel can change the answer. */
-export function accelCacheKey(): string {
-  return `${qemuVersion()} ${os.release()}`;
+/** The cache key: a QEMU upgrade, another QEMU (--qemu) or another host kernel can change the answer. */
+export function accelCacheKey(qemu: QemuBinary = SYSTEM_QEMU): string {
+  return `${qemuVersion(qemu)} ${os.release()}`;
 }
 
 /** kdive's cache folder (see cache-dir.ts). */
 export const defaultCacheDir = kdiveCacheDir;
 
 /** Boots probeBootSector() under `accel` and says whether its message reached the serial port in time. */
-export async function acceleratorRunsGuestCode(accel: Accel, timeoutMs = PROBE_TIMEOUT_MS): Promise<boolean> {
+export async function acceleratorRunsGuestCode(accel: Accel, timeoutMs = PROBE_TIMEOUT_MS, qemu: QemuBinary = SYSTEM_QEMU): Promise<boolean> {
   const run = createRunDir('kdive-accel-probe-');
   const image = path.join(run.path, 'boot.img');
   writeFileSync(image, probeBootSector());
@@ -102,12 +106,13 @@ export async function acceleratorRunsGuestCode(accel: Accel, timeoutMs = PROBE_T
   truncateSync(image, 1 << 20);
   try {
     return await new Promise<boolean>((resolve) => {
-      const child = spawn(QEMU_X86_64, [
+      const command = qemuCommand(qemu, [
         // The same machine and CPU model as real launches: on some hosts only `-cpu host` trips an MSR abort.
         '-accel', accel, '-machine', 'q35', '-cpu', accel === 'kvm' ? 'host' : 'max',
         '-display', 'none', '-monitor', 'none', '-nodefaults', '-serial', 'stdio',
         '-drive', `file=${image},format=raw,if=ide`, '-m', '16', '-no-reboot',
-      ], { stdio: ['ignore', 'pipe', 'ignore'], detached: true });
+      ]);
+      const child = spawn(command.file, command.args, { stdio: ['ignore', 'pipe', 'ignore'], detached: true, env: command.env });
       if (child.pid !== undefined) registerChild({ pid: child.pid });
       let seen = '';
       let done = false;

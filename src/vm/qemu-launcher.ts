@@ -6,7 +6,7 @@ import { KdiveError } from '../errors.js';
 import { freeLoopbackPort } from './free-port.js';
 import { chooseAccelerator, type Accel } from './kvm-probe.js';
 import { registerChild, unregisterChild } from './process-reaper.js';
-import { QEMU_X86_64, qemuVersion } from './qemu-binary.js';
+import { qemuCommand, qemuVersion, SYSTEM_QEMU, type QemuBinary } from './qemu-binary.js';
 import { QmpClient } from './qmp-client.js';
 import { createRunDir } from './run-dir.js';
 
@@ -33,6 +33,8 @@ export interface LaunchOptions {
   /** Where the console log goes; default: console.log in the run folder (removed with it when QEMU ends). */
   consoleLogPath?: string;
   accel?: Accel;
+  /** Which QEMU runs the guest (--qemu); default the system's. */
+  qemu?: QemuBinary;
 }
 
 export interface QemuInstance {
@@ -61,8 +63,8 @@ const START_ATTEMPTS = 3;
 
 /** Starts QEMU with its debug stub on loopback, QMP on a unix socket in a private folder. */
 export async function launchQemu(opts: LaunchOptions): Promise<QemuInstance> {
-  qemuVersion(); // a clear "install qemu-system-x86" before anything else
-  let accel = opts.accel ?? (await chooseAccelerator());
+  qemuVersion(opts.qemu); // a clear "install qemu-system-x86" (or a broken --qemu) before anything else
+  let accel = opts.accel ?? (await chooseAccelerator(undefined, opts.qemu));
   for (let attempt = 1; ; attempt++) {
     try {
       return await startOnce(opts, accel);
@@ -103,7 +105,8 @@ async function startOnce(opts: LaunchOptions, accel: Accel): Promise<QemuInstanc
     ...(opts.halted === false ? [] : ['-S']),
     ...(opts.extraArgs ?? []),
   ];
-  const child = spawn(QEMU_X86_64, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const command = qemuCommand(opts.qemu ?? SYSTEM_QEMU, args);
+  const child = spawn(command.file, command.args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: command.env });
   const log: WriteStream = createWriteStream(consoleLogPath, { flags: 'a', mode: 0o600 });
   log.on('error', () => undefined); // the run folder may go first when QEMU is killed
   let consoleText = '';
@@ -141,7 +144,7 @@ async function startOnce(opts: LaunchOptions, accel: Accel): Promise<QemuInstanc
   });
   if (child.pid === undefined) {
     await exited;
-    throw new KdiveError(`cannot start ${QEMU_X86_64}: ${lastLine(stderrText)}`);
+    throw new KdiveError(`cannot start ${command.file}: ${lastLine(stderrText)}`);
   }
   registerChild({ pid: child.pid, cleanup: () => run.remove() });
 

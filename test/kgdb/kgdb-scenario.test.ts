@@ -6,21 +6,13 @@ import { GdbRemoteTarget } from '../../src/target/gdb-remote/index.js';
 import { ConsoleDemux } from '../../src/transport/console-demux.js';
 import { kdiveNodeArgs, newQemuPids, qemuPids, runKdive } from '../support/cli-runner.js';
 import { getKgdbKernel } from '../support/kgdb-kernel-fixture.js';
+import { checkKgdbMkdirRun } from '../support/scenario-checks.js';
 
 test('kgdb: the mkdir scenario over the serial console stops at do_mkdirat with a backtrace to entry_SYSCALL_64, and W03 is a clean exit', async () => {
   const kernel = await getKgdbKernel();
   const before = qemuPids();
   const r = await runKdive(['run', '--json', '--kernel', kernel.spec, '--transport', 'kgdb', '--break', 'do_mkdirat', '--guest', 'mkdir /tmp/test && ls -d /tmp/test']);
-  assert.equal(r.code, 0, r.stderr.slice(-2000));
-  const events = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { event: string; breakpoint?: string; frames?: { function: string }[]; guestStatus?: number });
-  const stop = events.find((e) => e.event === 'stop' && e.breakpoint === 'do_mkdirat');
-  assert.ok(stop, r.stdout);
-  const names = stop.frames!.map((f) => f.function);
-  assert.equal(names[0], 'do_mkdirat');
-  assert.ok(names.includes('do_syscall_64'), names.join(' <- '));
-  assert.ok(names.includes('entry_SYSCALL_64'), names.join(' <- '));
-  assert.equal(events[events.length - 1]!.event, 'exit');
-  assert.equal(events[events.length - 1]!.guestStatus, 0);
+  checkKgdbMkdirRun(r);
   assert.deepEqual(newQemuPids(before), []);
 });
 

@@ -4,7 +4,9 @@ import { KdiveError } from '../../errors.js';
 import { resolveKernel } from '../../kernels/index.js';
 import { parseGuestExit } from '../../rootfs/index.js';
 import type { GuestDevicesOptions } from '../../vm/guest-devices.js';
-import { portOf, vmSizeOptions } from './flag-values.js';
+import { portOf, qemuOption, vmSizeOptions } from './flag-values.js';
+import { resolveQemu } from '../../vm/qemu-choice.js';
+import type { QemuBinary } from '../../vm/qemu-binary.js';
 import { addDeviceOptions, devicesFromFlags, type DeviceFlags } from './device-options.js';
 import { TerminalProgress } from '../progress/terminal-progress.js';
 import { DEFAULT_KERNEL } from './run-command.js';
@@ -27,6 +29,7 @@ interface BootOptions {
   transport: 'gdbstub' | 'kgdb';
   gdb?: string;
   halt: boolean;
+  qemu?: string;
 }
 
 type BootFlags = BootOptions & Partial<DeviceFlags>;
@@ -48,6 +51,7 @@ export function registerBootCommand(program: Command): void {
     .option('--source <dir>', 'a kernel source tree, for the printed gdb substitute-path')
     .addOption(vmSizeOptions()[0]!)
     .addOption(vmSizeOptions()[1]!)
+    .addOption(qemuOption())
     .option('--no-halt', 'let the kernel run at once instead of waiting for the debugger (attach later)')
     .addOption(new Option('--transport <stub>', "QEMU's gdbstub, or kgdb on the serial console (kdive splits console and gdb, as agent-proxy does)").choices(['gdbstub', 'kgdb']).default('gdbstub'))
     .option('--gdb <host:port>', 'where gdb connects: 127.0.0.1:PORT (QEMU\'s gdbstub, or the kgdb port with --transport kgdb); default a free port', '127.0.0.1:0');
@@ -61,7 +65,8 @@ async function bootForGdb(opts: BootFlags): Promise<number> {
   const devices = devicesFromFlags(opts);
   const gdbPort = loopbackPort(opts.gdb);
   const kernel = await resolveKernel(opts.kernel, { vmlinux: opts.vmlinux, progress });
-  if (opts.transport === 'kgdb') return bootKgdbForGdb(opts, gdbPort, kernel, progress, devices);
+  const qemu = await resolveQemu(opts.qemu, progress);
+  if (opts.transport === 'kgdb') return bootKgdbForGdb(opts, gdbPort, kernel, progress, devices, qemu);
   let booted: DebugVm | undefined;
   try {
     // Nothing of kdive's watches for panic() here: pvpanic pauses a panicking guest for gdb instead.
@@ -82,6 +87,7 @@ async function bootForGdb(opts: BootFlags): Promise<number> {
       halted: opts.halt !== false,
       gdbPort,
       progress,
+      qemu,
     });
     const { vm } = booted;
     const control = path.join(booted.runDir, 'control.qmp');
@@ -126,8 +132,8 @@ function loopbackPort(spec: string | undefined): number {
 }
 
 /** The kgdb kernel waiting in kgdbwait; its console on stdout, its RSP on a loopback port for gdb. */
-async function bootKgdbForGdb(opts: BootOptions, gdbPort: number, kernel: KernelArtifacts, progress: TerminalProgress, devices: GuestDevicesOptions): Promise<number> {
-  const kvm = await launchKgdbVm({ kernel, guestCommand: opts.guest, append: opts.append, progress, devices, onConsole: opts.console ? (t) => process.stderr.write(t) : undefined });
+async function bootKgdbForGdb(opts: BootOptions, gdbPort: number, kernel: KernelArtifacts, progress: TerminalProgress, devices: GuestDevicesOptions, qemu: QemuBinary): Promise<number> {
+  const kvm = await launchKgdbVm({ kernel, guestCommand: opts.guest, append: opts.append, progress, devices, qemu, onConsole: opts.console ? (t) => process.stderr.write(t) : undefined });
   try {
     const server = await serveKgdbToGdb(kvm.demux, gdbPort, (l) => process.stderr.write(`kdive boot: ${l}\n`));
     const endpoint = `127.0.0.1:${(server.address() as AddressInfo).port}`;

@@ -10,7 +10,8 @@ import { runRepl } from '../repl/repl.js';
 import { DEFAULT_KERNEL } from './run-command.js';
 import { checkKgdbConfig } from '../../session/kgdb-boot.js';
 import { addDeviceOptions, devicesFromFlags, type DeviceFlags } from './device-options.js';
-import { attachTarget, vmSizeOptions } from './flag-values.js';
+import { attachTarget, qemuOption, vmSizeOptions } from './flag-values.js';
+import { resolveQemu } from '../../vm/qemu-choice.js';
 
 interface DebugOptions {
   kernel: string;
@@ -25,6 +26,7 @@ interface DebugOptions {
   console?: boolean;
   command?: string;
   transport: 'gdbstub' | 'kgdb';
+  qemu?: string;
 }
 
 type DebugFlags = DebugOptions & Partial<DeviceFlags>;
@@ -45,7 +47,8 @@ export function registerDebugCommand(program: Command): void {
     .option('-x, --command <file>', 'run the commands in FILE, then read more from stdin')
     .addOption(new Option('--transport <stub>', "QEMU's gdbstub, or kgdb on the serial console (a KGDB kernel)").choices(['gdbstub', 'kgdb']).default('gdbstub'))
     .addOption(vmSizeOptions()[0]!)
-    .addOption(vmSizeOptions()[1]!);
+    .addOption(vmSizeOptions()[1]!)
+    .addOption(qemuOption());
   addDeviceOptions(debug).action(async (opts: DebugFlags) => {
       process.exitCode = await debugKernel(opts);
     });
@@ -67,9 +70,10 @@ async function debugKernel(opts: DebugFlags): Promise<number> {
     if (!kernel.vmlinux) throw new KdiveError(`no symbols for ${kernel.bzImage}: pass --vmlinux FILE`, 2);
     if (opts.source) source = new SourceTree(opts.source === 'debian' ? await fetchDebianSource(kernel, { progress }) : opts.source);
     if (opts.transport === 'kgdb') await checkKgdbConfig(kernel);
+    const qemu = await resolveQemu(opts.qemu, progress);
     const symbols = await KernelSymbols.open(kernel.vmlinux, progress);
     if (opts.transport === 'kgdb') {
-      session = await openSession({ transport: 'kgdb', kernel, symbols, guestCommand: opts.guest, append: opts.append, progress, devices, onConsole: opts.console ? (t) => process.stderr.write(t) : undefined });
+      session = await openSession({ transport: 'kgdb', kernel, symbols, guestCommand: opts.guest, append: opts.append, progress, devices, qemu, onConsole: opts.console ? (t) => process.stderr.write(t) : undefined });
       process.stdout.write(`Booted ${kernel.version} with kgdb on its serial console; the kernel waits in kgdb (kgdbwait).\nType "continue" to run it, Ctrl-C (SysRq-g) to stop it, "help" for commands.\n`);
     } else session = await openSession({
       kernel,
@@ -79,6 +83,7 @@ async function debugKernel(opts: DebugFlags): Promise<number> {
       kaslr: opts.kaslr,
       snapshots: true,
       devices,
+      qemu,
       memoryMiB: opts.memory,
       cpus: opts.cpus,
       progress,

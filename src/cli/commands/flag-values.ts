@@ -1,5 +1,6 @@
 import { Option } from 'commander';
 import { KdiveError } from '../../errors.js';
+import { checkQemuChoice, QEMU_CHOICE_HELP } from '../../vm/qemu-choice.js';
 
 /**
  * Parsers for the numeric flags: a bad value is kdive's own one-line error naming the flag and
@@ -48,6 +49,11 @@ export function vmSizeOptions(): Option[] {
     new Option('--memory <MiB>', 'guest memory in MiB').argParser(wholeNumber('--memory', 'MiB of guest memory', 64, 1 << 20)).default(512),
     new Option('--cpus <n>', 'virtual CPUs').argParser(wholeNumber('--cpus', 'a number of virtual CPUs', 1, 255)).default(1),
   ];
+}
+
+/** --qemu system|10|PATH, as every command that starts QEMU takes it (the default is read when booting: KDIVE_QEMU). */
+export function qemuOption(): Option {
+  return new Option('--qemu <system|10|path>', `which QEMU runs the guest: ${QEMU_CHOICE_HELP}; default $KDIVE_QEMU, else system`).argParser((v) => checkQemuChoice(v));
 }
 
 /** Where `--attach HOST:PORT|SOCKET` leads: a TCP stub, or a unix socket given by its absolute path. */

@@ -10,7 +10,8 @@ import { catchPanics, isPanicStop, panicReport } from '../../crash/panic-report.
 import { formatSymbolizedTrace, symbolizeTrace } from '../../crash/oops-symbolizer.js';
 import { frameLine } from '../../commands/stop-text.js';
 import { checkKgdbConfig } from '../../session/kgdb-boot.js';
-import { positiveSeconds, vmSizeOptions } from './flag-values.js';
+import { positiveSeconds, qemuOption, vmSizeOptions } from './flag-values.js';
+import { resolveQemu } from '../../vm/qemu-choice.js';
 import { addDeviceOptions, devicesFromFlags, type DeviceFlags } from './device-options.js';
 
 export const DEFAULT_KERNEL = 'debian:cloud-amd64';
@@ -31,6 +32,7 @@ interface RunOptions {
   kaslr?: boolean;
   catchPanic: boolean;
   transport: 'gdbstub' | 'kgdb';
+  qemu?: string;
 }
 
 type RunFlags = RunOptions & Partial<DeviceFlags>;
@@ -75,7 +77,8 @@ function addBootOptions(cmd: Command): Command {
     .option('--append <words...>', 'extra kernel command-line words')
     .option('--source <dir|debian>', "show source lines: a kernel source tree, or 'debian' to fetch the matching linux-source package")
     .addOption(vmSizeOptions()[0]!)
-    .addOption(vmSizeOptions()[1]!);
+    .addOption(vmSizeOptions()[1]!)
+    .addOption(qemuOption());
 }
 
 function collect(value: string, previous: string[]): string[] {
@@ -97,6 +100,7 @@ export async function runScenario(opts: RunFlags & { guest: string }): Promise<n
 
   const devices = devicesFromFlags(opts);
   const kernel = await resolveKernel(opts.kernel, { vmlinux: opts.vmlinux, progress });
+  const qemu = await resolveQemu(opts.qemu, progress);
   // Check every breakpoint against the symbols before booting, so a typo costs no boot and leaves no QEMU.
   if (!kernel.vmlinux) throw new KdiveError(`no symbols for ${kernel.bzImage}: pass --vmlinux FILE`, 2);
   const source = opts.source ? new SourceTree(opts.source === 'debian' ? await fetchDebianSource(kernel, { progress }) : opts.source) : undefined;
@@ -112,7 +116,7 @@ export async function runScenario(opts: RunFlags & { guest: string }): Promise<n
 
   const onConsole = opts.console ? (text: string) => process.stderr.write(text) : undefined;
   const session = opts.transport === 'kgdb'
-    ? await openSession({ transport: 'kgdb', symbols, kernel, guestCommand: opts.guest, append: opts.append, progress, onConsole, devices })
+    ? await openSession({ transport: 'kgdb', symbols, kernel, guestCommand: opts.guest, append: opts.append, progress, onConsole, devices, qemu })
     : await openSession({
         symbols,
         kernel,
@@ -124,6 +128,7 @@ export async function runScenario(opts: RunFlags & { guest: string }): Promise<n
         progress,
         onConsole,
         devices,
+        qemu,
       });
   let timedOut = false;
   const timer = setTimeout(() => {
