@@ -4,7 +4,7 @@
  *                                       read guest memory over the gdbstub, or (with QEMU's pid) from
  *                                       its shared RAM through kdive's page walk
  *   step PORT COUNT [QEMU_PID]          single-step COUNT instructions (and QEMU's CPU time per step)
- *   hits BZIMAGE VMLINUX COUNT          break on ksys_read while the guest reads COUNT bytes one at a time
+ *   hits BZIMAGE VMLINUX COUNT [QEMU]   break on ksys_read while the guest reads COUNT bytes one at a time (QEMU: --qemu's values)
  *   awareness PORT VMLINUX [QEMU_PID]   time the task list and the printk ring (over the stub, or the shared RAM)
  *   kgdb-hits SOCKET VMLINUX            the same over kgdb, on a serial port (a unix socket) kgdb waits on
  */
@@ -14,6 +14,7 @@ import { connectTcp } from '../src/transport/index.js';
 import { Session } from '../src/session/session.js';
 import { useSharedRam } from '../src/session/shared-ram.js';
 import { dumpMemory } from '../src/session/memory-dump.js';
+import { resolveQemu } from '../src/vm/qemu-choice.js';
 import type { GuestMemory } from '../src/vm/guest-memory.js';
 import { silentProgress } from '../src/progress/progress.js';
 
@@ -47,10 +48,11 @@ if (mode === 'mem') {
   target.close();
   result({ seconds, steps: Number(count), qemuCpuMsPerStep: cpu1 > 0 ? (cpu1 - cpu0) / Number(count) : undefined });
 } else if (mode === 'hits') {
-  const [bzImage, vmlinux, count] = args;
+  const [bzImage, vmlinux, count, qemuChoice] = args;
   const session = await Session.boot({
     kernel: { spec: bzImage!, version: 'bench', bzImage: bzImage!, vmlinux: vmlinux! },
     guestCommand: `dd if=/dev/zero of=/dev/null bs=1 count=${count}`,
+    ...(qemuChoice ? { qemu: await resolveQemu(qemuChoice) } : {}),
   });
   try {
     const cpu: number[] = [];

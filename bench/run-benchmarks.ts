@@ -17,6 +17,8 @@ import { kernelAwarenessItems } from './items/kernel-awareness-items.js';
 import { ensureScriptsGdb } from './scripts-gdb.js';
 import { fetchDebianSource } from '../src/kernels/debian-source.js';
 import { kdiveCacheDir } from '../src/cache-dir.js';
+import { resolveQemu } from '../src/vm/qemu-choice.js';
+import { qemuVersion } from '../src/vm/qemu-binary.js';
 import { buildKernel } from '../src/kernels/build/kernel-build.js';
 import { renderReport } from './report.js';
 
@@ -33,8 +35,13 @@ const kernel = await resolveKernel('debian:cloud-amd64', { progress: new Termina
 const kgdbBuild = await buildKernel({ source: 'debian:linux-source-6.1', fragment: 'kgdb', progress: new TerminalProgress() });
 const kgdbKernel = await resolveKernel(`build:${kgdbBuild.dir}`);
 // The kernel's own lx-ps and lx-dmesg, built from its Debian source with its config (cached).
-const sourceTree = await fetchDebianSource(kernel, { progress: new TerminalProgress() });
-const scriptsGdb = ensureScriptsGdb(sourceTree, path.join(path.dirname(kernel.vmlinux!), 'config'), kdiveCacheDir(), `${kernel.version}-${kernel.packageVersion}`);
+// Without them (no matching linux-source in the archive) the ps/dmesg items are left out, and the log says why.
+const scriptsGdb = await fetchDebianSource(kernel, { progress: new TerminalProgress() })
+  .then((tree) => ensureScriptsGdb(tree, path.join(path.dirname(kernel.vmlinux!), 'config'), kdiveCacheDir(), `${kernel.version}-${kernel.packageVersion}`))
+  .catch((err: unknown) => {
+    process.stderr.write(`bench: no lx-ps/lx-dmesg for ${kernel.version}: ${err instanceof Error ? err.message : String(err)}\n`);
+    return undefined;
+  });
 const ctx: BenchContext = {
   quick,
   runs,
@@ -53,6 +60,9 @@ log('symbol look-ups (gdb needs ~30 s per full DWARF load)');
 items.push(...(await symbolItems(ctx)));
 log('live target: memory, stepping, breakpoint hits, the mkdir scenario');
 items.push(...(await liveItems(ctx)));
+log('live target on QEMU 10: memory, stepping, breakpoint hits');
+const qemu10 = await resolveQemu('10', new TerminalProgress());
+items.push(...(await liveItems(ctx, { qemu: qemu10, choice: '10', label: 'QEMU 10' })));
 log('kernel awareness: ps and dmesg against the kernel\'s lx-ps and lx-dmesg');
 items.push(...(await kernelAwarenessItems(ctx)));
 log('over kgdb: breakpoint hits');
@@ -75,6 +85,7 @@ const report = renderReport(
       node: process.version,
       gdb: version('gdb', ['--version'], /GNU gdb .*? ([\d.]+)/),
       QEMU: version('qemu-system-x86_64', ['--version'], /version ([\d.]+)/),
+      'QEMU 10 (kdive qemu fetch 10)': qemuVersion(qemu10),
       drgn: version('/usr/bin/python3', ['-c', 'import drgn; print(drgn.__version__)'], /([\d.]+)/),
     },
     kernel: ctx.kernelVersion,

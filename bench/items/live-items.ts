@@ -10,6 +10,7 @@ import { connectTcp } from '../../src/transport/index.js';
 import type { BenchContext, ItemResult } from '../bench-item.js';
 import { median, resultLine, runTimed, type Sample } from '../measure.js';
 import { GDB_HITS_SCRIPT } from './gdb-hits-script.js';
+import type { QemuBinary } from '../../src/vm/qemu-binary.js';
 import { bootGuest } from './boot-guest.js';
 
 const TEXT_START = 0xffffffff81000000n; // _text with nokaslr
@@ -41,20 +42,33 @@ function gdbResult(stdout: string): number {
   return Number(m[1]);
 }
 
-/** Items 3-6: memory read throughput, single-step rate, breakpoint hits, the mkdir scenario. */
-export async function liveItems(ctx: BenchContext): Promise<ItemResult[]> {
+/** Another QEMU than the system's, for the items that depend on the stub (QEMU 10). */
+export interface QemuVariant {
+  qemu: QemuBinary;
+  /** `--qemu`'s value for kdive's own processes (`10`). */
+  choice: string;
+  /** Appended to titles and ids (`QEMU 10`). */
+  label: string;
+}
+
+/**
+ * Items 3-6: memory read throughput, single-step rate, breakpoint hits, the mkdir scenario. With a
+ * variant: the 64 MB read, stepping and hits on that QEMU (the items the stub decides).
+ */
+export async function liveItems(ctx: BenchContext, variant?: QemuVariant): Promise<ItemResult[]> {
+  const on = (id: string, title: string) => (variant ? { id: `${id}-${variant.choice}`, title: `${title} (${variant.label})` } : { id, title });
   const dir = await mkdtemp(path.join(os.tmpdir(), 'kdive-bench-live-'));
   const [node, ...cli] = ctx.kdive;
   const worker = path.join(ctx.repoRoot, 'dist/bench/kdive-live-work.js');
   const items: ItemResult[] = [];
   try {
     // Memory reads and single steps on a guest kept busy in a shell loop (never idle in hlt).
-    const vm = await bootGuest(ctx, 'while :; do :; done', dir);
+    const vm = await bootGuest(ctx, 'while :; do :; done', dir, variant?.qemu);
     try {
       // 8 MB of kernel text, as gdb's reference figure was taken; 64 MB does not fit in the image,
       // so that one comes from the direct map of guest RAM (page_offset_base + 16 MB).
       const directMap = (await readU64Symbol(ctx, vm.gdb.port, 'page_offset_base')) + (16n << 20n);
-      const sizes: [number, bigint, string][] = ctx.quick ? [[1 << 20, TEXT_START, 'kernel text']] : [[8 << 20, TEXT_START, 'kernel text'], [64 << 20, directMap, 'guest RAM (direct map)']];
+      const sizes: [number, bigint, string][] = ctx.quick ? [[1 << 20, TEXT_START, 'kernel text']] : variant ? [[64 << 20, directMap, 'guest RAM (direct map)']] : [[8 << 20, TEXT_START, 'kernel text'], [64 << 20, directMap, 'guest RAM (direct map)']];
       for (const [size, start, what] of sizes) {
         const gdbRuns: Sample[] = [];
         const kdiveRuns: Sample[] = [];
@@ -85,8 +99,7 @@ export async function liveItems(ctx: BenchContext): Promise<ItemResult[]> {
           digest = createHash('sha256').update(kdiveBytes).digest('hex').slice(0, 16);
         }
         items.push({
-          id: `memory-read-${size >> 20}mb`,
-          title: `Guest memory read, ${size >> 20} MB of ${what}: over QEMU's gdbstub, and from the RAM kdive shares with QEMU`,
+          ...on(`memory-read-${size >> 20}mb`, `Guest memory read, ${size >> 20} MB of ${what}: over QEMU's gdbstub, and from the RAM kdive shares with QEMU`),
           unit: 'MB/s',
           higherIsBetter: true,
           runs: [
@@ -120,8 +133,7 @@ export async function liveItems(ctx: BenchContext): Promise<ItemResult[]> {
         gdbSteps.push({ value: steps / gdbResult(g.stdout), peakMB: g.peakMB });
       }
       items.push({
-        id: 'single-step',
-        title: `Single-step rate (${steps} stepi)`,
+        ...on('single-step', `Single-step rate (${steps} stepi)`),
         unit: 'steps/s',
         higherIsBetter: true,
         runs: [
@@ -144,7 +156,7 @@ export async function liveItems(ctx: BenchContext): Promise<ItemResult[]> {
     const qemuCpuPerHit: number[] = [];
     const script = path.join(dir, 'hits.py');
     await writeFile(script, GDB_HITS_SCRIPT);
-    const kdiveHitArgs = [worker, 'hits', ctx.bzImage, ctx.vmlinux, String(count)];
+    const kdiveHitArgs = [worker, 'hits', ctx.bzImage, ctx.vmlinux, String(count), ...(variant ? [variant.choice] : [])];
     for (let i = 0; i < ctx.runs; i++) {
       const k = await runTimed(node!, kdiveHitArgs);
       const kr = resultLine<{ hits: number; seconds: number; qemuCpuMsPerHit?: number }>(k.stdout, `kdive hits: ${k.stderr}`);
@@ -152,7 +164,7 @@ export async function liveItems(ctx: BenchContext): Promise<ItemResult[]> {
       if (kr.qemuCpuMsPerHit !== undefined) qemuCpuPerHit.push(kr.qemuCpuMsPerHit);
       const initrd = path.join(dir, 'hits.cpio.gz');
       await buildInitramfs({ guestCommand: `dd if=/dev/zero of=/dev/null bs=1 count=${count}`, out: initrd });
-      const vm2 = await launchQemu({ kernel: ctx.bzImage, initrd, append: 'console=ttyS0 nokaslr panic=-1', memoryMiB: 512, halted: true });
+      const vm2 = await launchQemu({ kernel: ctx.bzImage, initrd, append: 'console=ttyS0 nokaslr panic=-1', memoryMiB: 512, halted: true, qemu: variant?.qemu });
       try {
         const g = await runTimed('gdb', ['-nx', '-batch', '-ex', `target remote 127.0.0.1:${vm2.gdb.port}`, '-x', script, '-ex', 'continue', '-ex', 'python report()', ctx.vmlinux]);
         const m = /^KDIVE-RESULT (\d+) ([\d.e+-]+)$/m.exec(g.stdout);
@@ -165,8 +177,7 @@ export async function liveItems(ctx: BenchContext): Promise<ItemResult[]> {
       }
     }
     items.push({
-      id: 'breakpoint-hits',
-      title: `Breakpoint-hit throughput: ksys_read while \`dd bs=1 count=${count}\` runs, argument registers read at each hit`,
+      ...on('breakpoint-hits', `Breakpoint-hit throughput: ksys_read while \`dd bs=1 count=${count}\` runs, argument registers read at each hit`),
       unit: 'hits/s',
       higherIsBetter: true,
       runs: [
@@ -177,10 +188,11 @@ export async function liveItems(ctx: BenchContext): Promise<ItemResult[]> {
       notes: [
         'Both measured from the first hit to the last; the hit counts of the two runs are checked to agree.',
         `Most of each hit is QEMU's own stop/resume cycle under TCG: during kdive's runs QEMU's threads spent ${qemuCpuPerHit.length ? `${fmtMs(median(qemuCpuPerHit))} ms` : 'an unmeasured amount'} of CPU per hit (median; read from /proc/PID/task/*/stat), while kdive's own share is one round trip (\`g\`; the NOP under the breakpoint is read once, at the first hit). kdive spends no single step per hit (it resumes past ftrace's entry NOP with \`c ADDR\`) and so avoids the two flushes of translated code a step costs; gdb removes, steps and re-inserts.`,
-        "The floor both tools share: QEMU 7.2's gdbstub throws away all translated code at every breakpoint stop (\`tb_flush\` in \`gdb_vm_state_change\` for RUN_STATE_DEBUG; upstream dropped it only in 2025), so after each hit the guest's hot path is translated again. No client can go below that cost over this stub.",
+        "The floor both tools share: QEMU's gdbstub throws away all translated code at every breakpoint stop (\`tb_flush\` for RUN_STATE_DEBUG: in 7.2's \`gdb_vm_state_change\`, and still in 10.0's \`gdbstub/system.c\`), so after each hit the guest's hot path is translated again. No client can go below that cost over this stub.",
       ],
     });
 
+    if (variant) return items;
     // The classic scenario end to end, boot included.
     const kdiveRun = [...cli, 'run', '--break', 'do_mkdirat', '--guest', 'mkdir /tmp/test'];
     const gdbRun = [path.join(ctx.repoRoot, 'dist/bench/gdb-mkdir-scenario.js'), ctx.bzImage, ctx.vmlinux];
