@@ -30,7 +30,7 @@ export interface BenchContext {
   kgdb?: { bzImage: string; vmlinux: string; version: string };
   /** vmlinux-gdb.py of the kernel's scripts/gdb (lx-ps, lx-dmesg), when its source could be had. */
   scriptsGdb?: string;
-  /** `node dist/src/cli/main.js` */
+  /** `node dist/bundle/main.js`: the kdive command as installed */
   kdive: string[];
   repoRoot: string;
 }

@@ -48,7 +48,8 @@ const ctx: BenchContext = {
   vmlinux: kernel.vmlinux!,
   bzImage: kernel.bzImage,
   kernelVersion: `${kernel.version} (${kernel.packageVersion})`,
-  kdive: [process.execPath, path.join(repoRoot, 'dist/src/cli/main.js')],
+  // The installed command (package.json's bin): the bundle `npm run build` writes.
+  kdive: [process.execPath, path.join(repoRoot, 'dist/bundle/main.js')],
   repoRoot,
   kgdb: { bzImage: kgdbKernel.bzImage, vmlinux: kgdbKernel.vmlinux!, version: kgdbKernel.version },
   scriptsGdb,

@@ -101,6 +101,21 @@ export async function symbolItems(ctx: BenchContext): Promise<ItemResult[]> {
     warm.push({ value: w.seconds, peakMB: w.peakMB });
   }
   rmSync(cache, { recursive: true, force: true });
+  // The command a user types, as a whole process: start-up, the cached index, the type.
+  const ptypeCli = [...cli, 'sym', v, 'ptype', 'struct task_struct'];
+  const taskDrgn = drgnScript(v, "print(p.type('struct task_struct').size)");
+  const item4: ItemResult = {
+    id: 'ptype-cli',
+    title: '`kdive sym VMLINUX ptype \'struct task_struct\'`, the index cached, as a whole process (start-up counts)',
+    unit: 's',
+    higherIsBetter: false,
+    runs: [
+      { tool: 'kdive', samples: await samples(ctx, node!, ptypeCli, (o) => { if (!o.includes('struct task_struct {')) throw new Error('kdive ptype printed no struct'); }, warmCache), command: `${node} ${ptypeCli.map(q).join(' ')}   # the name index cached` },
+      { tool: 'drgn', samples: await samples(ctx, DRGN_PYTHON, ['-c', taskDrgn], () => undefined), command: `${DRGN_PYTHON} -c ${q(taskDrgn)}` },
+    ],
+    ratios: [['kdive', 'drgn']],
+    notes: ['kdive is the installed command (dist/bundle/main.js: one bundled module, its npm packages loaded from node_modules, iced-x86 and the DAP adapter only when a command needs them); drgn loads the vmlinux\'s debug info and finds the same type.'],
+  };
   for (const d of made) rmSync(d, { recursive: true, force: true });
   const tcpDrgn = drgnScript(v, "print(p.type('struct tcp_sock').size)");
   const item3: ItemResult = {
@@ -115,7 +130,7 @@ export async function symbolItems(ctx: BenchContext): Promise<ItemResult[]> {
     ],
     ratios: [['kdive warm', 'drgn'], ['kdive cold', 'drgn']],
   };
-  return [item1, item2, item3];
+  return [item1, item2, item3, item4];
 }
 
 function q(s: string): string {

@@ -64,6 +64,14 @@ export function reportError(err: unknown): number {
   return 70;
 }
 
+// A reader that stops early (`kdive sym … | head`) closes the pipe: stop quietly, as other tools do.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+    throw err;
+  });
+}
+
 main(process.argv).then(
   (code) => process.exit(code),
   (err) => process.exit(reportError(err)),
