@@ -70,7 +70,7 @@ const SAYS = /stub|reply|target description|thread|register|hex|memory|Cannot ac
 export const rspConversationProperties: FuzzProperty[] = [
   property('RSP conversation (GdbRemoteTarget)', 'a real QEMU conversation with mutated replies: attach, g, m and the thread list succeed or fail in one line', replacements, async (replaced) => {
     const stream = scriptedStub(replaced);
-    const target = await parsedOrRejectedAsync(() => GdbRemoteTarget.connect(stream, { timeoutMs: 50, name: 'fuzz stub' }), SAYS);
+    const target = await parsedOrRejectedAsync(() => GdbRemoteTarget.connect(stream, { timeoutMs: 10, name: 'fuzz stub' }), SAYS);
     if (!target) {
       stream.destroy();
       return;
