@@ -66,4 +66,4 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
 fi
 echo "setup: building" >&2
 rm -rf dist
-npx tsc -p tsconfig.json >&2
+npm run build >&2
