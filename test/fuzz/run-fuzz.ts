@@ -1,5 +1,5 @@
 /**
- * `npm run fuzz [-- --runs N] [--only TEXT] [--seed N]`: every fuzz property, 100,000 cases each by
+ * `npm run fuzz [-- --runs N] [--only TEXT] [--skip TEXT] [--seed N]`: every fuzz property, 100,000 cases each by
  * default, with a table of the cases run and the time per parser. Exits non-zero when a property
  * fails, printing its shrunk input and the seed that makes it again.
  */
@@ -7,13 +7,14 @@ import { parseArgs } from 'node:util';
 import { allProperties } from './all-properties.js';
 import { runProperty, type FuzzRun } from './fuzz-property.js';
 
-const { values } = parseArgs({ options: { runs: { type: 'string', default: '100000' }, only: { type: 'string' }, seed: { type: 'string' } } });
+const { values } = parseArgs({ options: { runs: { type: 'string', default: '100000' }, only: { type: 'string' }, skip: { type: 'string' }, seed: { type: 'string' } } });
 const runs = Number(values.runs);
 if (!Number.isInteger(runs) || runs <= 0) {
   process.stderr.write(`fuzz: --runs ${values.runs}: expected a positive whole number\n`);
   process.exit(2);
 }
-const chosen = allProperties().filter((p) => !values.only || `${p.parser}: ${p.name}`.toLowerCase().includes(values.only.toLowerCase()));
+const named = (p: { parser: string; name: string }, text: string) => `${p.parser}: ${p.name}`.toLowerCase().includes(text.toLowerCase());
+const chosen = allProperties().filter((p) => (!values.only || named(p, values.only)) && (!values.skip || !named(p, values.skip)));
 if (chosen.length === 0) {
   process.stderr.write(`fuzz: no property matches --only ${values.only}\n`);
   process.exit(2);
