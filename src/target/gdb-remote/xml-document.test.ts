@@ -28,3 +28,11 @@ test('XML: what is not well-formed is refused with its offset', () => {
     assert.throws(() => parseXml(text), (e: unknown) => e instanceof XmlSyntaxError && message.test(e.message) && /at offset \d+$/.test(e.message), text);
   }
 });
+
+test('an unknown entity that runs over a newline is named on one line (found by npm run fuzz)', () => {
+  assert.throws(() => parseXml('<a>t&e="1"/>\namp;</a>'), (e: Error) => {
+    assert.equal(e.message.includes('\n'), false);
+    assert.match(e.message, /^unknown entity &e="1"\/>\\x0aamp; at offset 4$/);
+    return true;
+  });
+});
