@@ -4,7 +4,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { FormatError } from '../../src/errors.js';
 import { ElfFile } from '../../src/symbols/elf/index.js';
-import { DwarfInfo, DwarfSections, DwarfUnit, DW_AT } from '../../src/symbols/dwarf/index.js';
+import { DwarfInfo, DwarfSections, DwarfUnit, DW_AT, readLineTable } from '../../src/symbols/dwarf/index.js';
 import { writeTinyElf } from '../support/tiny-elf-writer.js';
 import { scratchDir } from '../support/own-resources.js';
 
@@ -87,5 +87,22 @@ test('a file without DWARF says so in one line', async () => {
   await writeFile(file, writeTinyElf([{ name: '.text', data: Buffer.alloc(16), addr: 0x1000n, flags: 6n }]));
   const elf = await ElfFile.open(file);
   await assert.rejects(DwarfInfo.open(elf), (e: Error) => e instanceof FormatError && e.message === `${file}: at offset 0x0: no .debug_info section: this file has no DWARF debug info`);
+  await elf.close();
+});
+
+test('a line program header announcing 4 billion entries of no field is a FormatError, not a loop that fills memory (found by npm run fuzz)', async () => {
+  const afterLength = Buffer.from([
+    5, 0, 8, 0, // version 5, address size 8, segment selector size 0
+    ...u32(21), // header_length: the rest of the header below
+    1, 1, 1, 0xfb, 14, 13, // min_inst, max_ops, default_is_stmt, line_base -5, line_range 14, opcode_base 13
+    0, 1, 1, 1, 1, 0, 0, 0, 1, 0, 0, 1, // standard_opcode_lengths
+    0, 0xff, 0xff, 0xff, 0xff, 0x0f, // directory_entry_format_count 0, directories_count 0xffffffff
+  ]);
+  const program = Buffer.concat([Buffer.from(u32(afterLength.length)), afterLength]);
+  const dir = scratchDir('kdive-dwarf-line-');
+  const f = path.join(dir, 'line.o');
+  await writeFile(f, writeTinyElf([{ name: '.debug_line', data: program }, { name: '.debug_info', data: unit() }, { name: '.debug_abbrev', data: ABBREV }]));
+  const elf = await ElfFile.open(f);
+  await assert.rejects(readLineTable(new DwarfSections(elf), 0), expectFormatError('.debug_line'));
   await elf.close();
 });

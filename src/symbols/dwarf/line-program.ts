@@ -113,7 +113,11 @@ export async function readLineProgramHeader(sections: DwarfSections, offset: num
       const formats: [number, number][] = [];
       const nFormats = c.u8();
       for (let i = 0; i < nFormats; i++) formats.push([c.uleb(), c.uleb()]);
+      const countAt = c.pos;
       const count = c.uleb();
+      // Each entry takes at least a byte per field: a count the header cannot hold (or entries of no
+      // field at all) would have this loop allocate for ever.
+      if (count > 0 && (formats.length === 0 || count > c.buf.length - c.pos)) c.fail(`${count} directory or file entries of ${formats.length} fields do not fit in the line program header`, countAt);
       const out: { path: string; dir: number }[] = [];
       for (let i = 0; i < count; i++) {
         let p = '';
