@@ -18,6 +18,8 @@ export interface FuzzProperty<T = unknown> {
   arbitrary: fc.Arbitrary<T>;
   /** Throws (an assertion) when the contract is broken. */
   check(input: T): void | Promise<void>;
+  /** Inputs that once broke the contract (found by `npm run fuzz`): run first, every time. */
+  examples?: T[];
   /** Ends what the property started for its cases (a session, a server), once after the runs. */
   dispose?(): Promise<void>;
 }
@@ -97,7 +99,7 @@ export async function runProperty(p: FuzzProperty, runs: number, seed?: number):
   const t0 = performance.now();
   process.on('unhandledRejection', onUnhandled);
   process.on('uncaughtException', onUnhandled);
-  const details = await fc.check(fc.asyncProperty(p.arbitrary, timed), { numRuns: runs, seed, endOnFailure: false }).finally(() => {
+  const details = await fc.check(fc.asyncProperty(p.arbitrary, timed), { numRuns: runs, seed, endOnFailure: false, examples: (p.examples ?? []).map((e) => [e] as [unknown]) }).finally(() => {
     process.off('unhandledRejection', onUnhandled);
     process.off('uncaughtException', onUnhandled);
   });

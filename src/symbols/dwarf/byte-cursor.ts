@@ -19,7 +19,11 @@ export class ByteCursor {
   }
 
   need(n: number): void {
-    if (this.pos + n > this.buf.length) this.fail(`needs ${n} more bytes, the section ends at 0x${(this.base + this.buf.length).toString(16)}`);
+    // Written so that a NaN position (an offset computed from a missing base) fails too.
+    if (!(this.pos >= 0 && this.pos + n <= this.buf.length)) {
+      if (!(this.pos >= 0)) this.fail(`an offset that is no position in the section (${this.pos}): a base attribute missing or corrupt?`, 0);
+      this.fail(`needs ${n} more bytes, the section ends at 0x${(this.base + this.buf.length).toString(16)}`);
+    }
   }
 
   u8(): number {

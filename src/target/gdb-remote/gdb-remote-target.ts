@@ -108,7 +108,8 @@ export class GdbRemoteTarget implements Target {
         // a CPU steps off it: no z/Z per hit, and no translated-code flush each time. KVM writes 0xCC.
         // A stub that does not pass monitor commands through (no HMP): unknown, so take the safe
         // side, as under KVM (remove the breakpoint to step off it).
-        const kvm = await target.monitor('info kvm').catch(() => '');
+        // Within the connection's timeout: a stub that does not answer this probe must not hold the attach for 30 s.
+        const kvm = await target.monitor('info kvm', conn.timeoutMs).catch(() => '');
         target.stepsOverBreakpointsInPlace = /kvm support: disabled/.test(kvm);
       }
       return target;
@@ -366,10 +367,11 @@ export class GdbRemoteTarget implements Target {
     if (op === 'g') this.currentThread = threadId;
   }
 
-  async monitor(command: string): Promise<string> {
+  /** `timeoutMs`: monitor commands may be slow (savevm), so 30 s unless the caller says otherwise. */
+  async monitor(command: string, timeoutMs = 30_000): Promise<string> {
     let output = '';
     const stopListening = this.conn.onConsole((text) => (output += text));
-    const reply = await this.conn.request(`qRcmd,${encodeHex(Buffer.from(command))}`, { timeoutMs: 30_000 }).finally(stopListening);
+    const reply = await this.conn.request(`qRcmd,${encodeHex(Buffer.from(command))}`, { timeoutMs }).finally(stopListening);
     if (reply === '') throw new TargetError(`this stub (${this.profile.name}) has no monitor commands`);
     if (/^E[0-9a-fA-F]{2}$/.test(reply)) throw new TargetError(`monitor command failed (${reply}): ${command}`);
     // A stub may answer with the output itself in hex instead of O packets.

@@ -68,7 +68,8 @@ const replacements = fc
 const SAYS = /stub|reply|target description|thread|register|hex|memory|Cannot access|\.xml/i;
 
 export const rspConversationProperties: FuzzProperty[] = [
-  property('RSP conversation (GdbRemoteTarget)', 'a real QEMU conversation with mutated replies: attach, g, m and the thread list succeed or fail in one line', replacements, async (replaced) => {
+  {
+    ...property('RSP conversation (GdbRemoteTarget)', 'a real QEMU conversation with mutated replies: attach, g, m and the thread list succeed or fail in one line', replacements, async (replaced) => {
     const stream = scriptedStub(replaced);
     const target = await parsedOrRejectedAsync(() => GdbRemoteTarget.connect(stream, { timeoutMs: 10, name: 'fuzz stub' }), SAYS);
     if (!target) {
@@ -86,4 +87,7 @@ export const rspConversationProperties: FuzzProperty[] = [
       stream.destroy();
     }
   }),
+    // A stop reply where the monitor probe's answer belongs held the attach for 30 s (its own timeout).
+    examples: [new Map([['m', '0'.repeat(128)], ['OK', 'S00\u0000OK']])],
+  },
 ];
