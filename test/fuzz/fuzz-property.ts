@@ -28,6 +28,13 @@ export function property<T>(parser: string, name: string, arbitrary: fc.Arbitrar
   return { parser, name, arbitrary, check } as FuzzProperty;
 }
 
+/** Records inputs that once broke the property named `parser: name…` (a prefix), to run first every time. */
+export function regressions(properties: FuzzProperty[], nameStart: string, examples: unknown[]): void {
+  const p = properties.find((x) => `${x.parser}: ${x.name}`.startsWith(nameStart));
+  if (!p) throw new Error(`no fuzz property named ${nameStart}`);
+  p.examples = [...(p.examples ?? []), ...examples];
+}
+
 /**
  * A hang bound, not a speed figure: a single input that takes longer than this is a parser
  * stuck in a loop (every parser here answers a valid input in well under a millisecond).

@@ -106,3 +106,23 @@ test('a line program header announcing 4 billion entries of no field is a Format
   await assert.rejects(readLineTable(new DwarfSections(elf), 0), expectFormatError('.debug_line'));
   await elf.close();
 });
+
+test('a line program that moves the line number below 0 is a FormatError, not a row at a line that does not exist (found by npm run fuzz)', async () => {
+  const afterLength = Buffer.from([
+    5, 0, 8, 0, // version 5, address size 8, segment selector size 0
+    ...u32(22), // header_length
+    1, 1, 1, 0xfb, 14, 13, // min_inst, max_ops, default_is_stmt, line_base -5, line_range 14, opcode_base 13
+    0, 1, 1, 1, 1, 0, 0, 0, 1, 0, 0, 1, // standard_opcode_lengths
+    0, 0, 0, 0, // no directory or file entry formats, no entries
+    3, 0x7b, 1, // DW_LNS_advance_line -5 (line 1 - 5 = -4), DW_LNS_copy
+  ]);
+  const dir = scratchDir('kdive-dwarf-line-');
+  const f = path.join(dir, 'line.o');
+  await writeFile(f, writeTinyElf([{ name: '.debug_line', data: Buffer.concat([Buffer.from(u32(afterLength.length)), afterLength]) }, { name: '.debug_info', data: unit() }, { name: '.debug_abbrev', data: ABBREV }]));
+  const elf = await ElfFile.open(f);
+  await assert.rejects(readLineTable(new DwarfSections(elf), 0), (e: Error) => {
+    assert.ok(e instanceof FormatError && /the line program advances the line number to -4/.test(e.message), e.message);
+    return true;
+  });
+  await elf.close();
+});

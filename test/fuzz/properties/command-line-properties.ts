@@ -11,7 +11,7 @@ import { allCommands, runCommandLine } from '../../../src/cli/repl/repl.js';
 import { findCommand, splitCommandLine, type ReplContext } from '../../../src/commands/repl-command.js';
 import { attachSession } from '../../../src/session/open-session.js';
 import type { Session } from '../../../src/session/session.js';
-import { parsedOrRejected, property, type FuzzProperty } from '../fuzz-property.js';
+import { parsedOrRejected, property, regressions, type FuzzProperty } from '../fuzz-property.js';
 import { mutatedTextFrom } from '../mutation.js';
 import { serveToyKernelStub, type ToyKernelStub } from '../../support/toy-kernel-stub.js';
 
@@ -79,3 +79,7 @@ export const commandLineProperties: FuzzProperty[] = [
     },
   },
 ];
+
+// Inputs that broke these properties once (npm run fuzz, issue 23).
+regressions(commandLineProperties, 'x/FMT letters', ['99999999999999999999x', '4294967296b']);
+regressions(commandLineProperties, 'printf line', ['"%c%c",']);

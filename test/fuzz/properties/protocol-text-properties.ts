@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { parseXml } from '../../../src/target/gdb-remote/xml-document.js';
 import { readTargetDescription } from '../../../src/target/gdb-remote/target-description.js';
 import { parseQmpLine } from '../../../src/vm/qmp-message.js';
-import { parsedOrRejected, parsedOrRejectedAsync, property, type FuzzProperty } from '../fuzz-property.js';
+import { parsedOrRejected, parsedOrRejectedAsync, property, regressions, type FuzzProperty } from '../fuzz-property.js';
 import { mutatedTextFrom } from '../mutation.js';
 import { fixture } from '../seeds/seeds.js';
 
@@ -74,3 +74,7 @@ export const protocolTextProperties: FuzzProperty[] = [
     else assert.equal(got?.kind === 'event' && got.event.event, m.name);
   }),
 ];
+
+// Inputs that broke these properties once (npm run fuzz, issue 23).
+regressions(protocolTextProperties, 'QMP line: any line', ['1', 'null', '[]', '{"QMP": null}', '{"error": null, "id": 3}']);
+regressions(protocolTextProperties, 'XML (target descriptions)', ['<a b="1">t&e="128" type="vec128"/>\namp;</a>']);

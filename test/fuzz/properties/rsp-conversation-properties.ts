@@ -88,6 +88,11 @@ export const rspConversationProperties: FuzzProperty[] = [
     }
   }),
     // A stop reply where the monitor probe's answer belongs held the attach for 30 s (its own timeout).
-    examples: [new Map([['m', '0'.repeat(128)], ['OK', 'S00\u0000OK']])],
+    examples: [
+      new Map([['m', '0'.repeat(128)], ['OK', 'S00\u0000OK']]),
+      // A description whose chunks never end, and a thread list that repeats itself, once looped (for ever, or 100,000 times).
+      new Map([['i386-64bit.xml', 'm<']]),
+      new Map([['qsThreadInfo', 'mp01.01']]),
+    ],
   },
 ];

@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { PacketDecoder, decodeHex, encodeHex, encodePacket, type DecodedEvent } from '../../../src/target/gdb-remote/packet-codec.js';
 import { parseStopReply } from '../../../src/target/gdb-remote/stop-reply.js';
 import { parseQxferReply, parseThreadListReply } from '../../../src/target/gdb-remote/list-replies.js';
-import { parsedOrRejected, property, type FuzzProperty } from '../fuzz-property.js';
+import { parsedOrRejected, property, regressions, type FuzzProperty } from '../fuzz-property.js';
 import { mutatedFrom, mutatedTextFrom } from '../mutation.js';
 import { seed } from '../seeds/seeds.js';
 
@@ -78,3 +78,7 @@ export const rspProperties: FuzzProperty[] = [
     if (r && !r.last) assert.ok(r.data.length > 0);
   }),
 ];
+
+// Inputs that broke these properties once (npm run fuzz, issue 23).
+regressions(rspProperties, 'RSP stop reply: any reply text', ['T05watch:zz;', 'Q05', 'T0']);
+regressions(rspProperties, 'RSP hex', ['zz', 'abc']);

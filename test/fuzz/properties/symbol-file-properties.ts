@@ -10,7 +10,7 @@ import { ElfFile, SymbolTable } from '../../../src/symbols/elf/index.js';
 import { CallFrameInfo, DwarfInfo, unwindRegistersWithCfi, DwarfSections, DwarfUnit, evaluateLocation, readLineTable, type Die } from '../../../src/symbols/dwarf/index.js';
 import { OrcTable } from '../../../src/symbols/orc/index.js';
 import { unwindOrc } from '../../../src/unwind/orc-unwinder.js';
-import { parsedOrRejectedAsync, property, parsedOrRejected, type FuzzProperty } from '../fuzz-property.js';
+import { parsedOrRejectedAsync, property, parsedOrRejected, regressions, type FuzzProperty } from '../fuzz-property.js';
 import { mutatedFrom } from '../mutation.js';
 import { seed } from '../seeds/seeds.js';
 import { ADD, CALLER, UTIL_FN, buildToyKernel } from '../../support/toy-kernel.js';
@@ -176,3 +176,7 @@ export const symbolFileProperties: FuzzProperty[] = [
     for (const f of r.frames) assert.ok(f.pc >= 0n && f.pc < 1n << 64n && f.sp >= 0n && f.sp < 1n << 64n, `frame ${JSON.stringify(f, (_k, v) => (typeof v === 'bigint' ? v.toString(16) : v))}`);
   }),
 ];
+
+// Inputs that broke these properties once (npm run fuzz, issue 23): lit1, constu 0xffffffff, shl.
+regressions(symbolFileProperties, 'DWARF location expressions', [Buffer.from([0x31, 0x10, 0xff, 0xff, 0xff, 0xff, 0x0f, 0x24]), Buffer.from([0x31, 0x10, 0xff, 0xff, 0xff, 0xff, 0x0f, 0x26])]);
+regressions(symbolFileProperties, 'ORC tables', [[ORC_IPS, ORC_ENTRIES.subarray(0, 5), [0n]]]);
