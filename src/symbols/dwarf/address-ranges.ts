@@ -1,3 +1,4 @@
+import { FormatError } from '../../errors.js';
 import { ByteCursor } from './byte-cursor.js';
 import { DW_AT, DW_FORM, DW_RLE } from './constants.js';
 import type { Die } from './die.js';
@@ -71,8 +72,12 @@ export async function dieRanges(die: Die, unit: DwarfUnit, sections: DwarfSectio
   const high = die.attrs.get(DW_AT.high_pc);
   if (typeof low === 'bigint' && high !== undefined) {
     const form = die.forms.get(DW_AT.high_pc);
+    // A high_pc that is neither an address nor a constant (a corrupt abbreviation) bounds nothing.
+    if (typeof high !== 'bigint' && !(typeof high === 'number' && Number.isInteger(high))) {
+      throw new FormatError(sections.file, die.offset, `.debug_info: DIE at 0x${die.offset.toString(16)} has a DW_AT_high_pc of form 0x${(form ?? 0).toString(16)}, neither an address nor a constant`);
+    }
     // DWARF 4+: a constant high_pc is a length; an address-form one is the end itself.
-    const end = form === DW_FORM.addr ? (high as bigint) : low + (typeof high === 'bigint' ? high : BigInt(Number(high)));
+    const end = form === DW_FORM.addr ? (high as bigint) : low + BigInt(high);
     return [{ start: low, end }];
   }
   const ranges = die.attrs.get(DW_AT.ranges);
