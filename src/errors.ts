@@ -37,6 +37,11 @@ export function printable(text: string): string {
   return text.replace(/[\x00-\x1f\x7f]/g, (ch) => `\\x${ch.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
 
+/** At most `max` characters of quoted input, with an ellipsis when cut (a stub's reply, a name from a file). */
+export function clipped(text: string, max = 40): string {
+  return text.length > max ? `${text.slice(0, max)}…` : text;
+}
+
 /** A file that is not what we expected (truncated ELF, bad DWARF): names the file and offset. */
 export class FormatError extends KdiveError {
   constructor(readonly file: string, readonly offset: number | bigint, what: string) {

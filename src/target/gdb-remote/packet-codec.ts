@@ -1,3 +1,4 @@
+import { clipped } from '../../errors.js';
 import { TargetError } from '../target-error.js';
 
 /**
@@ -163,7 +164,7 @@ export function decodeHex(text: string): Buffer {
   // Buffer.from stops at the first non-hex pair; a short result is how a bad digit shows.
   const out = text.length % 2 === 0 ? Buffer.from(text, 'hex') : undefined;
   if (!out || out.length * 2 !== text.length) {
-    throw new TargetError(`not a hex string in the stub's reply: '${text.length > 40 ? `${text.slice(0, 40)}…` : text}'`);
+    throw new TargetError(`not a hex string in the stub's reply: '${clipped(text)}'`);
   }
   return out;
 }

@@ -9,7 +9,7 @@
  * the root element, a document with no or two root elements.
  */
 
-import { KdiveError, printable } from '../../errors.js';
+import { clipped, KdiveError, printable } from '../../errors.js';
 
 export interface XmlElement {
   name: string;
@@ -65,7 +65,7 @@ export function parseXml(text: string): XmlElement {
       if (ref.startsWith('#x')) return codePoint(parseInt(ref.slice(2), 16), /^[0-9a-fA-F]+$/.test(ref.slice(2)), at + index);
       if (ref.startsWith('#')) return codePoint(Number(ref.slice(1)), /^[0-9]+$/.test(ref.slice(1)), at + index);
       const known = ENTITIES[ref];
-      if (known === undefined) fail(`unknown entity &${ref.length > 40 ? `${ref.slice(0, 40)}…` : ref};`, at + index);
+      if (known === undefined) fail(`unknown entity &${clipped(ref)};`, at + index);
       return known!;
     });
   const codePoint = (n: number, wellFormed: boolean, at: number): string => {
