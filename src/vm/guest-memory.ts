@@ -50,7 +50,8 @@ export class GuestMemory implements DirectMemory {
     const flush = async () => Boolean(!run || (await this.ram.read(run.pa, run.n, out, run.at)));
     for (let done = 0; done < length; ) {
       const va = address + BigInt(done);
-      const page = this.translateCached(va) ?? (await this.translate(va, root));
+      const cached = this.translateCached(va);
+      const page = cached === undefined ? await this.translate(va, root) : cached;
       if (!page) return undefined;
       const n = Math.min(length - done, Number(page.end - va));
       if (run && run.pa + BigInt(run.n) === page.pa) run.n += n;
@@ -82,10 +83,8 @@ export class GuestMemory implements DirectMemory {
     return this.rootOfStop;
   }
 
-  /** The physical address of `va` and the end of its page (a 4 KiB, 2 MiB or 1 GiB page). */
+  /** The physical address of `va` and the end of its page (a 4 KiB, 2 MiB or 1 GiB page), by a walk. */
   private async translate(va: bigint, root: PageTableRoot): Promise<{ pa: bigint; end: bigint } | undefined> {
-    const cached = this.translateCached(va);
-    if (cached !== undefined) return cached ?? undefined;
     const entry = async (pa: bigint) => (await this.tablePage(pa & ~0xfffn))[Number((pa & 0xfffn) >> 3n)]!;
     // Not mapped, or tables outside RAM: the stub decides (it reports the fault as gdb does).
     const t = await walkPageTables(entry, va, root.cr3, root.fiveLevel).catch(() => undefined);
