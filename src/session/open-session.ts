@@ -128,9 +128,9 @@ export async function launchDebugVm(opts: Omit<BootOptions, 'symbols'> & { gdbPo
     guest = await prepareGuestLaunch(opts.kernel, opts.guestCommand, opts.pvpanic ? { ...opts.devices, pvpanic: true } : opts.devices, work.path, progress);
     const launch = { ...(opts.launch ?? {}) };
     launch.extraArgs = [...(launch.extraArgs ?? []), ...(guest.launch.extraArgs ?? []), ...(opts.extraArgs?.(work.path) ?? [])];
-    // RAM shared with kdive (a memfd) unless told otherwise: memory reads without the stub (useSharedRam).
-    launch.sharedMemory = launch.sharedMemory ?? true;
-    launch.sharedMemory = launch.sharedMemory || guest.launch.sharedMemory;
+    // RAM shared with kdive (a memfd) unless told otherwise, for memory reads without the stub
+    // (useSharedRam); shared whatever was said when a device needs it (virtiofs).
+    launch.sharedMemory = (launch.sharedMemory ?? true) || guest.launch.sharedMemory;
     if (opts.snapshots) launch.extraArgs = [...launch.extraArgs, ...(await scratchSnapshotDisk(work.path))];
     const vm = await launchQemu({
       memoryMiB: opts.memoryMiB ?? 512,
