@@ -89,6 +89,11 @@ export class SymbolTable {
     }
   }
 
+  /** A table over symbols read from elsewhere than `.symtab` (kallsyms of a stripped image, a module). */
+  static fromSymbols(symbols: readonly ElfSymbol[]): SymbolTable {
+    return new SymbolTable(symbols);
+  }
+
   static async fromElf(elf: ElfFile): Promise<SymbolTable> {
     const symtab = elf.sections.find((s) => s.type === SHT_SYMTAB);
     if (!symtab) throw new FormatError(elf.path, 0, 'no .symtab section (a stripped file? pass the unstripped vmlinux)');
