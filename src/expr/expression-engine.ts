@@ -6,7 +6,9 @@ import { evaluateLocation, type ExpressionContext, type Location } from '../symb
 import { parseExpression, type Expr, type TypeSpec } from './c-expression-parser.js';
 import { builtinType, INT, isCharType, isScalar, isSigned, LONG, pointerTo, sizeOf, strip, typeToString, ULONG, UINT, VOID, CHAR, type CType } from './c-types.js';
 import { bytesOf, fromScalar, scalarOf, type CValue, type ValueSource } from './c-value.js';
-import { DwarfTypeBuilder } from './dwarf-type-builder.js';
+import type { DwarfTypeBuilder } from './dwarf-type-builder.js';
+import { DwarfProgramTypes } from './dwarf-program-types.js';
+import type { ProgramTypes } from './program-types.js';
 import { arithmeticType, findMember, promote } from './c-conversions.js';
 import { baseOf, memberDecl, parseTypeText } from './type-text.js';
 export { findMember } from './c-conversions.js';
@@ -25,21 +27,27 @@ const REGISTER_TYPES: Record<'code-pointer' | 'data-pointer' | 'flags' | 'int32'
 };
 
 /**
- * gdb's expressions over DWARF: parse, evaluate to a typed value, print as gdb prints.
- * One engine per session; `$N` history and `$name` variables live here.
+ * gdb's expressions over the kernel's debug info (DWARF, or BTF without locals): parse, evaluate
+ * to a typed value, print as gdb prints. One engine per session; `$N` history and `$name` variables live here.
  */
 export class ExpressionEngine {
-  readonly types: DwarfTypeBuilder;
+  /** Types, globals and functions, from DWARF or BTF. */
+  readonly program: ProgramTypes;
+  /** Locals need DWARF: with BTF alone there are none. */
+  private readonly dwarf: DwarfInfo | undefined;
+  private readonly dwarfTypes: DwarfTypeBuilder | undefined;
   private readonly history: CValue[] = [];
   private readonly convenience = new Map<string, CValue>();
   private readonly typeNames = new Map<string, boolean>();
 
   constructor(
-    private readonly dwarf: DwarfInfo,
+    source: DwarfInfo | ProgramTypes,
     private readonly symbols: EngineSymbols,
     private readonly arch: Arch = X86_64,
   ) {
-    this.types = new DwarfTypeBuilder(dwarf);
+    this.program = 'format' in source ? source : new DwarfProgramTypes(source);
+    this.dwarf = this.program instanceof DwarfProgramTypes ? this.program.dwarf : undefined;
+    this.dwarfTypes = this.program instanceof DwarfProgramTypes ? this.program.builder : undefined;
   }
 
   /** Evaluates to a typed value (no history entry). */
@@ -119,8 +127,8 @@ export class ExpressionEngine {
       if (this.typeNames.has(n)) continue;
       // Only classes the name for the parser: a name whose DWARF cannot be read counts as neither a
       // variable nor a type here, and evaluating it (identifier()) reports the error.
-      const isVariable = (await this.lookupLocal(n, scope)) !== undefined || (await this.dwarf.globalVariable(n).catch(() => undefined)) !== undefined;
-      this.typeNames.set(n, !isVariable && (builtinType(n) !== undefined || (await this.dwarf.findType(n).catch(() => undefined)) !== undefined)); // the same for the type lookup
+      const isVariable = (await this.lookupLocal(n, scope)) !== undefined || (await this.program.globalVariable(n).catch(() => undefined)) !== undefined;
+      this.typeNames.set(n, !isVariable && (builtinType(n) !== undefined || (await this.program.findType(n).catch(() => undefined)) !== undefined)); // the same for the type lookup
     }
     return parseExpression(text, (n) => this.typeNames.get(n) ?? false);
   }
@@ -131,7 +139,7 @@ export class ExpressionEngine {
     if (!/^(struct|union|enum)\s/.test(m[1]!) && builtinType(m[1]!) === undefined) {
       // A bare word is a type only if no variable has that name.
       // (Unreadable DWARF for it: taken as no variable; the type lookup below then answers.)
-      if ((await this.dwarf.globalVariable(m[1]!).catch(() => undefined)) !== undefined) return undefined;
+      if ((await this.program.globalVariable(m[1]!).catch(() => undefined)) !== undefined) return undefined;
     }
     return this.resolveType({ base: m[1]!.trim(), pointers: m[2]!.length });
   }
@@ -139,9 +147,8 @@ export class ExpressionEngine {
   private async resolveType(spec: TypeSpec): Promise<CType> {
     let t: CType | undefined = /^(struct|union|enum)\s/.test(spec.base) ? undefined : builtinType(spec.base);
     if (!t) {
-      const found = await this.dwarf.findType(spec.base);
-      if (!found) throw new NotFoundError(`No symbol "${spec.base.replace(/^(struct|union|enum)\s+/, '')}" in current context.`);
-      t = await this.types.fromDie(found.die);
+      t = await this.program.findType(spec.base);
+      if (!t) throw new NotFoundError(`No symbol "${spec.base.replace(/^(struct|union|enum)\s+/, '')}" in current context.`);
     }
     for (let i = 0; i < spec.pointers; i++) t = pointerTo(t);
     return t;
@@ -171,14 +178,14 @@ export class ExpressionEngine {
   }
 
   private async lookupLocal(name: string, scope: ExpressionScope): Promise<CValue | undefined> {
-    if (!scope.frame) return undefined;
+    if (!scope.frame || !this.dwarf || !this.dwarfTypes) return undefined;
     const pc = scope.frame.lookupPc - this.symbols.slide();
     // No readable scope at pc (assembly, code whose DWARF kdive cannot read): no locals, and the name
     // is looked up as a global next.
     const vars = await this.dwarf.variablesAt(pc).catch(() => []);
     const v = vars.find((x) => x.name === name);
     if (!v) return undefined;
-    const type = v.typeOffset !== undefined ? await this.types.fromOffset(v.typeOffset) : INT;
+    const type = v.typeOffset !== undefined ? await this.dwarfTypes.fromOffset(v.typeOffset) : INT;
     if (v.constValue !== undefined) return Buffer.isBuffer(v.constValue) ? { type, bytes: v.constValue } : fromScalar(type, BigInt(v.constValue));
     if (!v.location) return { type, missing: '<optimized out>' };
     const ctx = scope.frame.context;
@@ -222,21 +229,18 @@ export class ExpressionEngine {
   private async identifier(name: string, scope: ExpressionScope): Promise<CValue> {
     const local = await this.lookupLocal(name, scope);
     if (local) return local;
-    const global = await this.dwarf.globalVariable(name); // undefined when there is none; a read error is reported
+    const global = await this.program.globalVariable(name); // undefined when there is none; a read error is reported
     if (global) {
-      const type = global.typeOffset !== undefined ? await this.types.fromOffset(global.typeOffset) : INT;
+      const type = global.type;
       const link = global.address ?? (this.symbols.addressOf(name) !== undefined ? this.symbols.addressOf(name)! - this.symbols.slide() : undefined);
       if (link === undefined) throw new KdiveError(`'${name}' has no address in this kernel (optimized out)`);
       return { type, address: this.symbols.isPerCpu(link) ? link : link + this.symbols.slide() };
     }
     const special = await scope.identifier?.(name);
     if (special) return fromScalar(await this.resolveType(parseTypeText(special.type)), special.value);
-    for (const off of (await this.dwarf.nameIndex()).lookup(name, 'function')) {
-      const die = await this.dwarf.dieAt(off);
-      if (!die) continue;
-      const address = this.symbols.addressOf(name);
-      if (address !== undefined) return { type: await this.types.fromDie(die), address };
-    }
+    const fn = await this.program.functionType(name);
+    const fnAddress = fn && this.symbols.addressOf(name);
+    if (fn && fnAddress !== undefined) return { type: fn, address: fnAddress };
     const bare = this.symbols.addressOf(name);
     if (bare !== undefined) throw new UnknownTypeError(name, bare);
     throw new NotFoundError(`No symbol "${name}" in current context.`);

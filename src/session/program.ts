@@ -82,7 +82,7 @@ export class Program {
     this.linuxKernel ??= new LinuxKernel({
       read: (a, n) => this.target.readMemory(a, n),
       symbol: (name) => names.addressOf(name),
-      types: new KernelTypes(this.symbols.dwarf, engine.types),
+      types: new KernelTypes(engine.program),
     });
     return this.linuxKernel;
   }

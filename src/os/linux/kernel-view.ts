@@ -1,8 +1,7 @@
 import { KdiveError, NotFoundError } from '../../errors.js';
 import { strip, sizeOf, type CType } from '../../expr/c-types.js';
-import type { DwarfTypeBuilder } from '../../expr/dwarf-type-builder.js';
 import { findMember } from '../../expr/expression-engine.js';
-import type { DwarfInfo } from '../../symbols/dwarf/dwarf-info.js';
+import type { ProgramTypes } from '../../expr/program-types.js';
 
 /**
  * What the kernel helpers read a running kernel through: its memory, its symbols at run-time
@@ -35,17 +34,17 @@ export function cString(b: Buffer): string {
   return b.subarray(0, end < 0 ? b.length : end).toString('latin1');
 }
 
-/** Struct member offsets and sizes from DWARF, cached per struct and member path. */
+/** Struct member offsets and sizes from the debug info (DWARF or BTF), cached per struct and member path. */
 export class KernelTypes {
   private readonly offsets = new Map<string, { offset: number; size: number } | null>();
   private readonly structs = new Map<string, Promise<CType | undefined>>();
 
-  constructor(private readonly dwarf: DwarfInfo, private readonly builder: DwarfTypeBuilder) {}
+  constructor(private readonly program: ProgramTypes) {}
 
   private struct(name: string): Promise<CType | undefined> {
     let p = this.structs.get(name);
     if (!p) {
-      p = this.dwarf.findType(name).then((f) => (f ? this.builder.fromDie(f.die) : undefined));
+      p = this.program.findType(name);
       this.structs.set(name, p);
     }
     return p;
