@@ -7,10 +7,11 @@ import { LineOutput } from './line-output.js';
 import { KdiveError, NotFoundError } from '../errors.js';
 import type { EvaluatedValue } from '../expr/evaluated-value.js';
 import { fetchDebianSource, resolveKernel } from '../kernels/index.js';
-import { silentProgress } from '../progress/progress.js';
+import { silentProgress, type ProgressReporter } from '../progress/progress.js';
 import { sessionEngineSymbols } from '../session/expression-scope.js';
 import type { Frame } from '../session/frames.js';
 import { openSession, type Session, type SessionEvent } from '../session/session.js';
+import { KernelSymbols } from '../session/kernel-symbols.js';
 import { parsePortForward } from '../vm/port-forward.js';
 import { parseSharedFolder } from '../vm/virtiofs-share.js';
 import { SourceTree } from '../session/source-tree.js';
@@ -20,6 +21,8 @@ import { resolveQemu } from '../vm/qemu-choice.js';
 interface LaunchArguments extends DebugProtocol.LaunchRequestArguments {
   kernel?: string;
   vmlinux?: string;
+  /** false: no -dbg package, debug from the image's BTF, kallsyms and ORC (as --no-debuginfo). */
+  debuginfo?: boolean;
   guest?: string;
   append?: string[];
   kaslr?: boolean;
@@ -41,6 +44,8 @@ interface AttachArguments extends DebugProtocol.AttachRequestArguments {
   port: number;
   /** The running kernel's symbols; without it, those of `kernel` (default debian:cloud-amd64, from the cache). */
   vmlinux?: string;
+  /** false: debug from BTF, kallsyms and ORC even when the symbols have DWARF (as --no-debuginfo). */
+  debuginfo?: boolean;
   kernel?: string;
   /** A kernel source tree, or 'debian' for the linux-source package matching `kernel`. */
   source?: string;
@@ -84,6 +89,11 @@ export class KdiveDebugSession extends DebugSession {
     this.sendEvent(new OutputEvent(`${text}\n`, 'console'));
   }
 
+  /** A progress reporter that only passes notes on (BTF instead of DWARF) to the debug console. */
+  private notices(): ProgressReporter {
+    return { ...silentProgress, note: (text) => this.log(`kdive: ${text}`) };
+  }
+
   private requireSession(): Session {
     if (!this.session) throw new KdiveError('no kernel: launch or attach first');
     return this.session;
@@ -119,10 +129,11 @@ export class KdiveDebugSession extends DebugSession {
 
   protected override launchRequest(response: DebugProtocol.LaunchResponse, args: LaunchArguments): void {
     this.handle(response, async () => {
-      const kernel = await resolveKernel(args.kernel ?? 'debian:cloud-amd64', { vmlinux: args.vmlinux, progress: silentProgress });
+      const kernel = await resolveKernel(args.kernel ?? 'debian:cloud-amd64', { vmlinux: args.vmlinux, progress: silentProgress, withDebug: args.debuginfo });
+      const symbols = await KernelSymbols.open(kernel.vmlinux ?? kernel.bzImage, this.notices(), { dwarf: args.debuginfo !== false });
       if (args.source) this.source = new SourceTree(args.source === 'debian' ? await fetchDebianSource(kernel, { progress: silentProgress }) : args.source);
       const devices = { forwards: (args.forward ?? []).map(parsePortForward), shares: (args.share ?? []).map(parseSharedFolder), disks: args.disk ?? [], root: args.root };
-      const common = { kernel, guestCommand: args.guest ?? 'sleep 86400', append: args.append, devices, qemu: await resolveQemu(args.qemu), onConsole: (t: string) => this.guestOutput.write(t) };
+      const common = { kernel, symbols, guestCommand: args.guest ?? 'sleep 86400', append: args.append, devices, qemu: await resolveQemu(args.qemu), onConsole: (t: string) => this.guestOutput.write(t) };
       this.session = await openSession(args.transport === 'kgdb' ? { ...common, transport: 'kgdb' } : { ...common, kaslr: args.kaslr });
       this.log(args.transport === 'kgdb' ? `kdive: booted ${kernel.version ?? kernel.bzImage}; it waits in kgdb on its serial console` : `kdive: booted ${kernel.version ?? kernel.bzImage} halted; gdbstub on ${this.session.vm!.gdb.host}:${this.session.vm!.gdb.port}`);
       this.sendEvent(new InitializedEvent());
@@ -132,11 +143,12 @@ export class KdiveDebugSession extends DebugSession {
   protected override attachRequest(response: DebugProtocol.AttachResponse, args: AttachArguments): void {
     this.handle(response, async () => {
       if (!args.port) throw new KdiveError('attach needs the port of the stub (kdive boot prints it)');
-      const kernel = !args.vmlinux || args.source === 'debian' ? await resolveKernel(args.kernel ?? 'debian:cloud-amd64', { progress: silentProgress }) : undefined;
-      const vmlinux = args.vmlinux ?? kernel?.vmlinux;
+      const kernel = !args.vmlinux || args.source === 'debian' ? await resolveKernel(args.kernel ?? 'debian:cloud-amd64', { progress: silentProgress, withDebug: args.debuginfo }) : undefined;
+      const vmlinux = args.vmlinux ?? kernel?.vmlinux ?? kernel?.bzImage;
       if (!vmlinux) throw new KdiveError(`attach: no symbols for ${args.kernel}: give vmlinux`);
       if (args.source) this.source = new SourceTree(args.source === 'debian' ? await fetchDebianSource(kernel!, { progress: silentProgress }) : args.source);
-      this.session = await openSession({ attach: { host: args.host ?? '127.0.0.1', port: args.port }, vmlinux });
+      const symbols = await KernelSymbols.open(vmlinux, this.notices(), { dwarf: args.debuginfo !== false });
+      this.session = await openSession({ attach: { host: args.host ?? '127.0.0.1', port: args.port }, vmlinux, symbols });
       this.sendEvent(new InitializedEvent());
     });
   }

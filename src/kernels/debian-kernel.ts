@@ -53,7 +53,8 @@ export async function resolveDebianKernel(flavour: DebianFlavour, opts: DebianKe
   });
   if (isCompleteKernelDir(dir, true)) {
     opts.progress.note(`using cached ${pkgName} ${image.version}`);
-    return artifacts(true);
+    // Without debug info asked for, the cached -dbg files are left out, as if never fetched.
+    return artifacts(withDebug);
   }
   if (!withDebug && isCompleteKernelDir(dir, false)) {
     opts.progress.note(`using cached ${pkgName} ${image.version} (no debug symbols)`);

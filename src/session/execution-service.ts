@@ -1,6 +1,7 @@
 import type { Arch } from '../arch/arch.js';
 import { KdiveError } from '../errors.js';
 import type { EvaluatedValue } from '../expr/evaluated-value.js';
+import { typeToString } from '../expr/c-types.js';
 import { parseGuestExit } from '../rootfs/index.js';
 import { returnTypeAt } from '../symbols/dwarf/function-signature.js';
 import type { StopEvent } from '../target/target.js';
@@ -154,13 +155,19 @@ export class ExecutionService {
     if (event.kind !== 'stop' || event.pc !== caller.pc) return { event, frame };
     const lookup = (i === 0 ? frame.pc : frame.pc - 1n) - this.program.symbols.slide;
     // A function whose DWARF does not give its return type: finish then shows no value, as gdb for void.
-    const type = this.program.symbols.dwarf ? await returnTypeAt(this.program.symbols.dwarf, lookup).catch(() => undefined) : undefined;
+    const type = this.program.symbols.dwarf ? await returnTypeAt(this.program.symbols.dwarf, lookup).catch(() => undefined) : await this.btfReturnType(frame.function);
     if (!type || type === 'void') return { event, frame };
     const returnValue = await this.evaluation.evaluate(`(${type})$${this.arch.returnRegister}`).catch(async () => {
       const rax = (await this.program.registers(tid)).get(this.arch.returnRegister) ?? 0n;
       return { text: String(rax), type, scalar: rax, hasChildren: false, children: async () => [] } satisfies EvaluatedValue;
     });
     return { event, returnValue, frame };
+  }
+
+  /** Without DWARF: the return type of the BTF prototype of a function, by its name. */
+  private async btfReturnType(fn: string | undefined): Promise<string | undefined> {
+    const f = fn ? await this.program.symbols.types()?.functionType(fn).catch(() => undefined) : undefined;
+    return f?.kind === 'func' ? typeToString(f.returns) : undefined;
   }
 
   /**

@@ -3,6 +3,15 @@ import type { ProgressReporter } from '../progress/progress.js';
 import { ElfFile, SymbolTable } from '../symbols/elf/index.js';
 import { OrcTable } from '../symbols/orc/index.js';
 import { CallFrameInfo, DwarfInfo, type ExpressionContext, type SourceFrame } from '../symbols/dwarf/index.js';
+import { BtfFile } from '../symbols/btf/index.js';
+import { BtfProgramTypes } from '../expr/btf-program-types.js';
+import { DwarfProgramTypes } from '../expr/dwarf-program-types.js';
+import type { ProgramTypes } from '../expr/program-types.js';
+
+export interface KernelSymbolsOptions {
+  /** Use the file's DWARF when it has some (default true); false debugs from BTF as a kernel without a -dbg package would be. */
+  dwarf?: boolean;
+}
 
 export interface SymbolizedAddress {
   function: string;
@@ -24,21 +33,42 @@ export class KernelSymbols {
     readonly orc: OrcTable | undefined,
     /** Source-level information, when the file has DWARF. */
     readonly dwarf: DwarfInfo | undefined,
+    /** The kernel's own type information (`.BTF`): types and prototypes when there is no DWARF. */
+    readonly btf: BtfFile | undefined,
   ) {}
 
-  static async open(vmlinuxPath: string, progress?: ProgressReporter): Promise<KernelSymbols> {
+  static async open(vmlinuxPath: string, progress?: ProgressReporter, options: KernelSymbolsOptions = {}): Promise<KernelSymbols> {
     const task = progress?.start(`reading symbols of ${vmlinuxPath}`);
     try {
       const elf = await ElfFile.open(vmlinuxPath);
       const table = await SymbolTable.fromElf(elf);
       const orc = elf.section('.orc_unwind_ip') ? await OrcTable.fromElf(elf) : undefined;
-      const dwarf = elf.section('.debug_info') ? await DwarfInfo.open(elf, table) : undefined;
+      const dwarf = options.dwarf !== false && elf.section('.debug_info') ? await DwarfInfo.open(elf, table) : undefined;
+      const btf = !dwarf && elf.section('.BTF') ? BtfFile.parse(await elf.readSection('.BTF'), vmlinuxPath) : undefined;
       task?.finish();
-      return new KernelSymbols(vmlinuxPath, elf, table, orc, dwarf);
+      const symbols = new KernelSymbols(vmlinuxPath, elf, table, orc, dwarf, btf);
+      const notice = symbols.debugInfoNotice();
+      if (notice) progress?.note(notice);
+      return symbols;
     } catch (err) {
       task?.fail();
       throw err;
     }
+  }
+
+  private programTypes: ProgramTypes | undefined;
+
+  /** Types, globals and prototypes for expressions: from DWARF, else from BTF; undefined with neither. */
+  types(): ProgramTypes | undefined {
+    this.programTypes ??= this.dwarf ? new DwarfProgramTypes(this.dwarf) : this.btf ? new BtfProgramTypes(this.btf) : undefined;
+    return this.programTypes;
+  }
+
+  /** What debugging this kernel lacks, said once when a session opens (undefined with DWARF). */
+  debugInfoNotice(): string | undefined {
+    if (this.dwarf) return undefined;
+    if (this.btf) return `${this.vmlinuxPath} has no DWARF: debugging from BTF and ${this.table.symbols.length ? 'the symbol table' : 'kallsyms'} (no line numbers, no locals, arguments only at a function's entry)`;
+    return `${this.vmlinuxPath} has neither DWARF nor BTF: symbols only (no types, no expressions over kernel variables)`;
   }
 
   /**

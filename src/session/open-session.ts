@@ -163,8 +163,8 @@ export async function launchDebugVm(opts: Omit<BootOptions, 'symbols'> & { gdbPo
 /** Boots the kernel halted under QEMU with its gdbstub on loopback and attaches to it. */
 export async function bootSession(opts: BootOptions): Promise<Session> {
   const progress = opts.progress ?? silentProgress;
-  if (!opts.kernel.vmlinux) throw new KdiveError(`no symbols for ${opts.kernel.bzImage}: pass --vmlinux FILE`);
-  const symbols = opts.symbols ?? (await KernelSymbols.open(opts.kernel.vmlinux, progress));
+  // Without a vmlinux, the bzImage: its stripped vmlinux keeps BTF, kallsyms and ORC.
+  const symbols = opts.symbols ?? (await KernelSymbols.open(opts.kernel.vmlinux ?? opts.kernel.bzImage, progress));
   let booted: DebugVm | undefined;
   try {
     booted = await launchDebugVm(opts);

@@ -53,9 +53,9 @@ export class Program {
 
   private modulesAtStop: { stop: number; modules: Promise<ModuleSymbols | undefined> } | undefined;
 
-  /** The modules at this stop, read from the kernel once per stop (undefined without DWARF, or before the kernel is up). */
+  /** The modules at this stop, read from the kernel once per stop (undefined without types, or before the kernel is up). */
   loadedModules(): Promise<ModuleSymbols | undefined> {
-    if (!this.symbols.dwarf) return Promise.resolve(undefined);
+    if (!this.symbols.types()) return Promise.resolve(undefined);
     if (this.modulesAtStop?.stop !== this.run.stopCount) {
       // Before the kernel has set up its module list (or over a target that cannot read it) there are no modules to name.
       this.modulesAtStop = { stop: this.run.stopCount, modules: ModuleSymbols.read(this.linux.view, this.symbols.orc?.format).catch(() => undefined) };
@@ -65,10 +65,11 @@ export class Program {
 
   private expressionEngine: ExpressionEngine | undefined;
 
-  /** The expression engine over the kernel's DWARF (its type cache lives as long as the program). */
+  /** The expression engine over the kernel's DWARF or BTF (its type cache lives as long as the program). */
   engine(): ExpressionEngine {
-    if (!this.symbols.dwarf) throw new KdiveError(`${this.symbols.vmlinuxPath} has no DWARF: expressions need debug info`);
-    this.expressionEngine ??= new ExpressionEngine(this.symbols.dwarf, sessionEngineSymbols(this.symbols));
+    const types = this.symbols.types();
+    if (!types) throw new KdiveError(`${this.symbols.vmlinuxPath} has neither DWARF nor BTF: expressions need types`);
+    this.expressionEngine ??= new ExpressionEngine(types, sessionEngineSymbols(this.symbols));
     return this.expressionEngine;
   }
 
@@ -76,7 +77,6 @@ export class Program {
 
   /** Linux awareness (tasks, dmesg, modules, uname, page tables) over this kernel. */
   get linux(): LinuxKernel {
-    if (!this.symbols.dwarf) throw new KdiveError(`${this.symbols.vmlinuxPath} has no DWARF: kernel awareness needs struct layouts`);
     const engine = this.engine();
     const names = sessionEngineSymbols(this.symbols);
     this.linuxKernel ??= new LinuxKernel({

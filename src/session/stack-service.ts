@@ -5,6 +5,8 @@ import { callSiteValues, unwindRegistersWithCfi, type ExpressionContext } from '
 import type { RegisterValues } from '../target/target.js';
 import { isKernelAddress, unwindFramePointers, unwindOrc, type UnwindResult, type UnwoundFrame } from '../unwind/index.js';
 import { believablePc } from './believable-pc.js';
+import { btfEntryArguments } from './btf-entry-arguments.js';
+import { BtfProgramTypes } from '../expr/btf-program-types.js';
 import type { Backtrace, Frame } from './frames.js';
 import type { Program } from './program.js';
 
@@ -112,9 +114,19 @@ export class StackService {
         frames.push({ ...base, index: frames.length, function: s.function, file: s.shortFile, line: s.line, inlined: true, args: s.args, locals: s.locals });
       }
       const outer = source[source.length - 1];
-      frames.push({ ...base, index: frames.length, function: sym?.function ?? outer?.function, offset: sym?.offset, module: sym && 'module' in sym ? (sym.module as string) : undefined, file: outer?.shortFile, line: outer?.line, inlined: false, args: outer?.args, locals: outer?.locals });
+      const args = outer?.args ?? (index === 0 && sym?.offset === 0n ? await this.entryArguments(sym.function, frameRegs[0]!) : undefined);
+      frames.push({ ...base, index: frames.length, function: sym?.function ?? outer?.function, offset: sym?.offset, module: sym && 'module' in sym ? (sym.module as string) : undefined, file: outer?.shortFile, line: outer?.line, inlined: false, args, locals: outer?.locals });
     }
     return { frames, end: result.end };
+  }
+
+  /** Without DWARF, at a function's first instruction: its arguments from the BTF prototype. */
+  private async entryArguments(fn: string, regs: Map<number, bigint>): Promise<Frame['args']> {
+    const types = this.program.symbols.types();
+    if (!(types instanceof BtfProgramTypes)) return undefined;
+    const names = this.arch.dwarfRegisterNames;
+    const src = { readMemory: (a: bigint, n: number) => this.program.readMemory(a, n), symbolAt: () => undefined };
+    return btfEntryArguments(types, fn, this.arch, (name) => regs.get(names.indexOf(name)), src).catch(() => undefined);
   }
 
   /**

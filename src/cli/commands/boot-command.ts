@@ -15,8 +15,11 @@ import type { KernelArtifacts } from '../../kernels/index.js';
 import { launchKgdbVm } from '../../session/kgdb-boot.js';
 import { launchDebugVm, type DebugVm } from '../../session/open-session.js';
 import { serveKgdbToGdb } from '../../proxy/kgdb-gdb-port.js';
+import { noDebugInfoOption } from './debug-info-option.js';
 
 interface BootOptions {
+  /** false with --no-debuginfo. */
+  debuginfo?: boolean;
   kernel: string;
   vmlinux?: string;
   guest: string;
@@ -44,6 +47,7 @@ export function registerBootCommand(program: Command): void {
     .description('boot a kernel halted under QEMU with its gdbstub on 127.0.0.1 and print how to attach gdb')
     .option('-k, --kernel <spec>', "kernel: 'debian:cloud-amd64' or a bzImage path", DEFAULT_KERNEL)
     .option('--vmlinux <file>', 'symbols (ELF vmlinux) for the kernel')
+    .addOption(noDebugInfoOption())
     .option('-g, --guest <command>', 'shell command the guest runs once booted', 'sleep 86400')
     .option('--append <words...>', 'extra kernel command-line words')
     .option('--kaslr', 'boot with KASLR on (gdb then needs the slide; kdive debug --attach finds it)')
@@ -64,7 +68,7 @@ async function bootForGdb(opts: BootFlags): Promise<number> {
   const progress = new TerminalProgress({ quiet: false });
   const devices = devicesFromFlags(opts);
   const gdbPort = loopbackPort(opts.gdb);
-  const kernel = await resolveKernel(opts.kernel, { vmlinux: opts.vmlinux, progress });
+  const kernel = await resolveKernel(opts.kernel, { vmlinux: opts.vmlinux, progress, withDebug: opts.debuginfo });
   const qemu = await resolveQemu(opts.qemu, progress);
   if (opts.transport === 'kgdb') return bootKgdbForGdb(opts, gdbPort, kernel, progress, devices, qemu);
   let booted: DebugVm | undefined;

@@ -2,7 +2,6 @@ import { Command, Option } from 'commander';
 import { createReadStream } from 'node:fs';
 import { KdiveError } from '../../errors.js';
 import { fetchDebianSource, resolveKernel } from '../../kernels/index.js';
-import { KernelSymbols } from '../../session/kernel-symbols.js';
 import { openSession, type Session } from '../../session/session.js';
 import { SourceTree } from '../../session/source-tree.js';
 import { TerminalProgress } from '../progress/terminal-progress.js';
@@ -12,8 +11,12 @@ import { checkKgdbConfig } from '../../session/kgdb-boot.js';
 import { addDeviceOptions, devicesFromFlags, type DeviceFlags } from './device-options.js';
 import { attachTarget, qemuOption, vmSizeOptions } from './flag-values.js';
 import { resolveQemu } from '../../vm/qemu-choice.js';
+import { KernelSymbols } from '../../session/kernel-symbols.js';
+import { noDebugInfoOption, openKernelSymbols } from './debug-info-option.js';
 
 interface DebugOptions {
+  /** false with --no-debuginfo. */
+  debuginfo?: boolean;
   kernel: string;
   vmlinux?: string;
   attach?: string;
@@ -38,6 +41,7 @@ export function registerDebugCommand(program: Command): void {
     .description('an interactive debugger (gdb commands) over a kernel booted under QEMU, or attached with --attach')
     .option('-k, --kernel <spec>', "kernel: 'debian:cloud-amd64' or a bzImage path", DEFAULT_KERNEL)
     .option('--vmlinux <file>', 'symbols (ELF vmlinux) for the kernel')
+    .addOption(noDebugInfoOption())
     .option('--attach <host:port|socket>', 'attach to a stub that is already listening (QEMU -s, or a unix socket path) instead of booting')
     .option('-g, --guest <command>', 'shell command the guest runs once booted', 'sleep 86400')
     .option('--append <words...>', 'extra kernel command-line words')
@@ -61,17 +65,17 @@ async function debugKernel(opts: DebugFlags): Promise<number> {
   let source: SourceTree | undefined;
   if (opts.attach) {
     const attach = attachTarget(opts.attach);
-    const vmlinux = opts.vmlinux ?? (await resolveKernel(opts.kernel, { progress })).vmlinux;
-    if (!vmlinux) throw new KdiveError('--attach needs --vmlinux FILE (the symbols of the running kernel)', 2);
-    session = await openSession({ attach, vmlinux, progress });
+    // --vmlinux names the symbols of the running kernel: nothing to fetch then.
+    const kernel = opts.vmlinux ? undefined : await resolveKernel(opts.kernel, { progress, withDebug: opts.debuginfo });
+    const symbols = kernel ? await openKernelSymbols(kernel, opts.debuginfo, progress) : await KernelSymbols.open(opts.vmlinux!, progress, { dwarf: opts.debuginfo !== false });
+    session = await openSession({ attach, vmlinux: symbols.vmlinuxPath, symbols, progress });
     process.stdout.write(`Attached to ${opts.attach}${session.symbols.slide ? ` (KASLR slide 0x${session.symbols.slide.toString(16)})` : ''}; the kernel is stopped.\n`);
   } else {
-    const kernel = await resolveKernel(opts.kernel, { vmlinux: opts.vmlinux, progress });
-    if (!kernel.vmlinux) throw new KdiveError(`no symbols for ${kernel.bzImage}: pass --vmlinux FILE`, 2);
+    const kernel = await resolveKernel(opts.kernel, { vmlinux: opts.vmlinux, progress, withDebug: opts.debuginfo });
     if (opts.source) source = new SourceTree(opts.source === 'debian' ? await fetchDebianSource(kernel, { progress }) : opts.source);
     if (opts.transport === 'kgdb') await checkKgdbConfig(kernel);
     const qemu = await resolveQemu(opts.qemu, progress);
-    const symbols = await KernelSymbols.open(kernel.vmlinux, progress);
+    const symbols = await openKernelSymbols(kernel, opts.debuginfo, progress);
     if (opts.transport === 'kgdb') {
       session = await openSession({ transport: 'kgdb', kernel, symbols, guestCommand: opts.guest, append: opts.append, progress, devices, qemu, onConsole: opts.console ? (t) => process.stderr.write(t) : undefined });
       process.stdout.write(`Booted ${kernel.version} with kgdb on its serial console; the kernel waits in kgdb (kgdbwait).\nType "continue" to run it, Ctrl-C (SysRq-g) to stop it, "help" for commands.\n`);

@@ -3,7 +3,6 @@ import { KdiveError } from '../../errors.js';
 import { fetchDebianSource, resolveKernel } from '../../kernels/index.js';
 import { SourceTree } from '../../session/source-tree.js';
 import { isModuleLocation, openSession, type Session, type SessionEvent } from '../../session/session.js';
-import { KernelSymbols } from '../../session/kernel-symbols.js';
 import { TerminalProgress } from '../progress/terminal-progress.js';
 import { stopToJson, stopToText } from '../output/stop-report.js';
 import { catchPanics, isPanicStop, panicReport } from '../../crash/panic-report.js';
@@ -13,10 +12,14 @@ import { checkKgdbConfig } from '../../session/kgdb-boot.js';
 import { positiveSeconds, qemuOption, vmSizeOptions } from './flag-values.js';
 import { resolveQemu } from '../../vm/qemu-choice.js';
 import { addDeviceOptions, devicesFromFlags, type DeviceFlags } from './device-options.js';
+import { noDebugInfoOption, openKernelSymbols } from './debug-info-option.js';
+import { silentProgress } from '../../progress/progress.js';
 
 export const DEFAULT_KERNEL = 'debian:cloud-amd64';
 
 interface RunOptions {
+  /** false with --no-debuginfo. */
+  debuginfo?: boolean;
   attach?: string;
   kernel: string;
   vmlinux?: string;
@@ -68,6 +71,7 @@ function addBootOptions(cmd: Command): Command {
   return addDeviceOptions(cmd)
     .option('-k, --kernel <spec>', "kernel: 'debian:cloud-amd64' or a bzImage path", DEFAULT_KERNEL)
     .option('--vmlinux <file>', 'symbols (ELF vmlinux) for a bzImage given with --kernel')
+    .addOption(noDebugInfoOption())
     .option('--json', 'one JSON object per line on stdout')
     .addOption(new Option('--timeout <seconds>', 'give up if the guest has not powered off after this long').argParser(positiveSeconds('--timeout')).default(300))
     .option('--console', 'stream the guest console to stderr')
@@ -99,13 +103,12 @@ export async function runScenario(opts: RunFlags & { guest: string }): Promise<n
   const emit = (obj: Record<string, unknown>) => out(JSON.stringify(obj));
 
   const devices = devicesFromFlags(opts);
-  const kernel = await resolveKernel(opts.kernel, { vmlinux: opts.vmlinux, progress });
+  const kernel = await resolveKernel(opts.kernel, { vmlinux: opts.vmlinux, progress, withDebug: opts.debuginfo });
   const qemu = await resolveQemu(opts.qemu, progress);
   // Check every breakpoint against the symbols before booting, so a typo costs no boot and leaves no QEMU.
-  if (!kernel.vmlinux) throw new KdiveError(`no symbols for ${kernel.bzImage}: pass --vmlinux FILE`, 2);
   const source = opts.source ? new SourceTree(opts.source === 'debian' ? await fetchDebianSource(kernel, { progress }) : opts.source) : undefined;
   if (opts.transport === 'kgdb') await checkKgdbConfig(kernel);
-  const symbols = await KernelSymbols.open(kernel.vmlinux);
+  const symbols = await openKernelSymbols(kernel, opts.debuginfo, { ...silentProgress, note: (m) => progress.note(m) });
   try {
     // MODULE:FUNCTION may name a module that loads later: checked when it does.
     for (const location of opts.break) if (!isModuleLocation(location)) await symbols.checkLocation(location);
