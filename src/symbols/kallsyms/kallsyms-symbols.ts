@@ -11,6 +11,7 @@ export const KALLSYMS_SECTION = 1;
 export const KALLSYMS_PERCPU_SECTION = 0xff00;
 /** A symbol's size is the gap to the next one, capped as drgn does: past this it is padding or another region. */
 const MAX_SIZE = 64 * 1024;
+const MAX_SIZE_BIG = BigInt(MAX_SIZE);
 
 export function isPerCpu(symbol: ElfSymbol): boolean {
   return symbol.sectionIndex === KALLSYMS_PERCPU_SECTION;
@@ -30,16 +31,20 @@ export function kallsymsToElfSymbols(decoded: readonly KallsymsSymbol[]): ElfSym
     binding: symbolBinding(s.type),
     sectionIndex: s.perCpu ? KALLSYMS_PERCPU_SECTION : KALLSYMS_SECTION,
   }));
-  for (const perCpu of [false, true]) {
-    const group = byAddress(symbols.filter((s) => isPerCpu(s) === perCpu));
-    let next: bigint | undefined;
-    for (let i = group.length - 1; i >= 0; i--) {
-      const s = group[i]!;
-      if (next !== undefined && next > s.address) s.size = Number(next - s.address > BigInt(MAX_SIZE) ? BigInt(MAX_SIZE) : next - s.address);
-      if (i > 0 && group[i - 1]!.address < s.address) next = s.address;
-    }
-  }
+  setSizes(symbols.filter((s) => !isPerCpu(s)));
+  setSizes(symbols.filter(isPerCpu));
   return symbols;
+}
+
+/** Each symbol's size: the gap to the next higher address among `group`, capped. */
+function setSizes(group: ElfSymbol[]): void {
+  const sorted = byAddress(group);
+  let next: bigint | undefined;
+  for (let i = sorted.length - 1; i >= 0; i--) {
+    const s = sorted[i]!;
+    if (next !== undefined && next > s.address) s.size = next - s.address > MAX_SIZE_BIG ? MAX_SIZE : Number(next - s.address);
+    if (i > 0 && sorted[i - 1]!.address < s.address) next = s.address;
+  }
 }
 
 /** Sorted by address; kallsyms already is, so this is one pass unless something is out of order. */
