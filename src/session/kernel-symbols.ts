@@ -1,6 +1,7 @@
 import { NotFoundError } from '../errors.js';
 import type { ProgressReporter } from '../progress/progress.js';
-import { ElfFile, SymbolTable } from '../symbols/elf/index.js';
+import { ElfFile, SHT_SYMTAB, SymbolTable } from '../symbols/elf/index.js';
+import { readKallsyms } from '../symbols/kallsyms/index.js';
 import { OrcTable } from '../symbols/orc/index.js';
 import { CallFrameInfo, DwarfInfo, type ExpressionContext, type SourceFrame } from '../symbols/dwarf/index.js';
 import { BtfFile } from '../symbols/btf/index.js';
@@ -41,7 +42,8 @@ export class KernelSymbols {
     const task = progress?.start(`reading symbols of ${vmlinuxPath}`);
     try {
       const elf = await ElfFile.open(vmlinuxPath);
-      const table = await SymbolTable.fromElf(elf);
+      // A stripped image (one unpacked from a bzImage) has no .symtab: the kernel's own kallsyms then name everything.
+      const table = elf.sections.some((x) => x.type === SHT_SYMTAB) ? await SymbolTable.fromElf(elf) : SymbolTable.fromSymbols((await readKallsyms(elf)).symbols);
       const orc = elf.section('.orc_unwind_ip') ? await OrcTable.fromElf(elf) : undefined;
       const dwarf = options.dwarf !== false && elf.section('.debug_info') ? await DwarfInfo.open(elf, table) : undefined;
       const btf = !dwarf && elf.section('.BTF') ? BtfFile.parse(await elf.readSection('.BTF'), vmlinuxPath) : undefined;
@@ -67,7 +69,7 @@ export class KernelSymbols {
   /** What debugging this kernel lacks, said once when a session opens (undefined with DWARF). */
   debugInfoNotice(): string | undefined {
     if (this.dwarf) return undefined;
-    if (this.btf) return `${this.vmlinuxPath} has no DWARF: debugging from BTF and ${this.table.symbols.length ? 'the symbol table' : 'kallsyms'} (no line numbers, no locals, arguments only at a function's entry)`;
+    if (this.btf) return `${this.vmlinuxPath} has no DWARF: debugging from BTF and ${this.elf.sections.some((x) => x.type === SHT_SYMTAB) ? 'the symbol table' : 'kallsyms'} (no line numbers, no locals, arguments only at a function's entry)`;
     return `${this.vmlinuxPath} has neither DWARF nor BTF: symbols only (no types, no expressions over kernel variables)`;
   }
 

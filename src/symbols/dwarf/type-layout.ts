@@ -32,7 +32,7 @@ export async function typeLayout(dwarf: DwarfInfo, spec: string, opts: { flat?: 
   return {
     name: spec.trim(),
     size: (await typeSize(die, resolve)) ?? 0,
-    members: opts.flat ? flatten(members, '') : members,
+    members: opts.flat ? flattenMembers(members) : members,
   };
 }
 
@@ -69,12 +69,12 @@ function plusUconst(expr: Buffer): number {
   return 0;
 }
 
-
-function flatten(members: TypeMember[], prefix: string): TypeMember[] {
+/** Anonymous members' members as dotted names under their named parent (ptype --flat). */
+export function flattenMembers(members: TypeMember[], prefix = ''): TypeMember[] {
   const out: TypeMember[] = [];
   for (const m of members) {
     const name = m.name ? `${prefix}${m.name}` : prefix.replace(/\.$/, '');
-    if (m.members) out.push(...flatten(m.members, m.name ? `${name}.` : prefix));
+    if (m.members) out.push(...flattenMembers(m.members, m.name ? `${name}.` : prefix));
     else out.push({ ...m, name });
   }
   return out;
