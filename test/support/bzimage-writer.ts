@@ -36,9 +36,13 @@ export function writeBzImage(payload: Buffer, shape: BzImageShape = {}): Buffer 
 
 /** The uncompressed size as u32 LE, which the kernel's build appends to every payload but gzip's. */
 export function withSizeWord(stream: Buffer, uncompressedSize: number): Buffer {
+  return Buffer.concat([stream, u32le(uncompressedSize)]);
+}
+
+export function u32le(value: number): Buffer {
   const word = Buffer.alloc(4);
-  word.writeUInt32LE(uncompressedSize);
-  return Buffer.concat([stream, word]);
+  word.writeUInt32LE(value);
+  return word;
 }
 
 /** The payload a kernel build would make of `elf` with each compressor kdive unpacks itself. */
@@ -49,10 +53,10 @@ export function kernelPayload(compression: 'gzip' | 'lz4' | 'zstd', elf: Buffer)
 
 /** An LZ4 legacy frame: the magic, then {u32 LE size, block} per `blockSize` bytes of input. */
 export function encodeLz4Legacy(data: Buffer, blockSize = 8 << 20): Buffer {
-  const parts = [Buffer.from([0x02, 0x21, 0x4c, 0x18])];
+  const parts: Buffer[] = [Buffer.from([0x02, 0x21, 0x4c, 0x18])];
   for (let at = 0; at < data.length; at += blockSize) {
     const block = encodeLz4Block(data.subarray(at, at + blockSize));
-    parts.push(withSizeWord(Buffer.alloc(0), block.length), block);
+    parts.push(u32le(block.length), block);
   }
   return Buffer.concat(parts);
 }
@@ -110,7 +114,7 @@ export function encodeZstdRaw(data: Buffer): Buffer {
   const header = Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0xa0, 0, 0, 0, 0]);
   // Descriptor 0xa0: single segment, a 4-byte frame content size, no checksum, no dictionary.
   header.writeUInt32LE(data.length, 5);
-  const parts = [header];
+  const parts: Buffer[] = [header];
   const maxBlock = 128 << 10;
   for (let at = 0; at < data.length || at === 0; at += maxBlock) {
     const chunk = data.subarray(at, at + maxBlock);
