@@ -1,4 +1,5 @@
 import zlib from 'node:zlib';
+import { writeTinyElf } from './tiny-elf-writer.js';
 
 /**
  * Test-only writers for compressed kernel images: an x86 bzImage shell around a payload, a small
@@ -123,4 +124,15 @@ export function encodeZstdRaw(data: Buffer): Buffer {
     parts.push(Buffer.from([blockHeader & 0xff, (blockHeader >> 8) & 0xff, blockHeader >> 16]), chunk);
   }
   return Buffer.concat(parts);
+}
+
+/** A small ELF with the sections kdive reads from a stripped vmlinux, compressible like real ones. */
+export function fakeVmlinux(): Buffer {
+  const btf = Buffer.alloc(3000);
+  for (let i = 0; i < btf.length; i++) btf[i] = (i * 31) % 251;
+  return writeTinyElf([
+    { name: '.BTF', data: btf },
+    { name: '.rodata', data: Buffer.from('kallsyms_names\0'.repeat(100)) },
+    { name: '.orc_unwind', data: Buffer.alloc(600, 0x11) },
+  ]);
 }
