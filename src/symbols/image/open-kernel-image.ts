@@ -1,0 +1,72 @@
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { kdiveCacheDir } from '../../cache-dir.js';
+import { FormatError, KdiveError } from '../../errors.js';
+import type { ProgressReporter } from '../../progress/progress.js';
+import { silentProgress } from '../../progress/progress.js';
+import { ElfFile } from '../elf/index.js';
+import { isBzImage } from './bzimage-header.js';
+import { extractVmlinux } from './extract-vmlinux.js';
+
+export interface OpenedKernelImage {
+  elf: ElfFile;
+  /** The bzImage the ELF was unpacked from; undefined when `path` was the ELF itself. */
+  extractedFrom?: string;
+}
+
+/**
+ * A kernel's ELF from either a vmlinux or a bzImage. A bzImage is unpacked once into the cache,
+ * keyed by its content, so the next session opens the cached vmlinux without unpacking again.
+ */
+export async function openKernelImage(file: string, progress: ProgressReporter = silentProgress): Promise<OpenedKernelImage> {
+  const bytes = await readKernelFile(file);
+  if (bytes.length >= 4 && bytes.readUInt32BE(0) === 0x7f454c46) return { elf: await ElfFile.open(file) };
+  if (!isBzImage(bytes)) throw new FormatError(file, 0, 'neither an ELF file (no \\x7fELF magic) nor an x86 bzImage (no "HdrS" at 0x202)');
+  const target = extractedVmlinuxPath(bytes);
+  if (existsSync(target)) return { elf: await ElfFile.open(target), extractedFrom: file };
+  const task = progress.start(`unpacking vmlinux from ${path.basename(file)}`);
+  let elf: Buffer;
+  try {
+    elf = extractVmlinux(bytes, file);
+  } catch (err) {
+    task.fail();
+    throw err;
+  }
+  if (!(await writeAtomically(target, elf))) {
+    task.finish('unpacked (the cache is not writable: kept in memory)');
+    return { elf: await ElfFile.fromBuffer(file, elf), extractedFrom: file };
+  }
+  task.finish();
+  return { elf: await ElfFile.open(target), extractedFrom: file };
+}
+
+/** Where the vmlinux unpacked from this bzImage is cached: named by a hash of the bzImage's bytes. */
+export function extractedVmlinuxPath(bzImage: Buffer, cacheDir = kdiveCacheDir()): string {
+  const key = createHash('sha256').update(bzImage).digest('hex').slice(0, 16);
+  return path.join(cacheDir, 'extracted', key, 'vmlinux');
+}
+
+async function readKernelFile(file: string): Promise<Buffer> {
+  try {
+    return await readFile(file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EISDIR') throw new KdiveError(`${file}: a directory, not a kernel image (give the vmlinux or bzImage in it)`, 2);
+    throw new FormatError(file, 0, `cannot open: ${(err as Error).message}`);
+  }
+}
+
+/** Writes under a temporary name and renames, so a crash never leaves a half vmlinux to be reused. False when the cache cannot be written. */
+async function writeAtomically(target: string, bytes: Buffer): Promise<boolean> {
+  const tmp = `${target}.${process.pid}.tmp`;
+  try {
+    await mkdir(path.dirname(target), { recursive: true });
+    await writeFile(tmp, bytes);
+    await rename(tmp, target);
+    return true;
+  } catch {
+    await rm(tmp, { force: true }).catch(() => {});
+    return false;
+  }
+}
