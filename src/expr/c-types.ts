@@ -131,6 +131,12 @@ function declarator(t: CType, inner: string): { base: string; suffix: string } {
       return declarator(t.target, `*${inner}`);
     case 'qualified': {
       if (t.target.kind === 'pointer') return declarator(t.target, `${t.qualifier} ${inner}`.trim());
+      // C qualifies an array through its elements: `const` on an array of `const char` is written once (gdb: `const char iname[]`).
+      if (t.target.kind === 'array') {
+        const e = t.target.element;
+        const element: CType = e.kind === 'qualified' && e.qualifier === t.qualifier ? e : { kind: 'qualified', qualifier: t.qualifier, target: e };
+        return declarator({ ...t.target, element }, inner);
+      }
       const r = declarator(t.target, inner);
       return { base: `${t.qualifier} ${r.base}`, suffix: r.suffix };
     }

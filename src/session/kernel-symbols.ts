@@ -1,10 +1,11 @@
 import { NotFoundError } from '../errors.js';
 import type { ProgressReporter } from '../progress/progress.js';
-import { ElfFile, SHT_SYMTAB, SymbolTable } from '../symbols/elf/index.js';
-import { readKallsyms } from '../symbols/kallsyms/index.js';
-import { OrcTable } from '../symbols/orc/index.js';
+import { SHT_SYMTAB, SymbolTable, type ElfFile, type ElfSymbol } from '../symbols/elf/index.js';
+import { markInnerLabels, readKallsyms } from '../symbols/kallsyms/index.js';
+import { openKernelImage } from '../symbols/image/index.js';
+import { OrcReg, OrcTable } from '../symbols/orc/index.js';
 import { CallFrameInfo, DwarfInfo, type ExpressionContext, type SourceFrame } from '../symbols/dwarf/index.js';
-import { BtfFile } from '../symbols/btf/index.js';
+import { BTF_KIND, BtfFile } from '../symbols/btf/index.js';
 import { BtfProgramTypes } from '../expr/btf-program-types.js';
 import { DwarfProgramTypes } from '../expr/dwarf-program-types.js';
 import type { ProgramTypes } from '../expr/program-types.js';
@@ -17,6 +18,18 @@ export interface KernelSymbolsOptions {
 export interface SymbolizedAddress {
   function: string;
   offset: bigint;
+}
+
+/** kallsyms symbols with assembly inner labels told from functions (markInnerLabels), when BTF and ORC can tell. */
+function kallsymsWithLabels(symbols: ElfSymbol[], btf: BtfFile | undefined, orc: OrcTable | undefined): ElfSymbol[] {
+  if (!btf || !orc) return symbols;
+  const isFunction = (name: string) => btf.lookup(name).some((id) => btf.type(id)?.kind === BTF_KIND.FUNC);
+  const entersByCall = (address: bigint) => {
+    const e = orc.find(address);
+    return e !== undefined && e.type === 'call' && e.spReg === OrcReg.SP && e.spOffset === 8;
+  };
+  markInnerLabels(symbols, isFunction, entersByCall);
+  return symbols;
 }
 
 /**
@@ -41,12 +54,15 @@ export class KernelSymbols {
   static async open(vmlinuxPath: string, progress?: ProgressReporter, options: KernelSymbolsOptions = {}): Promise<KernelSymbols> {
     const task = progress?.start(`reading symbols of ${vmlinuxPath}`);
     try {
-      const elf = await ElfFile.open(vmlinuxPath);
-      // A stripped image (one unpacked from a bzImage) has no .symtab: the kernel's own kallsyms then name everything.
-      const table = elf.sections.some((x) => x.type === SHT_SYMTAB) ? await SymbolTable.fromElf(elf) : SymbolTable.fromSymbols((await readKallsyms(elf)).symbols);
+      // A bzImage is unpacked (once, into the cache) to the stripped vmlinux inside it.
+      const { elf } = await openKernelImage(vmlinuxPath, progress);
       const orc = elf.section('.orc_unwind_ip') ? await OrcTable.fromElf(elf) : undefined;
-      const dwarf = options.dwarf !== false && elf.section('.debug_info') ? await DwarfInfo.open(elf, table) : undefined;
-      const btf = !dwarf && elf.section('.BTF') ? BtfFile.parse(await elf.readSection('.BTF'), vmlinuxPath) : undefined;
+      const hasSymtab = elf.sections.some((x) => x.type === SHT_SYMTAB);
+      const wantDwarf = options.dwarf !== false && elf.section('.debug_info') !== undefined;
+      const btf = !wantDwarf && elf.section('.BTF') ? BtfFile.parse(await elf.readSection('.BTF'), vmlinuxPath) : undefined;
+      // A stripped image (one unpacked from a bzImage) has no .symtab: the kernel's own kallsyms then name everything.
+      const table = hasSymtab ? await SymbolTable.fromElf(elf) : SymbolTable.fromSymbols(kallsymsWithLabels((await readKallsyms(elf)).symbols, btf, orc));
+      const dwarf = wantDwarf ? await DwarfInfo.open(elf, table) : undefined;
       task?.finish();
       const symbols = new KernelSymbols(vmlinuxPath, elf, table, orc, dwarf, btf);
       const notice = symbols.debugInfoNotice();

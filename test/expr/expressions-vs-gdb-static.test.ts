@@ -84,7 +84,7 @@ export const STATIC_EXPRESSIONS = [
   '&jiffies',
 ];
 
-export const STATIC_TYPES = ['whatis init_task', 'whatis init_task.comm', 'whatis &init_task', 'whatis init_task.tasks.next', 'whatis init_task.sched_class', 'whatis sizeof(int)', 'whatis (char)1', 'whatis init_task.prio + 1L', 'ptype struct list_head', 'ptype init_task.tasks', 'ptype enum system_states', 'ptype struct callback_head', 'ptype init_task.sched_class', 'ptype unsigned long', 'whatis struct list_head', 'whatis jiffies', 'ptype jiffies', 'whatis init_task.stack_canary', 'whatis init_task.migration_flags', 'ptype s16', 'ptype __s64', 'ptype u8', 'ptype s8'];
+export const STATIC_TYPES = ['whatis init_task', 'whatis init_task.comm', 'whatis &init_task', 'whatis init_task.tasks.next', 'whatis init_task.sched_class', 'whatis sizeof(int)', 'whatis (char)1', 'whatis init_task.prio + 1L', 'ptype struct list_head', 'ptype init_task.tasks', 'ptype enum system_states', 'ptype struct callback_head', 'ptype init_task.sched_class', 'ptype unsigned long', 'whatis struct list_head', 'whatis jiffies', 'ptype jiffies', 'whatis init_task.stack_canary', 'whatis init_task.migration_flags', 'ptype s16', 'ptype __s64', 'ptype u8', 'ptype s8', 'ptype struct filename', 'whatis ((struct filename *)0)->iname'];
 
 function gdbOutputs(vmlinux: string, commands: string[]): string[] {
   const args = ['-nx', '-batch'];

@@ -1,6 +1,9 @@
 import type { Command } from 'commander';
 import { KdiveError } from '../../errors.js';
-import { ElfFile, SymbolTable } from '../../symbols/elf/index.js';
+import { SymbolTable } from '../../symbols/elf/index.js';
+import { openKernelImage } from '../../symbols/image/index.js';
+import { KernelSymbols } from '../../session/kernel-symbols.js';
+import { SymbolsWithoutDwarf } from './sym-without-dwarf.js';
 import { DwarfInfo, type TypeMember } from '../../symbols/dwarf/index.js';
 import { hex } from '../output/hex.js';
 import { TerminalProgress } from '../progress/terminal-progress.js';
@@ -24,7 +27,7 @@ export function registerSymCommand(program: Command): void {
   const sym = program
     .command('sym')
     .usage('VMLINUX addr2line|lookup|info-line|ptype ARGS... (or: sym QUERY VMLINUX ARGS...)')
-    .description('offline symbol queries on a vmlinux (ELF + DWARF)');
+    .description('offline symbol queries on a vmlinux (ELF + DWARF), or on a bzImage or stripped vmlinux (kallsyms + BTF)');
   sym
     .command('addr2line')
     .argument('<vmlinux>').argument('<addresses...>')
@@ -32,6 +35,12 @@ export function registerSymCommand(program: Command): void {
     .description('address to function, file:line, with the inlined chain (like addr2line -f -i)')
     .action((vmlinux: string, addresses: string[], o: { json?: boolean }) =>
       withDwarf(vmlinux, async (d) => {
+        if (d instanceof SymbolsWithoutDwarf) {
+          const out = addresses.map((a) => ({ address: hex(parseAddress(a)), frames: [d.addr2line(parseAddress(a))].filter((f) => f !== undefined) }));
+          if (o.json) return print(JSON.stringify(out));
+          for (const r of out) print(`${r.address}\n  ${r.frames[0] ? `${r.frames[0].function}+${r.frames[0].offset}` : '??'}`);
+          return;
+        }
         const out = [];
         for (const a of addresses) {
           const address = parseAddress(a);
@@ -52,6 +61,12 @@ export function registerSymCommand(program: Command): void {
     .description('function name to its address, breakpoint address, file and line')
     .action((vmlinux: string, name: string, o: { json?: boolean }) =>
       withDwarf(vmlinux, async (d) => {
+        if (d instanceof SymbolsWithoutDwarf) {
+          const j = await d.lookup(name);
+          if (o.json) return print(JSON.stringify(j));
+          if (j.kind === 'variable') return print(`${j.name}: ${j.type ?? '?'} at ${j.address}${j.perCpu ? ' (per-CPU offset)' : ''}`);
+          return print(`${j.name} at ${j.address}, breakpoint at ${j.breakAddress}: ${j.type ?? '?'} (no line information without DWARF)`);
+        }
         let f;
         try {
           f = await d.lookupFunction(name);
@@ -75,6 +90,7 @@ export function registerSymCommand(program: Command): void {
     .description("where a line's code is (like gdb's info line); for FILE:LINE also every breakpoint location gdb would use")
     .action((vmlinux: string, location: string, o: { json?: boolean }) =>
       withDwarf(vmlinux, async (d) => {
+        if (d instanceof SymbolsWithoutDwarf) throw new KdiveError(`${vmlinux} has no DWARF: no line information (info-line needs the -dbg vmlinux)`);
         const fileLine = /^(.+):(\d+)$/.exec(location);
         // Every breakpoint location of FILE:LINE, as gdb's break finds them (a header line has hundreds).
         const found = fileLine ? await d.lineLocations(fileLine[1]!, Number(fileLine[2])) : undefined;
@@ -105,7 +121,7 @@ export function registerSymCommand(program: Command): void {
     .description('a type layout with member offsets and sizes (like ptype/o)')
     .action((vmlinux: string, type: string, o: { json?: boolean; flat?: boolean }) =>
       withDwarf(vmlinux, async (d) => {
-        const t = await d.typeLayout(type, { flat: o.flat });
+        const t = d instanceof SymbolsWithoutDwarf ? await d.ptype(type, Boolean(o.flat)) : await d.typeLayout(type, { flat: o.flat });
         if (o.json) return print(JSON.stringify(t));
         print(`/* offset | size */  type = ${t.name} {`);
         printMembers(t.members, 1);
@@ -145,8 +161,18 @@ function parseAddress(text: string): bigint {
   return BigInt(text);
 }
 
-async function withDwarf(vmlinux: string, fn: (d: DwarfInfo) => Promise<void>): Promise<void> {
-  const elf = await ElfFile.open(vmlinux);
+/** The file's DWARF when it has some; else (a bzImage, a stripped vmlinux) its symbols or kallsyms with BTF. */
+async function withDwarf(vmlinux: string, fn: (d: DwarfInfo | SymbolsWithoutDwarf) => Promise<void>): Promise<void> {
+  const { elf } = await openKernelImage(vmlinux, new TerminalProgress());
+  if (!elf.section('.debug_info')) {
+    await elf.close();
+    const symbols = await KernelSymbols.open(vmlinux);
+    try {
+      return await fn(new SymbolsWithoutDwarf(symbols));
+    } finally {
+      await symbols.close();
+    }
+  }
   try {
     const dwarf = await DwarfInfo.open(elf, () => SymbolTable.fromElf(elf));
     dwarf.progress = new TerminalProgress();

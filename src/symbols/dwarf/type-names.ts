@@ -42,6 +42,8 @@ async function declarator(die: Die | undefined, resolve: DieResolver, inner: str
       // `const char *`: a qualifier on a plain type goes before it; on a pointer, after the star.
       if (!t || t.tag === DW_TAG.pointer_type) return declarator(t, resolve, `${q} ${inner}`.trim());
       const r = await declarator(t, resolve, inner);
+      // GCC may qualify an array of `const char` as well: C (and gdb) write the qualifier once.
+      if (t.tag === DW_TAG.array_type && r.base.startsWith(`${q} `)) return r;
       return { base: `${q} ${r.base}`, suffix: r.suffix };
     }
     case DW_TAG.array_type: {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { kdiveCacheDir } from '../../cache-dir.js';
 import { FormatError, KdiveError } from '../../errors.js';
@@ -21,9 +21,11 @@ export interface OpenedKernelImage {
  * keyed by its content, so the next session opens the cached vmlinux without unpacking again.
  */
 export async function openKernelImage(file: string, progress: ProgressReporter = silentProgress): Promise<OpenedKernelImage> {
+  // The first page says which it is: a 600 MB vmlinux is not read whole to learn that.
+  const head = await readKernelFile(file, 4096);
+  if (head.length >= 4 && head.readUInt32BE(0) === 0x7f454c46) return { elf: await ElfFile.open(file) };
+  if (!isBzImage(head)) throw new FormatError(file, 0, 'neither an ELF file (no \\x7fELF magic) nor an x86 bzImage (no "HdrS" at 0x202)');
   const bytes = await readKernelFile(file);
-  if (bytes.length >= 4 && bytes.readUInt32BE(0) === 0x7f454c46) return { elf: await ElfFile.open(file) };
-  if (!isBzImage(bytes)) throw new FormatError(file, 0, 'neither an ELF file (no \\x7fELF magic) nor an x86 bzImage (no "HdrS" at 0x202)');
   const target = extractedVmlinuxPath(bytes);
   if (existsSync(target)) return { elf: await ElfFile.open(target), extractedFrom: file };
   const task = progress.start(`unpacking vmlinux from ${path.basename(file)}`);
@@ -48,9 +50,18 @@ export function extractedVmlinuxPath(bzImage: Buffer, cacheDir = kdiveCacheDir()
   return path.join(cacheDir, 'extracted', key, 'vmlinux');
 }
 
-async function readKernelFile(file: string): Promise<Buffer> {
+/** The file's bytes, or only its first `length` bytes. */
+async function readKernelFile(file: string, length?: number): Promise<Buffer> {
   try {
-    return await readFile(file);
+    if (length === undefined) return await readFile(file);
+    const fh = await open(file, 'r');
+    try {
+      const buf = Buffer.alloc(length);
+      const { bytesRead } = await fh.read(buf, 0, length, 0);
+      return buf.subarray(0, bytesRead);
+    } finally {
+      await fh.close();
+    }
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EISDIR') throw new KdiveError(`${file}: a directory, not a kernel image (give the vmlinux or bzImage in it)`, 2);
     throw new FormatError(file, 0, `cannot open: ${(err as Error).message}`);

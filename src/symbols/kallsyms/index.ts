@@ -7,6 +7,7 @@ import type { KallsymsBytes, KallsymsTables } from './kallsyms-tables.js';
 
 export { decodeKallsyms, type KallsymsSymbol } from './kallsyms-decoder.js';
 export { locateKallsyms } from './kallsyms-locator.js';
+export { markInnerLabels } from './inner-labels.js';
 export { isPerCpu, kallsymsToElfSymbols, KALLSYMS_PERCPU_SECTION, KALLSYMS_SECTION } from './kallsyms-symbols.js';
 export { slideTables, type KallsymsBytes, type KallsymsTables } from './kallsyms-tables.js';
 
