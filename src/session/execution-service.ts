@@ -155,7 +155,7 @@ export class ExecutionService {
     if (event.kind !== 'stop' || event.pc !== caller.pc) return { event, frame };
     const lookup = (i === 0 ? frame.pc : frame.pc - 1n) - this.program.symbols.slide;
     // A function whose DWARF does not give its return type: finish then shows no value, as gdb for void.
-    const type = this.program.symbols.dwarf ? await returnTypeAt(this.program.symbols.dwarf, lookup).catch(() => undefined) : await this.btfReturnType(frame.function);
+    const type = this.program.symbols.dwarf ? await returnTypeAt(this.program.symbols.dwarf, lookup).catch(() => undefined) : await this.btfReturnType(frame.function, frame.module);
     if (!type || type === 'void') return { event, frame };
     const returnValue = await this.evaluation.evaluate(`(${type})$${this.arch.returnRegister}`).catch(async () => {
       const rax = (await this.program.registers(tid)).get(this.arch.returnRegister) ?? 0n;
@@ -165,8 +165,9 @@ export class ExecutionService {
   }
 
   /** Without DWARF: the return type of the BTF prototype of a function, by its name. */
-  private async btfReturnType(fn: string | undefined): Promise<string | undefined> {
-    const f = fn ? await this.program.symbols.types()?.functionType(fn).catch(() => undefined) : undefined;
+  private async btfReturnType(fn: string | undefined, module: string | undefined): Promise<string | undefined> {
+    const types = module ? await this.program.moduleTypes(module) : this.program.symbols.types();
+    const f = fn ? await types?.functionType(fn).catch(() => undefined) : undefined;
     return f?.kind === 'func' ? typeToString(f.returns) : undefined;
   }
 

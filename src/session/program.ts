@@ -5,6 +5,9 @@ import { ExpressionEngine } from '../expr/expression-engine.js';
 import { KernelTypes } from '../os/linux/kernel-view.js';
 import { LinuxKernel } from '../os/linux/linux-kernel.js';
 import { ModuleSymbols } from '../os/linux/module-symbols.js';
+import { readModuleBtf } from '../os/linux/module-btf.js';
+import { BtfProgramTypes } from '../expr/btf-program-types.js';
+import { BtfFile } from '../symbols/btf/index.js';
 import type { RegisterValues, Target } from '../target/target.js';
 import type { QemuInstance } from '../vm/index.js';
 import { BreakpointTable } from './breakpoints.js';
@@ -61,6 +64,27 @@ export class Program {
       this.modulesAtStop = { stop: this.run.stopCount, modules: ModuleSymbols.read(this.linux.view, this.symbols.orc?.format).catch(() => undefined) };
     }
     return this.modulesAtStop.modules;
+  }
+
+  private readonly moduleBtf = new Map<string, Promise<BtfProgramTypes | undefined>>();
+
+  /**
+   * A loaded module's types from its split BTF over the kernel's, read from the kernel's own copy
+   * (without DWARF: the prototypes of module functions). Kept while the program lives: a module that
+   * is unloaded and loaded again gets the same types from the same build.
+   */
+  moduleTypes(moduleName: string): Promise<BtfProgramTypes | undefined> {
+    const base = this.symbols.btf;
+    if (!base) return Promise.resolve(undefined);
+    let p = this.moduleBtf.get(moduleName);
+    if (!p) {
+      // A module whose BTF cannot be read has no prototypes: its frames show no arguments.
+      p = readModuleBtf(this.linux.view, moduleName)
+        .then((bytes) => (bytes ? new BtfProgramTypes(BtfFile.parse(bytes, `${moduleName} (BTF in guest memory)`, base)) : undefined))
+        .catch(() => undefined);
+      this.moduleBtf.set(moduleName, p);
+    }
+    return p;
   }
 
   private expressionEngine: ExpressionEngine | undefined;

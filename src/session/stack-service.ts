@@ -114,15 +114,15 @@ export class StackService {
         frames.push({ ...base, index: frames.length, function: s.function, file: s.shortFile, line: s.line, inlined: true, args: s.args, locals: s.locals });
       }
       const outer = source[source.length - 1];
-      const args = outer?.args ?? (index === 0 && sym?.offset === 0n ? await this.entryArguments(sym.function, frameRegs[0]!) : undefined);
+      const args = outer?.args ?? (index === 0 && sym?.offset === 0n ? await this.entryArguments(sym.function, frameRegs[0]!, 'module' in sym ? (sym.module as string) : undefined) : undefined);
       frames.push({ ...base, index: frames.length, function: sym?.function ?? outer?.function, offset: sym?.offset, module: sym && 'module' in sym ? (sym.module as string) : undefined, file: outer?.shortFile, line: outer?.line, inlined: false, args, locals: outer?.locals });
     }
     return { frames, end: result.end };
   }
 
   /** Without DWARF, at a function's first instruction: its arguments from the BTF prototype. */
-  private async entryArguments(fn: string, regs: Map<number, bigint>): Promise<Frame['args']> {
-    const types = this.program.symbols.types();
+  private async entryArguments(fn: string, regs: Map<number, bigint>, module: string | undefined): Promise<Frame['args']> {
+    const types = module ? await this.program.moduleTypes(module) : this.program.symbols.types();
     if (!(types instanceof BtfProgramTypes)) return undefined;
     const names = this.arch.dwarfRegisterNames;
     const src = { readMemory: (a: bigint, n: number) => this.program.readMemory(a, n), symbolAt: () => undefined };
