@@ -6,6 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh test
 node dist/src/cli/main.js kernel fetch debian:cloud-amd64
+# Debian's 6.12 from bookworm-backports (through kdive's own apt folder): the BTF/kallsyms tests run on both.
+node dist/src/cli/main.js kernel fetch debian:cloud-amd64@bookworm-backports
 # QEMU 10 from bookworm-backports, beside the system's 7.2 (test/vm/qemu10.test.ts runs the scenarios on it).
 node dist/src/cli/main.js qemu fetch 10
 # The KGDB test kernel, built once from Debian's linux-source (about 8 minutes on 2 cores, then cached).

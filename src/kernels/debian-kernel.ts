@@ -6,7 +6,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { KdiveError, whenMissing } from '../errors.js';
 import type { ProgressReporter } from '../progress/progress.js';
-import { systemApt, type AptClient, type AptPackageInfo } from './apt.js';
+import { systemApt, type AptPackageInfo } from './apt.js';
+import { PrivateApt } from './private-apt.js';
+import type { DebianSuite } from './kernel-spec.js';
 import { downloadDeb } from './apt-download.js';
 import { elfHeaderProblem } from './elf-header-check.js';
 import type { KernelArtifacts } from './kernel-artifacts.js';
@@ -19,8 +21,25 @@ export interface DebianKernelOptions {
   progress: ProgressReporter;
   /** Also fetch the -dbg package (vmlinux with DWARF, the real System.map). Default true. */
   withDebug?: boolean;
-  /** Where apt questions go; tests inject one. Default: the process-wide client. */
-  apt?: AptClient;
+  /** Where apt questions go; tests inject one. Default: the system's apt for bookworm, kdive's own for another suite. */
+  apt?: KernelPackageSource;
+  /** A suite beyond bookworm (bookworm-backports, trixie: 6.12), read through kdive's private apt. */
+  suite?: Exclude<DebianSuite, 'bookworm'>;
+}
+
+/** What resolving a Debian kernel asks of apt: the system's (AptClient) or kdive's private one (PrivateApt). */
+export interface KernelPackageSource {
+  imagePackageFor(flavour: string, progress?: ProgressReporter): Promise<string>;
+  packageInfo(name: string, progress?: ProgressReporter): Promise<AptPackageInfo>;
+  /** Downloads through this source's apt; without it, the system's `apt-get download`. */
+  download?(info: AptPackageInfo, debDir: string, progress: ProgressReporter): Promise<string>;
+}
+
+/** kdive's own apt for a suite the system does not list (never the system's /etc/apt). */
+function suiteApt(suite: Exclude<DebianSuite, 'bookworm'>, cacheDir: string): PrivateApt {
+  return suite === 'trixie'
+    ? new PrivateApt({ name: 'trixie', suites: ['trixie'], cacheDir })
+    : new PrivateApt({ name: 'bookworm-backports', suites: ['bookworm', 'bookworm-backports'], preferred: 'bookworm-backports', cacheDir });
 }
 
 export { kdiveCacheDir };
@@ -39,12 +58,12 @@ export const KERNEL_MANIFEST = 'complete.json';
 export async function resolveDebianKernel(flavour: DebianFlavour, opts: DebianKernelOptions): Promise<KernelArtifacts> {
   const cacheDir = opts.cacheDir ?? kdiveCacheDir();
   const withDebug = opts.withDebug ?? true;
-  const apt = opts.apt ?? systemApt;
-  const { pkgName, image } = await resolvePackage(flavour, cacheDir, apt, opts.progress);
+  const apt: KernelPackageSource = opts.apt ?? (opts.suite ? suiteApt(opts.suite, cacheDir) : systemApt);
+  const { pkgName, image } = await resolvePackage(flavour, cacheDir, apt, opts.progress, opts.suite);
   const release = pkgName.replace(/^linux-image-/, '');
   const dir = path.join(cacheDir, 'kernels', `${pkgName}_${image.version}`);
   const artifacts = (debug: boolean): KernelArtifacts => ({
-    spec: `debian:${flavour}`,
+    spec: `debian:${flavour}${opts.suite ? `@${opts.suite}` : ''}`,
     version: release,
     packageVersion: image.version,
     bzImage: path.join(dir, 'vmlinuz'),
@@ -66,8 +85,9 @@ export async function resolveDebianKernel(flavour: DebianFlavour, opts: DebianKe
   }
   const debDir = path.join(cacheDir, 'debs');
   await mkdir(debDir, { recursive: true });
-  const imageDeb = await downloadDeb(image, debDir, opts.progress);
-  const dbgDeb = dbg ? await downloadDeb(dbg, debDir, opts.progress) : undefined;
+  const download = (info: AptPackageInfo) => (apt.download ? apt.download(info, debDir, opts.progress) : downloadDeb(info, debDir, opts.progress));
+  const imageDeb = await download(image);
+  const dbgDeb = dbg ? await download(dbg) : undefined;
   await unpackDebianKernel({ image: imageDeb, dbg: dbgDeb }, dir, {
     progress: opts.progress,
     streamBytes: { image: kib(image.installedKiB), dbg: kib(dbg?.installedKiB) },
@@ -121,8 +141,8 @@ export async function unpackDebianKernel(debs: { image: string; dbg?: string }, 
  * The package behind a flavour and its candidate version. Asking apt-cache costs ~1.4 s, so the
  * answer is kept and reused until apt's package lists change (their names and mtimes are the key).
  */
-async function resolvePackage(flavour: string, cacheDir: string, apt: AptClient, progress: ProgressReporter): Promise<{ pkgName: string; image: AptPackageInfo }> {
-  const memo = path.join(cacheDir, 'resolved', `debian-${flavour}.json`);
+async function resolvePackage(flavour: string, cacheDir: string, apt: KernelPackageSource, progress: ProgressReporter, suite?: string): Promise<{ pkgName: string; image: AptPackageInfo }> {
+  const memo = path.join(cacheDir, 'resolved', `debian-${flavour}${suite ? `@${suite}` : ''}.json`);
   const memoOk = apt === systemApt; // an injected client answers for itself, not for the system's lists
   const before = memoOk ? aptListsStamp() : undefined;
   if (before) {

@@ -5,7 +5,7 @@ import { promisify } from 'node:util';
 import { kdiveCacheDir } from '../cache-dir.js';
 import { KdiveError, whenMissing } from '../errors.js';
 import { silentProgress, type ProgressReporter } from '../progress/progress.js';
-import { parseAptShow, type AptPackageInfo } from './apt.js';
+import { parseAptShow, parseImageDependency, type AptPackageInfo } from './apt.js';
 import { downloadDeb } from './apt-download.js';
 
 const execFileAsync = promisify(execFile);
@@ -111,6 +111,16 @@ export class PrivateApt {
       return;
     }
     throw new KdiveError(`cannot reach the Debian archive ${this.archive} for ${this.opts.suites.join(', ')}: ${failure ?? 'apt-get update fetched no package list'}; check the network and try again`);
+  }
+
+  /** The versioned image package behind a flavour's metapackage in these suites (the preferred suite's). */
+  async imagePackageFor(flavour: string, progress: ProgressReporter = silentProgress): Promise<string> {
+    await this.ensureUpdated(progress);
+    const meta = `linux-image-${flavour}`;
+    const out = await this.run('apt-cache', [...this.aptOptions(), 'depends', meta]).then((r) => r.stdout, (err: { stdout?: string }) => err.stdout ?? '');
+    const pkg = parseImageDependency(out, flavour);
+    if (!pkg) throw new KdiveError(`no package ${meta} in ${this.opts.suites.join(', ')} (${this.archive})`);
+    return pkg;
   }
 
   /** apt's record of the candidate of `name` in these suites. */

@@ -30,7 +30,7 @@ export async function resolveKernel(spec: string, opts: ResolveKernelOptions = {
   const progress = opts.progress ?? silentProgress;
   switch (parsed.kind) {
     case 'debian': {
-      const k = await resolveDebianKernel(parsed.flavour, { cacheDir: opts.cacheDir, progress, withDebug: opts.withDebug });
+      const k = await resolveDebianKernel(parsed.flavour, { cacheDir: opts.cacheDir, progress, withDebug: opts.withDebug, suite: parsed.suite });
       return opts.vmlinux ? { ...k, vmlinux: opts.vmlinux } : k;
     }
     case 'file':

@@ -1,26 +1,28 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { getDebianKernel } from '../support/kernel-fixture.js';
+import { DEBIAN_KERNELS, getDebianKernel } from '../support/kernel-fixture.js';
 import { newQemuPids, qemuPids, runKdive } from '../support/cli-runner.js';
 
 /**
  * The issue's command lines with --no-debuginfo: the kernel package only, the session working from
  * the bzImage's BTF, kallsyms and ORC. The classic scenario, then the REPL commands BTF can answer.
  */
-test('kdive run --no-debuginfo: the mkdir scenario from the kernel package alone, arguments typed by BTF', async () => {
-  await getDebianKernel();
-  const before = qemuPids();
-  const r = await runKdive(['run', '--kernel', 'debian:cloud-amd64', '--no-debuginfo', '--kaslr', '--break', 'do_mkdirat', '--guest', 'mkdir /tmp/test']);
-  assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stderr, /has no DWARF: debugging from BTF and kallsyms \(no line numbers, no locals, arguments only at a function's entry\)/);
-  assert.equal(r.stderr.match(/has no DWARF/g)?.length, 1, 'said once');
-  assert.match(r.stdout, /^#0 {2}0x[0-9a-f]+ in do_mkdirat\+0x0 \(dfd=-100, name=0x[0-9a-f]+, mode=511\)$/m);
-  assert.match(r.stdout, /^#1 {2}0x[0-9a-f]+ in __x64_sys_mkdir\+0x[0-9a-f]+$/m);
-  assert.match(r.stdout, /^#3 {2}0x[0-9a-f]+ in entry_SYSCALL_64\+0x[0-9a-f]+$/m);
-  assert.match(r.stdout, /Guest command exited with status 0/);
-  assert.deepEqual(newQemuPids(before), []);
-});
+for (const { name: version, spec, get } of DEBIAN_KERNELS) {
+  test(`kdive run --no-debuginfo, ${version}: the mkdir scenario from the kernel package alone, arguments typed by BTF`, async () => {
+    await get();
+    const before = qemuPids();
+    const r = await runKdive(['run', '--kernel', spec, '--no-debuginfo', '--kaslr', '--break', 'do_mkdirat', '--guest', 'mkdir /tmp/test']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /has no DWARF: debugging from BTF and kallsyms \(no line numbers, no locals, arguments only at a function's entry\)/);
+    assert.equal(r.stderr.match(/has no DWARF/g)?.length, 1, 'said once');
+    assert.match(r.stdout, /^#0 {2}0x[0-9a-f]+ in do_mkdirat\+0x0 \(dfd=-100, name=0x[0-9a-f]+, mode=511\)$/m);
+    assert.match(r.stdout, /^#1 {2}0x[0-9a-f]+ in __x64_sys_mkdir\+0x[0-9a-f]+$/m);
+    assert.match(r.stdout, /^#3 {2}0x[0-9a-f]+ in entry_SYSCALL_64\+0x[0-9a-f]+$/m);
+    assert.match(r.stdout, /Guest command exited with status 0/);
+    assert.deepEqual(newQemuPids(before), []);
+  });
+}
 
 test('kdive debug --no-debuginfo: finish gives the typed return value; p, ptype, ps and dmesg from BTF', async () => {
   await getDebianKernel();

@@ -9,7 +9,7 @@ import { BtfProgramTypes } from '../../src/expr/btf-program-types.js';
 import { DwarfProgramTypes } from '../../src/expr/dwarf-program-types.js';
 import { sizeOf, strip, typeToString, type CType } from '../../src/expr/c-types.js';
 import type { ProgramTypes } from '../../src/expr/program-types.js';
-import { getDebianKernel } from '../support/kernel-fixture.js';
+import { DEBIAN_KERNELS, getDebianKernel } from '../support/kernel-fixture.js';
 
 /** Structs the kernel helpers, the issue's examples and a driver author reach for. */
 const STRUCTS = [
@@ -43,29 +43,31 @@ async function describe(types: ProgramTypes, name: string): Promise<string[]> {
   return [`struct ${name}: size ${sizeOf(t)}`, ...(await layout(t))];
 }
 
-test('ptype from BTF equals the DWARF layout for 55 structs (offsets, sizes, bitfields, member names and types)', async () => {
-  const kernel = await getDebianKernel();
-  const elf = await ElfFile.open(kernel.vmlinux!);
-  try {
-    const btf = new BtfProgramTypes(BtfFile.parse(await elf.readSection('.BTF'), kernel.vmlinux!));
-    const dwarf = new DwarfProgramTypes(await DwarfInfo.open(elf, await SymbolTable.fromElf(elf)));
-    const differences: string[] = [];
-    let compared = 0;
-    for (const name of STRUCTS) {
-      const [fromBtf, fromDwarf] = [await describe(btf, name), await describe(dwarf, name)];
-      compared += fromDwarf.length;
-      // BTF keeps no difference between `T x[0]` and `T x[]`, and DWARF has both: both print as `[]` here.
-      const same = (l: string[]) => l.map((x) => x.replace(/\[0\]/g, '[]'));
-      const a = same(fromBtf);
-      const b = same(fromDwarf);
-      for (let i = 0; i < Math.max(a.length, b.length); i++) if (a[i] !== b[i]) differences.push(`${name}[${i}]\n  btf:   ${a[i]}\n  dwarf: ${b[i]}`);
+for (const { name: version, get } of DEBIAN_KERNELS) {
+  test(`${version}: ptype from BTF equals the DWARF layout for 55 structs (offsets, sizes, bitfields, member names and types)`, async () => {
+    const kernel = await get();
+    const elf = await ElfFile.open(kernel.vmlinux!);
+    try {
+      const btf = new BtfProgramTypes(BtfFile.parse(await elf.readSection('.BTF'), kernel.vmlinux!));
+      const dwarf = new DwarfProgramTypes(await DwarfInfo.open(elf, await SymbolTable.fromElf(elf)));
+      const differences: string[] = [];
+      let compared = 0;
+      for (const name of STRUCTS) {
+        const [fromBtf, fromDwarf] = [await describe(btf, name), await describe(dwarf, name)];
+        compared += fromDwarf.length;
+        // BTF keeps no difference between `T x[0]` and `T x[]`, and DWARF has both: both print as `[]` here.
+        const same = (l: string[]) => l.map((x) => x.replace(/\[0\]/g, '[]'));
+        const a = same(fromBtf);
+        const b = same(fromDwarf);
+        for (let i = 0; i < Math.max(a.length, b.length); i++) if (a[i] !== b[i]) differences.push(`${name}[${i}]\n  btf:   ${a[i]}\n  dwarf: ${b[i]}`);
+      }
+      assert.deepEqual(differences.slice(0, 20), [], differences.slice(0, 20).join('\n'));
+      assert.ok(compared > 1500, `only ${compared} members compared`);
+    } finally {
+      await elf.close();
     }
-    assert.deepEqual(differences.slice(0, 20), [], differences.slice(0, 20).join('\n'));
-    assert.ok(compared > 1500, `only ${compared} members compared`);
-  } finally {
-    await elf.close();
-  }
-});
+  });
+}
 
 test('struct sizes and member offsets from BTF equal gdb\'s on the debug vmlinux', async () => {
   const kernel = await getDebianKernel();

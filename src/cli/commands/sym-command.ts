@@ -2,7 +2,6 @@ import type { Command } from 'commander';
 import { KdiveError } from '../../errors.js';
 import { SymbolTable } from '../../symbols/elf/index.js';
 import { openKernelImage } from '../../symbols/image/index.js';
-import { KernelSymbols } from '../../session/kernel-symbols.js';
 import { SymbolsWithoutDwarf } from './sym-without-dwarf.js';
 import { DwarfInfo, type TypeMember } from '../../symbols/dwarf/index.js';
 import { hex } from '../output/hex.js';
@@ -36,7 +35,8 @@ export function registerSymCommand(program: Command): void {
     .action((vmlinux: string, addresses: string[], o: { json?: boolean }) =>
       withDwarf(vmlinux, async (d) => {
         if (d instanceof SymbolsWithoutDwarf) {
-          const out = addresses.map((a) => ({ address: hex(parseAddress(a)), frames: [d.addr2line(parseAddress(a))].filter((f) => f !== undefined) }));
+          const out = [];
+          for (const a of addresses) out.push({ address: hex(parseAddress(a)), frames: [await d.addr2line(parseAddress(a))].filter((f) => f !== undefined) });
           if (o.json) return print(JSON.stringify(out));
           for (const r of out) print(`${r.address}\n  ${r.frames[0] ? `${r.frames[0].function}+${r.frames[0].offset}` : '??'}`);
           return;
@@ -165,12 +165,11 @@ function parseAddress(text: string): bigint {
 async function withDwarf(vmlinux: string, fn: (d: DwarfInfo | SymbolsWithoutDwarf) => Promise<void>): Promise<void> {
   const { elf } = await openKernelImage(vmlinux, new TerminalProgress());
   if (!elf.section('.debug_info')) {
-    await elf.close();
-    const symbols = await KernelSymbols.open(vmlinux);
+    const without = new SymbolsWithoutDwarf(vmlinux, elf);
     try {
-      return await fn(new SymbolsWithoutDwarf(symbols));
+      return await fn(without);
     } finally {
-      await symbols.close();
+      await without.close();
     }
   }
   try {

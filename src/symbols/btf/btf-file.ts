@@ -41,7 +41,7 @@ export class BtfFile {
   private readonly offsets: Uint32Array;
   readonly firstId: number;
   private readonly firstString: number;
-  private byName: Map<string, number[]> | undefined;
+  private readonly byName = new Map<string, number[]>();
 
   private constructor(
     readonly name: string,
@@ -177,7 +177,11 @@ export class BtfFile {
    * C writes them; typedefs, base types, functions and variables by their bare name.
    */
   lookup(name: string): number[] {
-    const own = (this.byName ??= this.indexNames()).get(name) ?? [];
+    let own = this.byName.get(name);
+    if (!own) {
+      own = this.findNamed(name);
+      this.byName.set(name, own);
+    }
     const inBase = this.base?.lookup(name) ?? [];
     return inBase.length ? [...inBase, ...own] : own;
   }
@@ -196,23 +200,40 @@ export class BtfFile {
     return BTF_KIND_NAMES[kind] ?? `kind ${kind}`;
   }
 
-  private indexNames(): Map<string, number[]> {
-    const map = new Map<string, number[]>();
+  /**
+   * One name's records without indexing them all: the name's offsets in the string section (BTF
+   * strings are deduplicated: usually one), then one pass comparing each record's name offset.
+   * A cold `ptype` then costs a few milliseconds instead of decoding 95k names.
+   */
+  private findNamed(name: string): number[] {
+    const m = /^(struct|union|enum) (.+)$/.exec(name);
+    const tag = m?.[1];
+    const bare = m ? m[2]! : name;
+    const wanted = this.stringOffsets(bare);
+    if (wanted.size === 0) return [];
+    const out: number[] = [];
     for (let i = 0; i < this.offsets.length; i++) {
       const at = this.offsets[i]!;
-      const nameOff = this.types.readUInt32LE(at);
-      if (nameOff === 0) continue;
-      const kind = (this.types.readUInt32LE(at + 4) >>> 24) & 0x1f;
-      const bare = this.string(nameOff);
-      const prefix = kind === BTF_KIND.STRUCT ? 'struct ' : kind === BTF_KIND.UNION ? 'union ' : kind === BTF_KIND.ENUM || kind === BTF_KIND.ENUM64 ? 'enum ' : '';
-      // A forward declaration says itself whether it is a struct or a union.
-      const fwd = kind === BTF_KIND.FWD ? ((this.types.readUInt32LE(at + 4) >>> 31) === 1 ? 'union ' : 'struct ') : '';
-      const key = prefix + fwd + bare;
-      const list = map.get(key);
-      if (list) list.push(this.firstId + i);
-      else map.set(key, [this.firstId + i]);
+      if (!wanted.has(this.types.readUInt32LE(at))) continue;
+      const info = this.types.readUInt32LE(at + 4);
+      const kind = (info >>> 24) & 0x1f;
+      const kindTag =
+        kind === BTF_KIND.STRUCT ? 'struct' : kind === BTF_KIND.UNION ? 'union' : kind === BTF_KIND.ENUM || kind === BTF_KIND.ENUM64 ? 'enum'
+        // A forward declaration says itself whether it is a struct or a union.
+        : kind === BTF_KIND.FWD ? (info >>> 31 === 1 ? 'union' : 'struct') : undefined;
+      if (kindTag === tag) out.push(this.firstId + i);
     }
-    return map;
+    return out;
+  }
+
+  /** Offsets (as type records hold them) of the strings equal to `text`. */
+  private stringOffsets(text: string): Set<number> {
+    const needle = Buffer.from(`${text}\0`, 'latin1');
+    const found = new Set<number>();
+    for (let at = this.strings.indexOf(needle); at >= 0; at = this.strings.indexOf(needle, at + 1)) {
+      if (at === 0 || this.strings[at - 1] === 0) found.add(this.firstString + at);
+    }
+    return found;
   }
 
   /** The blob whose type section holds a record (a split BTF's records may be the base's). */
@@ -223,7 +244,10 @@ export class BtfFile {
 
 /** One pass over the records: where each type starts, checking each fits. */
 function indexRecords(types: Buffer, name: string, typesAt: number): Uint32Array {
-  const offsets: number[] = [];
+  // Records are at least 12 bytes: that bounds the count, and one typed array avoids growing a list.
+  const all = new Uint32Array(Math.floor(types.length / 12) + 1);
+  let count = 0;
+  const offsets = { push: (o: number) => (all[count++] = o), get length() { return count; } };
   let at = 0;
   while (at < types.length) {
     if (at + 12 > types.length) throw new FormatError(name, typesAt + at, `BTF type record ${offsets.length + 1} is cut short (${types.length - at} of 12 bytes)`);
@@ -236,7 +260,7 @@ function indexRecords(types: Buffer, name: string, typesAt: number): Uint32Array
     offsets.push(at);
     at += 12 + trailing;
   }
-  return Uint32Array.from(offsets);
+  return all.slice(0, count);
 }
 
 function trailingBytes(kind: number, vlen: number): number | undefined {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { kdiveCacheDir } from '../../cache-dir.js';
 import { FormatError, KdiveError } from '../../errors.js';
@@ -25,9 +25,16 @@ export async function openKernelImage(file: string, progress: ProgressReporter =
   const head = await readKernelFile(file, 4096);
   if (head.length >= 4 && head.readUInt32BE(0) === 0x7f454c46) return { elf: await ElfFile.open(file) };
   if (!isBzImage(head)) throw new FormatError(file, 0, 'neither an ELF file (no \\x7fELF magic) nor an x86 bzImage (no "HdrS" at 0x202)');
+  // The same file as last time (path, size, mtime, inode): its content key is remembered, and the
+  // 14 MB bzImage is neither read nor hashed again.
+  const seen = await seenBefore(file);
+  if (seen && existsSync(seen.target)) return { elf: await ElfFile.open(seen.target), extractedFrom: file };
   const bytes = await readKernelFile(file);
   const target = extractedVmlinuxPath(bytes);
-  if (existsSync(target)) return { elf: await ElfFile.open(target), extractedFrom: file };
+  if (existsSync(target)) {
+    await remember(file, target);
+    return { elf: await ElfFile.open(target), extractedFrom: file };
+  }
   const task = progress.start(`unpacking vmlinux from ${path.basename(file)}`);
   let elf: Buffer;
   try {
@@ -41,7 +48,25 @@ export async function openKernelImage(file: string, progress: ProgressReporter =
     return { elf: await ElfFile.fromBuffer(file, elf), extractedFrom: file };
   }
   task.finish();
+  await remember(file, target);
   return { elf: await ElfFile.open(target), extractedFrom: file };
+}
+
+/** Where the memo of a file's content key lives: named by its path and what stat says of it. */
+async function memoPath(file: string): Promise<string> {
+  const st = await stat(file);
+  const key = createHash('sha1').update(`${path.resolve(file)}\0${st.size}\0${st.mtimeMs}\0${st.ino}`).digest('hex').slice(0, 16);
+  return path.join(kdiveCacheDir(), 'extracted', 'by-file', key);
+}
+
+async function seenBefore(file: string): Promise<{ target: string } | undefined> {
+  const target = await readFile(await memoPath(file), 'utf8').catch(() => undefined);
+  return target ? { target: target.trim() } : undefined;
+}
+
+/** A memo that cannot be written costs only the hash next time. */
+async function remember(file: string, target: string): Promise<void> {
+  await writeAtomically(await memoPath(file), Buffer.from(`${target}\n`)).catch(() => false);
 }
 
 /** Where the vmlinux unpacked from this bzImage is cached: named by a hash of the bzImage's bytes. */
