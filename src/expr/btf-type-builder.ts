@@ -1,5 +1,6 @@
 import { BTF_KIND, type BtfFile } from '../symbols/btf/index.js';
 import { canonicalBaseTypeName } from '../symbols/dwarf/base-type-name.js';
+import { FormatError } from '../errors.js';
 import { VOID, type CMember, type CType } from './c-types.js';
 
 /**
@@ -8,12 +9,31 @@ import { VOID, type CMember, type CType } from './c-types.js';
  */
 export class BtfTypeBuilder {
   private readonly byId = new Map<number, CType>();
+  /** Ids being built without a placeholder (qualifiers, arrays, prototypes): meeting one again is a cycle. */
+  private readonly building = new Set<number>();
 
   constructor(private readonly btf: BtfFile) {}
 
   fromId(id: number): CType {
     const known = this.byId.get(id);
     if (known) return known;
+    // Valid BTF reaches itself only through a pointer (which has its placeholder); anything else is a damaged file.
+    if (this.building.has(id)) throw new FormatError(this.btf.name, 0, `BTF type ${id} refers to itself without a pointer in between`);
+    this.building.add(id);
+    try {
+      const t = this.build(id);
+      if (isDeclaratorLoop(t)) throw new FormatError(this.btf.name, 0, `BTF type ${id} is a chain of pointers, typedefs or qualifiers that comes back to itself`);
+      return t;
+    } catch (err) {
+      // Types built on the way may hold the loop: none of them is kept.
+      this.byId.clear();
+      throw err;
+    } finally {
+      this.building.delete(id);
+    }
+  }
+
+  private build(id: number): CType {
     const t = this.btf.type(id);
     if (!t) return VOID;
     let out: CType;
@@ -105,4 +125,19 @@ export class BtfTypeBuilder {
       return member;
     });
   }
+}
+
+/**
+ * A declarator chain (pointers, arrays, typedefs, qualifiers) that comes back to itself without
+ * reaching a struct, union, function or base type: printing or stripping it would never end.
+ */
+function isDeclaratorLoop(t: CType): boolean {
+  const seen = new Set<CType>();
+  let x: CType | undefined = t;
+  while (x && (x.kind === 'typedef' || x.kind === 'qualified' || x.kind === 'pointer' || x.kind === 'array')) {
+    if (seen.has(x)) return true;
+    seen.add(x);
+    x = x.kind === 'array' ? x.element : x.target;
+  }
+  return false;
 }

@@ -7,7 +7,8 @@ import { protocolTextProperties } from './properties/protocol-text-properties.js
 import { rspConversationProperties } from './properties/rsp-conversation-properties.js';
 import { rspProperties } from './properties/rsp-properties.js';
 import { symbolFileProperties } from './properties/symbol-file-properties.js';
+import { kernelImageProperties } from './properties/kernel-image-properties.js';
 
 export function allProperties(): FuzzProperty[] {
-  return [...rspProperties, ...rspConversationProperties, ...protocolTextProperties, ...kdpProperties, ...symbolFileProperties, ...commandLineProperties, ...imageProperties];
+  return [...rspProperties, ...rspConversationProperties, ...protocolTextProperties, ...kdpProperties, ...symbolFileProperties, ...commandLineProperties, ...imageProperties, ...kernelImageProperties()];
 }
