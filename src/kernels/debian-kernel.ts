@@ -36,7 +36,7 @@ export interface KernelPackageSource {
 }
 
 /** kdive's own apt for a suite the system does not list (never the system's /etc/apt). */
-function suiteApt(suite: Exclude<DebianSuite, 'bookworm'>, cacheDir: string): PrivateApt {
+export function suiteApt(suite: Exclude<DebianSuite, 'bookworm'>, cacheDir: string): PrivateApt {
   return suite === 'trixie'
     ? new PrivateApt({ name: 'trixie', suites: ['trixie'], cacheDir })
     : new PrivateApt({ name: 'bookworm-backports', suites: ['bookworm', 'bookworm-backports'], preferred: 'bookworm-backports', cacheDir });

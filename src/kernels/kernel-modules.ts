@@ -8,6 +8,7 @@ import { downloadDeb } from './apt-download.js';
 import { extractMembers, KERNEL_MANIFEST } from './debian-kernel.js';
 import type { KernelArtifacts } from './kernel-artifacts.js';
 import { moduleNameOf, readModuleInfo } from './module-info.js';
+import { isModuleFile, plainModule } from './compressed-module.js';
 
 /**
  * The .ko files of one kernel, by module name. A Debian kernel's come from its linux-image
@@ -23,7 +24,8 @@ export class KernelModuleTree {
       for (const e of await readdir(d, { withFileTypes: true })) {
         const p = path.join(d, e.name);
         if (e.isDirectory()) await walk(p);
-        else if (e.isFile() && e.name.endsWith('.ko')) files.set(moduleNameOf(p), p);
+        // A plain .ko wins over a compressed one of the same module (plainModule() leaves both).
+        else if (e.isFile() && isModuleFile(e.name) && (e.name.endsWith('.ko') || !files.get(moduleNameOf(p))?.endsWith('.ko'))) files.set(moduleNameOf(p), p);
       }
     };
     await walk(dir);
@@ -41,8 +43,9 @@ export class KernelModuleTree {
     const visit = async (name: string, neededBy?: string): Promise<void> => {
       if (state.get(name) === 'done') return;
       if (state.get(name) === 'visiting') throw new KdiveError(`modules in ${this.dir} depend on each other in a circle at ${name}`);
-      const file = this.files.get(name);
-      if (!file) throw new KdiveError(`module ${name}${neededBy ? ` (needed by ${neededBy})` : ''} is not in ${this.dir}`);
+      const found = this.files.get(name);
+      if (!found) throw new KdiveError(`module ${name}${neededBy ? ` (needed by ${neededBy})` : ''} is not in ${this.dir}`);
+      const file = await plainModule(found);
       state.set(name, 'visiting');
       for (const dep of (await readModuleInfo(file)).depends) await visit(dep, name);
       state.set(name, 'done');

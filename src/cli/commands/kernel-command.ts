@@ -3,6 +3,7 @@ import { fetchDebianSource, resolveKernel } from '../../kernels/index.js';
 import { TerminalProgress } from '../progress/terminal-progress.js';
 import { buildKernel } from '../../kernels/build/kernel-build.js';
 import { noDebugInfoOption } from './debug-info-option.js';
+import { cachedKernels, offeredKernels } from '../../kernels/kernel-list.js';
 
 /** `kdive kernel fetch SPEC`: put a kernel and its symbols in the cache and print where they are. */
 export function registerKernelCommand(program: Command): void {
@@ -20,6 +21,23 @@ export function registerKernelCommand(program: Command): void {
       const source = opts.source ? await fetchDebianSource(k, { progress }) : undefined;
       if (opts.json) process.stdout.write(`${JSON.stringify({ ...k, ...(source ? { source } : {}) })}\n`);
       else process.stdout.write(`${k.version}\n  bzImage: ${k.bzImage}\n  vmlinux: ${k.vmlinux ?? '(none)'}\n${source ? `  source:  ${source}\n` : ''}`);
+    });
+  kernel
+    .command('list')
+    .option('--json', 'one JSON object: cached and offered')
+    .option('--cached', 'only what is in the cache (no apt question)')
+    .description('kernels in the cache, and the Debian kernels each suite offers (the specs to use)')
+    .action(async (opts: { json?: boolean; cached?: boolean }) => {
+      const progress = new TerminalProgress({ quiet: false });
+      const cached = cachedKernels();
+      const offered = opts.cached ? [] : await offeredKernels(progress);
+      if (opts.json) return void process.stdout.write(`${JSON.stringify({ cached, offered })}\n`);
+      process.stdout.write('Cached:\n');
+      if (cached.length === 0) process.stdout.write('  (none)\n');
+      for (const k of cached) process.stdout.write(`  ${k.package} ${k.version}${k.debug ? '' : '  (no debug symbols)'}\n`);
+      if (opts.cached) return;
+      process.stdout.write('Offered:\n');
+      for (const k of offered) process.stdout.write(`  ${k.spec.padEnd(40)} ${k.package ? `${k.package} ${k.version}` : `(${k.problem})`}\n`);
     });
   kernel
     .command('build [source]')
