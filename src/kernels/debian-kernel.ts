@@ -127,7 +127,8 @@ export async function unpackDebianKernel(debs: { image: string; dbg?: string }, 
       await rename(await only(debs.dbg, debugBoot, /^System\.map-/), path.join(out, 'System.map'));
     }
     const debug = Boolean(debs.dbg);
-    if (!isCompleteKernelDir(out, debug)) throw new KdiveError(`unpacking ${debs.dbg ?? debs.image} gave a vmlinux that is not a whole x86-64 ELF file; delete ${debs.dbg ?? debs.image} and run again to download it afresh`);
+    // (An image-only entry is complete once its manifest is written below: its two files were renamed above.)
+    if (debug && !isCompleteKernelDir(out, true)) throw new KdiveError(`unpacking ${debs.dbg ?? debs.image} gave a vmlinux that is not a whole x86-64 ELF file; delete ${debs.dbg ?? debs.image} and run again to download it afresh`);
     await writeFile(path.join(out, KERNEL_MANIFEST), `${JSON.stringify({ ...opts.manifest, files: debug ? KERNEL_FILES : IMAGE_ONLY_FILES }, null, 2)}\n`);
     // An entry without debug files may be there from an earlier withDebug: false run; it is replaced whole.
     await rm(dir, { recursive: true, force: true });

@@ -1,6 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import path from 'node:path';
+import { scratchDir } from '../support/own-resources.js';
 import { DEBIAN_KERNELS, getDebianKernel } from '../support/kernel-fixture.js';
 import { newQemuPids, qemuPids, runKdive } from '../support/cli-runner.js';
 
@@ -64,4 +67,17 @@ test('kdive sym on the bzImage: lookup and addr2line agree with nm on the debug 
   const bad = await runKdive(['sym', kernel.bzImage, 'lookup', 'do_mkdirr']);
   assert.equal(bad.code, 2);
   assert.equal(bad.stderr, `kdive: no function or variable named 'do_mkdirr' in ${kernel.bzImage} (did you mean: do_mkdirat, do_rmdir, io_mkdirat?)\n`);
+});
+
+test('kdive kernel fetch --no-debuginfo into an empty cache: the kernel package only, then a run from it', async () => {
+  const cache = scratchDir('kdive-nodebug-cache-');
+  const fetched = await runKdive(['kernel', 'fetch', 'debian:cloud-amd64', '--no-debuginfo', '--json'], { env: { KDIVE_CACHE: cache } });
+  assert.equal(fetched.code, 0, fetched.stderr);
+  const k = JSON.parse(fetched.stdout) as { bzImage: string; vmlinux?: string };
+  assert.equal(k.vmlinux, undefined);
+  assert.ok(k.bzImage.startsWith(cache));
+  assert.deepEqual(readdirSync(path.join(cache, 'debs')).filter((f) => f.includes('-dbg')), [], 'no -dbg package downloaded');
+  const r = await runKdive(['run', '--kernel', 'debian:cloud-amd64', '--no-debuginfo', '--break', 'do_mkdirat', '--guest', 'mkdir /tmp/test'], { env: { KDIVE_CACHE: cache } });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /in do_mkdirat\+0x0 \(dfd=-100, name=0x[0-9a-f]+, mode=511\)/);
 });
