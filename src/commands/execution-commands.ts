@@ -19,16 +19,38 @@ async function repeat(ctx: ReplContext, n: number, one: () => ReturnType<ReplCon
 export const executionCommands: ReplCommand[] = [
   {
     names: ['continue', 'c', 'cont', 'fg'],
-    help: 'continue [N]: resume the kernel (N: ignore the current breakpoint N-1 more times)',
+    help: 'continue [N] [&]: resume the kernel (N: ignore the current breakpoint N-1 more times; &: in the background, the prompt stays)',
     async run(args, ctx) {
+      const background = /&\s*$/.test(args);
+      if (background) args = args.replace(/&\s*$/, '').trim();
       const n = count(args);
       const last = ctx.session.breakpoints.all().find((b) => b.hits > 0 && n > 1);
       if (last) {
         last.ignoreCount = n - 1;
         ctx.print(`Will ignore next ${n - 1} crossings of breakpoint ${last.id}.  Continuing.`);
       } else ctx.print('Continuing.');
-      let event = await ctx.session.resume();
-      while (await reportStop(event, ctx)) event = await ctx.session.resume();
+      const run = async () => {
+        let event = await ctx.session.resume();
+        while (await reportStop(event, ctx)) event = await ctx.session.resume();
+      };
+      if (!background) return run();
+      // gdb's background execution: the stop is printed when it comes, and the prompt shown again.
+      ctx.background = run()
+        .catch((err: unknown) => ctx.print(err instanceof Error ? err.message : String(err)))
+        .finally(() => {
+          ctx.background = undefined;
+          ctx.prompt?.();
+        });
+    },
+  },
+  {
+    names: ['interrupt'],
+    help: 'interrupt: stop a kernel running in the background (continue &)',
+    async run(_args, ctx) {
+      const running = ctx.background;
+      if (!ctx.session.isRunning || !running) throw new KdiveError('The kernel is not being run.');
+      await ctx.session.interrupt();
+      await running; // the stop is printed by the background run
     },
   },
   {

@@ -21,7 +21,21 @@ export interface ReplContext {
   quitting?: boolean;
   /** Set once the user has been told how the VM ended (see vmGone). */
   vmGoneReported?: boolean;
+  /** `continue &`: the run in the background, settled once its stop is printed. */
+  background?: Promise<void>;
+  /** Shows the prompt again after output that came while the user was at it (a background stop). */
+  prompt?(): void;
 }
+
+/**
+ * What may run while the kernel runs (`continue &`): commands that only read memory, which a VM
+ * kdive booted lets it read from the RAM it shares with QEMU. Their output says it was read so.
+ */
+export const WHILE_RUNNING = new Set(['print', 'output', 'x', 'ps', 'dmesg', 'lsmod', 'whatis', 'ptype', 'help', 'echo', 'printf', 'interrupt', 'kill', 'quit', 'info']);
+/** Of `info`, the topics that need no stopped CPU. */
+export const INFO_WHILE_RUNNING = /^(b|br|break|breakpoints|watchpoints|sharedlibrary|snapshots)\b/;
+/** Commands that print nothing of the kernel: no note that it was read while running. */
+export const NOT_A_READ = new Set(['help', 'echo', 'interrupt', 'kill', 'quit', 'info', 'whatis', 'ptype']);
 
 /**
  * When the session's QEMU has ended otherwise than by the guest powering off or by kdive (killed,

@@ -1,4 +1,5 @@
 import type { Arch } from '../arch/arch.js';
+import { KdiveError } from '../errors.js';
 import type { EvaluatedValue } from '../expr/evaluated-value.js';
 import type { ExpressionEngine, ExpressionScope } from '../expr/expression-engine.js';
 import type { PrintFormat } from '../expr/value-printer.js';
@@ -44,6 +45,7 @@ export class EvaluationService {
   /** The expression engine and what it may read in one frame of one thread. */
   async expressionScope(opts: FrameSelection = {}): Promise<{ engine: ExpressionEngine; scope: ExpressionScope }> {
     const engine = this.program.engine();
+    if (this.program.target.running) return { engine, scope: this.runningScope() };
     const tid = this.program.threadFor(opts.threadId);
     const regs = await this.program.registers(tid);
     const frame = await this.stack.frameState(tid, opts.frame ?? 0);
@@ -66,6 +68,33 @@ export class EvaluationService {
         }),
     };
     return { engine, scope };
+  }
+
+  /**
+   * While the kernel runs: memory only (the RAM kdive shares with a VM it booted), no registers,
+   * no frame, no `current` (which CPU would it be?). Globals and what they point to can be read.
+   */
+  private runningScope(): ExpressionScope {
+    const stopped = (what: string) => new KdiveError(`the kernel is running: ${what} needs a stopped CPU (interrupt it first)`);
+    const engine = this.program.engine();
+    const scope: ExpressionScope = {
+      readMemory: (a, n) => this.program.readMemory(a, n),
+      readRegister: (name) => {
+        throw stopped(`$${name}`);
+      },
+      identifier: async (name) => {
+        if (name === 'current') throw stopped('current');
+        return undefined;
+      },
+      // `$percpu(var, cpu)` reads memory only; `$lx_current()` needs the CPU's registers.
+      call: (name, args, exprs) =>
+        callConvenienceFunction(name, args, exprs, {
+          perCpuOffset: (cpu) => this.perCpuOffset(cpu),
+          currentTask: (cpu) => (cpu === undefined ? Promise.reject(stopped('the current task')) : currentTaskOf(this.program.linux.view, cpu)),
+          evaluate: (text) => engine.evaluate(text, scope),
+        }),
+    };
+    return scope;
   }
 
   /** The per-CPU area of a CPU: `__per_cpu_offset[cpu]`. */

@@ -7,7 +7,7 @@ import type { Session } from '../../session/session.js';
 import type { SourceTree } from '../../session/source-tree.js';
 import { collectCommandLine } from '../../commands/breakpoint-commands.js';
 import { allCommands } from '../../commands/command-table.js';
-import { findCommand, splitCommandLine, vmGone, type ReplCommand, type ReplContext } from '../../commands/repl-command.js';
+import { findCommand, INFO_WHILE_RUNNING, NOT_A_READ, splitCommandLine, vmGone, WHILE_RUNNING, type ReplCommand, type ReplContext } from '../../commands/repl-command.js';
 export { allCommands } from '../../commands/command-table.js';
 
 /** Commands that an empty line repeats, as in gdb. */
@@ -22,6 +22,12 @@ export async function runCommandLine(line: string, ctx: ReplContext, commands: R
     ctx.print(`Undefined command: "${name}".  Try "help".`);
     return;
   }
+  if (ctx.session.isRunning && (!WHILE_RUNNING.has(cmd.names[0]!) || (cmd.names[0] === 'info' && !INFO_WHILE_RUNNING.test(args)))) {
+    ctx.print(`The kernel is running: ${cmd.names[0]} needs it stopped ('interrupt' stops it; print, x, ps, dmesg and lsmod read it while it runs).`);
+    return;
+  }
+  // Said before what was read, so a script's output shows which values came from a moving kernel.
+  if (ctx.session.isRunning && !NOT_A_READ.has(cmd.names[0]!)) ctx.print('(read while the kernel runs)');
   try {
     await cmd.run(args, ctx, fmt);
   } catch (err) {
@@ -74,6 +80,9 @@ export async function runRepl(session: Session, opts: { source?: SourceTree; inp
     print: (t) => output.write(`${t}\n`),
     write: (t) => output.write(t),
     runLine: (line) => runCommandLine(line, ctx, commands),
+    prompt: () => {
+      if (interactive) rl.prompt(true);
+    },
   };
   // A QEMU killed or crashed while at the prompt (or while the kernel runs) is said at once.
   void session.vm?.exited.then(() => {
