@@ -11,6 +11,8 @@ import type { StackService } from './stack-service.js';
 export interface FrameSelection {
   frame?: number;
   threadId?: string;
+  /** The kernel runs (a resume is in progress): memory only, from the RAM kdive shares with the VM. */
+  running?: boolean;
 }
 
 /** C expressions over the kernel's types in a frame of a stopped CPU, as gdb's print, whatis and ptype. */
@@ -45,7 +47,7 @@ export class EvaluationService {
   /** The expression engine and what it may read in one frame of one thread. */
   async expressionScope(opts: FrameSelection = {}): Promise<{ engine: ExpressionEngine; scope: ExpressionScope }> {
     const engine = this.program.engine();
-    if (this.program.target.running) return { engine, scope: this.runningScope() };
+    if (opts.running || this.program.target.running) return { engine, scope: this.runningScope() };
     const tid = this.program.threadFor(opts.threadId);
     const regs = await this.program.registers(tid);
     const frame = await this.stack.frameState(tid, opts.frame ?? 0);
@@ -78,7 +80,15 @@ export class EvaluationService {
     const stopped = (what: string) => new KdiveError(`the kernel is running: ${what} needs a stopped CPU (interrupt it first)`);
     const engine = this.program.engine();
     const scope: ExpressionScope = {
-      readMemory: (a, n) => this.program.readMemory(a, n),
+      // Without shared RAM, a read would go to the stub, which answers nothing until the kernel stops.
+      readMemory: async (a, n) => {
+        const direct = this.program.target.directMemory;
+        if (!direct) throw new KdiveError('the kernel is running: its memory can be read while it runs only from the RAM kdive shares with a VM it booted (interrupt it first)');
+        // Through the page tables of the last stop: the stub is not asked while the kernel runs.
+        const bytes = await direct.read(a, n, true);
+        if (!bytes) throw new KdiveError(`Cannot access memory at address 0x${a.toString(16)} while the kernel runs (not in its RAM, or not mapped at the last stop)`);
+        return bytes;
+      },
       readRegister: (name) => {
         throw stopped(`$${name}`);
       },

@@ -277,12 +277,14 @@ export class ExecutionService {
       }
     })();
     this.activity = p;
+    this.program.moving = true;
     try {
       const event = await p;
       if (event.kind !== 'exit') this.program.selectedThread = event.threadId;
       return event;
     } finally {
       this.activity = undefined;
+      this.program.moving = false;
       this.stopRequested = false;
     }
   }

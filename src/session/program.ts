@@ -50,6 +50,22 @@ export class Program {
     return this.target.readMemory(address, length);
   }
 
+  /** Set by the execution service while a resume or step is in progress (the kernel may be running). */
+  moving = false;
+
+  /**
+   * Kernel memory as the kernel helpers read it: while a resume is in progress, from the RAM kdive
+   * shares with QEMU through the page tables of the last stop (kernel mappings are the same in every
+   * address space), never through the stub, which answers nothing while the kernel runs.
+   */
+  async readKernelMemory(address: bigint, length: number): Promise<Buffer> {
+    if (this.moving && this.target.directMemory) {
+      const direct = await this.target.directMemory.read(address, length, true);
+      if (direct) return direct;
+    }
+    return this.target.readMemory(address, length);
+  }
+
   async readU64(address: bigint): Promise<bigint> {
     return (await this.target.readMemory(address, 8)).readBigUInt64LE(0);
   }
@@ -104,7 +120,7 @@ export class Program {
     const engine = this.engine();
     const names = sessionEngineSymbols(this.symbols);
     this.linuxKernel ??= new LinuxKernel({
-      read: (a, n) => this.target.readMemory(a, n),
+      read: (a, n) => this.readKernelMemory(a, n),
       symbol: (name) => names.addressOf(name),
       types: new KernelTypes(engine.program),
     });

@@ -149,39 +149,46 @@ export class Session {
     return this.program.run.emulatedCount;
   }
 
-  // Stacks and values (StackService, EvaluationService).
+  // Stacks and values (StackService, EvaluationService). While the kernel runs (a resume in
+  // progress), what needs a stopped CPU is refused at once, and expressions read memory only: a
+  // request sent to an all-stop stub between kdive's own packets of the resume would go unanswered.
   registers(threadId?: string): Promise<RegisterValues> {
-    return this.program.registers(threadId);
+    return this.stopped('reading registers', () => this.program.registers(threadId));
   }
   argumentRegisters(threadId?: string): Promise<{ name: string; value: bigint }[]> {
-    return this.evaluation.argumentRegisters(threadId);
+    return this.stopped('reading registers', () => this.evaluation.argumentRegisters(threadId));
   }
   backtrace(threadId?: string, maxFrames = 64): Promise<Backtrace> {
-    return this.stack.backtrace(threadId, maxFrames);
+    return this.stopped('a backtrace', () => this.stack.backtrace(threadId, maxFrames));
   }
   frameState(threadId?: string, frameIndex = 0): Promise<FrameState> {
-    return this.stack.frameState(threadId, frameIndex);
+    return this.stopped('a frame', () => this.stack.frameState(threadId, frameIndex));
   }
   lineAt(pc: bigint): Promise<{ file: string; shortFile: string; line: number; start: bigint; end: bigint } | undefined> {
     return this.program.lineAt(pc);
   }
   evaluate(expression: string, opts: FrameSelection & { format?: PrintFormat } = {}): Promise<EvaluatedValue> {
-    return this.evaluation.evaluate(expression, opts);
+    return this.evaluation.evaluate(expression, { ...opts, running: this.isRunning });
   }
   print(expression: string, opts: FrameSelection & { format?: PrintFormat } = {}): Promise<{ number: number; text: string; value: EvaluatedValue }> {
-    return this.evaluation.print(expression, opts);
+    return this.evaluation.print(expression, { ...opts, running: this.isRunning });
   }
   describeType(expression: string, opts: FrameSelection & { expand?: boolean } = {}): Promise<string> {
-    return this.evaluation.describeType(expression, opts);
+    return this.evaluation.describeType(expression, { ...opts, running: this.isRunning });
   }
   expressionScope(opts: FrameSelection = {}): Promise<{ engine: ExpressionEngine; scope: ExpressionScope }> {
-    return this.evaluation.expressionScope(opts);
+    return this.evaluation.expressionScope({ ...opts, running: this.isRunning });
   }
   perCpuOffset(cpu: number): Promise<bigint> {
     return this.evaluation.perCpuOffset(cpu);
   }
   currentTask(threadId?: string): Promise<bigint> {
-    return this.evaluation.currentTask(threadId);
+    return this.stopped('current', () => this.evaluation.currentTask(threadId));
+  }
+
+  private stopped<T>(what: string, read: () => Promise<T>): Promise<T> {
+    if (this.isRunning) return Promise.reject(new KdiveError(`the kernel is running: ${what} needs a stopped CPU (interrupt it first)`));
+    return read();
   }
   readMemory(address: bigint, length: number): Promise<Buffer> {
     return this.program.readMemory(address, length);

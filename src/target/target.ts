@@ -59,6 +59,8 @@ export interface DirectMemory {
   read(address: bigint, length: number, running: boolean, into?: Buffer): Promise<Buffer | undefined>;
   /** The target stopped: what was cached of its page tables may be stale. */
   invalidate(): void;
+  /** The target is about to run: learn now what reads while it runs need (they cannot ask the stub). */
+  beforeRun?(): Promise<void>;
 }
 
 export interface Target {

@@ -41,6 +41,15 @@ export class GuestMemory implements DirectMemory {
     this.rootOfStop = undefined;
   }
 
+  /**
+   * Reads while the kernel runs walk the tables from the root of the last stop: have a real one
+   * (the halted boot's CR3 is 0). Any kernel root will do for kernel addresses, which every address
+   * space maps alike, so it is not read again at every resume (one packet less per breakpoint hit).
+   */
+  async beforeRun(): Promise<void> {
+    if (!this.lastRoot || this.lastRoot.cr3 === 0n) await this.currentRoot();
+  }
+
   async read(address: bigint, length: number, running: boolean, into?: Buffer): Promise<Buffer | undefined> {
     const root = running ? this.lastRoot : await this.currentRoot();
     if (!root) return undefined;

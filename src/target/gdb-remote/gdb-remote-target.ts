@@ -261,6 +261,8 @@ export class GdbRemoteTarget implements Target {
     this.forgetStaleStops();
     const pc = options.pc ?? this.takePendingPc();
     this.pendingPc = undefined;
+    // A page-table root for reads while the kernel runs (a failure only costs those reads).
+    await this.directMemory?.beforeRun?.().catch(() => undefined);
     this.invalidate();
     // `c ADDR` resumes the stopped CPU (QEMU makes the reporting CPU Hc) at ADDR, all CPUs running.
     await this.conn.send(pc !== undefined ? `c${pc.toString(16)}` : this.profile.vCont ? 'vCont;c' : 'c');
