@@ -50,7 +50,11 @@ export class KernelTypes {
     return p;
   }
 
-  /** Where `path` (`tasks`, `thread_info.cpu`) lies in `struct` and how big it is; undefined if absent. */
+  /**
+   * Where `path` (`tasks`, `thread_info.cpu`) lies in `struct` and how big it is; undefined if absent.
+   * A member that is an array is entered at its first element (`mem.base` is `mem[0].base`: 6.4+'s
+   * `struct module_memory mem[]`, whose element 0 is MOD_TEXT).
+   */
   async member(structName: string, path: string): Promise<{ offset: number; size: number } | undefined> {
     const key = `${structName}:${path}`;
     if (this.offsets.has(key)) return this.offsets.get(key) ?? undefined;
@@ -58,7 +62,8 @@ export class KernelTypes {
     let offset = 0;
     let size = 0;
     for (const part of path.split('.')) {
-      const s = t && strip(t);
+      let s = t && strip(t);
+      while (s?.kind === 'array') s = strip(s.element);
       if (!s || (s.kind !== 'struct' && s.kind !== 'union')) {
         t = undefined;
         break;

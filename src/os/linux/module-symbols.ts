@@ -45,8 +45,8 @@ export class ModuleSymbols {
     const t = view.types;
     // 6.1: core_layout.text_size; 6.4+: mem[MOD_TEXT].size is the text alone.
     const textSize = (await t.member(M, 'core_layout.text_size')) ?? (await t.member(M, 'mem.size'));
-    const initBase = await t.member(M, 'init_layout.base');
-    const initSize = await t.member(M, 'init_layout.text_size');
+    const initBase = (await t.member(M, 'init_layout.base')) ?? (await memoryTypeMember(view, MOD_INIT_TEXT, 'base'));
+    const initSize = (await t.member(M, 'init_layout.text_size')) ?? (await memoryTypeMember(view, MOD_INIT_TEXT, 'size'));
     const modules: LoadedModule[] = [];
     if (view.symbol('modules') === undefined || !textSize) return new ModuleSymbols(view, modules, orcFormat);
     for (const m of await listModules(view)) {
@@ -150,4 +150,16 @@ export class ModuleSymbols {
     const entryTable = await readU64(this.view, mod.address + BigInt(entries.offset));
     return OrcTable.fromBuffers(ipTable, await this.view.read(ipTable, n * 4), await this.view.read(entryTable, n * 6), this.orcFormat);
   }
+}
+
+/** 6.4+'s `enum mod_mem_type`: MOD_TEXT 0 … MOD_INIT_TEXT 4 (kernel/module/internal.h; unchanged through 6.12). */
+const MOD_INIT_TEXT = 4;
+
+/** A field of `mod->mem[type]` (6.4+), where KernelTypes.member() reaches only element 0. */
+async function memoryTypeMember(view: KernelView, type: number, field: 'base' | 'size'): Promise<{ offset: number; size: number } | undefined> {
+  const mem = await view.types.member('struct module', 'mem');
+  const inner = await view.types.member('struct module_memory', field);
+  if (!mem || !inner) return undefined;
+  const element = await view.types.sizeOf('struct module_memory');
+  return { offset: mem.offset + type * element + inner.offset, size: inner.size };
 }
