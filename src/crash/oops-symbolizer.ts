@@ -39,6 +39,12 @@ export async function symbolizeTrace(text: string, symbols: KernelSymbols): Prom
     const address = base + offset - (isIp || offset === 0n ? 0n : 1n);
     let problem: string | undefined;
     const frames = symbols.dwarf ? await symbols.dwarf.addr2line(address).catch((err: Error) => ((problem = err.message), [])) : [];
+    // No DWARF there (the padding 6.2+ puts before functions, `__pfx_*`; assembly without line
+    // info): the symbol table still names the address, with no file or line, as addr2line does.
+    if (frames.length === 0 && !problem) {
+      const hit = symbols.table.symbolize(address);
+      if (hit && hit.offset < BigInt(Math.max(hit.size, 1))) frames.push({ function: hit.name, inlined: false });
+    }
     // Assembly has no DWARF function: the name then comes from the symbol table, where the
     // kernel's own (nearer) label, the one the trace printed, is what addr2line names too.
     const only = frames.length === 1 ? frames[0]! : undefined;
