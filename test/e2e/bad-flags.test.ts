@@ -23,8 +23,8 @@ test('bad flag values are one line naming the flag, exit 2, before anything star
     [['image', 'create', path.join(dir, 'a.qcow2'), 'abc'], 'kdive: size abc: expected a size such as 256M or 2G'],
     [['image', 'rootfs', path.join(dir, 'b.qcow2'), '--size', '12Q'], 'kdive: --size 12Q: expected a size such as 256M or 2G'],
     [['run', '-g', 'true', '--kernel', dir], `kdive: kernel image ${dir}: a directory, not a file`],
-    [['sym', dir, 'lookup', 'x'], `kdive: ${dir}: a directory, not an ELF file (give the vmlinux in it)`],
-    [['symbolize', dir], `kdive: ${dir}: a directory, not an ELF file (give the vmlinux in it)`],
+    [['sym', dir, 'lookup', 'x'], `kdive: ${dir}: a directory, not a kernel image (give the vmlinux or bzImage in it)`],
+    [['symbolize', dir], `kdive: ${dir}: a directory, not a kernel image (give the vmlinux or bzImage in it)`],
   ];
   const before = qemuPids();
   for (const [args, line] of cases) {

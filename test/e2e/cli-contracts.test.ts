@@ -19,7 +19,7 @@ test('kdive sym VMLINUX QUERY ... (the README order) answers as kdive sym QUERY 
   }
   const dir = await runKdive(['sym', '/tmp', 'lookup', 'do_mkdirat']);
   assert.equal(dir.code, 2);
-  assert.equal(dir.stderr, 'kdive: /tmp: a directory, not an ELF file (give the vmlinux in it)\n');
+  assert.equal(dir.stderr, 'kdive: /tmp: a directory, not a kernel image (give the vmlinux or bzImage in it)\n');
 });
 
 test('kdive symbolize: a CRLF log gives the same lines as the LF one, without a \\r kept', async () => {
