@@ -167,6 +167,7 @@ export class ExecutionService {
   /** Without DWARF: the return type of the BTF prototype of a function, by its name. */
   private async btfReturnType(fn: string | undefined, module: string | undefined): Promise<string | undefined> {
     const types = module ? await this.program.moduleTypes(module) : this.program.symbols.types();
+    // A prototype BTF cannot give (a damaged module BTF): no typed value, as gdb for a void function.
     const f = fn ? await types?.functionType(fn).catch(() => undefined) : undefined;
     return f?.kind === 'func' ? typeToString(f.returns) : undefined;
   }

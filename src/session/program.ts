@@ -97,7 +97,7 @@ export class Program {
       // A module whose BTF cannot be read has no prototypes: its frames show no arguments.
       p = readModuleBtf(this.linux.view, moduleName)
         .then((bytes) => (bytes ? new BtfProgramTypes(BtfFile.parse(bytes, `${moduleName} (BTF in guest memory)`, base)) : undefined))
-        .catch(() => undefined);
+        .catch(() => undefined); // a module whose BTF cannot be read has no prototypes: its frames show no arguments
       this.moduleBtf.set(moduleName, p);
     }
     return p;

@@ -126,6 +126,7 @@ export class StackService {
     if (!(types instanceof BtfProgramTypes)) return undefined;
     const names = this.arch.dwarfRegisterNames;
     const src = { readMemory: (a: bigint, n: number) => this.program.readMemory(a, n), symbolAt: () => undefined };
+    // An argument that cannot be read leaves the frame without arguments, never without its name.
     return btfEntryArguments(types, fn, this.arch, (name) => regs.get(names.indexOf(name)), src).catch(() => undefined);
   }
 

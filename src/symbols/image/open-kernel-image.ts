@@ -60,12 +60,13 @@ async function memoPath(file: string): Promise<string> {
 }
 
 async function seenBefore(file: string): Promise<{ target: string } | undefined> {
+  // No memo yet (or an unreadable one): the content key is computed again.
   const target = await readFile(await memoPath(file), 'utf8').catch(() => undefined);
   return target ? { target: target.trim() } : undefined;
 }
 
-/** A memo that cannot be written costs only the hash next time. */
 async function remember(file: string, target: string): Promise<void> {
+  // A memo that cannot be written costs only the hash next time.
   await writeAtomically(await memoPath(file), Buffer.from(`${target}\n`)).catch(() => false);
 }
 
@@ -102,6 +103,7 @@ async function writeAtomically(target: string, bytes: Buffer): Promise<boolean> 
     await rename(tmp, target);
     return true;
   } catch {
+    // Nothing was left to remove.
     await rm(tmp, { force: true }).catch(() => {});
     return false;
   }
