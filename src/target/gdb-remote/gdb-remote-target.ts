@@ -121,7 +121,8 @@ export class GdbRemoteTarget implements Target {
 
   async readRegisters(threadId?: string): Promise<RegisterValues> {
     // An all-stop stub answers nothing until the target stops: say so rather than wait.
-    if (this.isRunning) throw new TargetError('the kernel is running: registers are read at a stop (interrupt it first)');
+    // (A connection that is gone says so itself, below: that is the truth, not "running".)
+    if (this.isRunning && !this.conn.closed) throw new TargetError('the kernel is running: registers are read at a stop (interrupt it first)');
     const tid = threadId ?? this.currentThread ?? '';
     const cached = this.registerCache.get(tid);
     if (cached) return cached;
@@ -184,7 +185,7 @@ export class GdbRemoteTarget implements Target {
     // The VM's own RAM when kdive shares it with QEMU: no packets, and readable while it runs.
     const direct = this.directMemory && (await this.directMemory.read(address, length, this.running, into));
     if (direct) return direct;
-    if (this.isRunning) throw new TargetError(`the kernel is running: 0x${address.toString(16)} can be read while it runs only from the RAM kdive shares with a VM it booted (interrupt it first)`);
+    if (this.isRunning && !this.conn.closed) throw new TargetError(`the kernel is running: 0x${address.toString(16)} can be read while it runs only from the RAM kdive shares with a VM it booted (interrupt it first)`);
     const out = into ?? Buffer.alloc(length);
     const max = this.profile.maxMemoryRead;
     const chunks: { at: bigint; offset: number; n: number }[] = [];
