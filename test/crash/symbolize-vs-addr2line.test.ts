@@ -18,10 +18,10 @@ function oracle(tool: 'addr2line' | 'llvm', vmlinux: string, address: string): s
   return pairs;
 }
 
-for (const { name: version, spec, get } of DEBIAN_KERNELS) {
+for (const { name: version, spec, get, qemuFlags } of DEBIAN_KERNELS) {
   test(`${version}: kdive symbolize on a saved kernel trace (sysrq l and t) agrees with addr2line on every frame`, async () => {
     const kernel = await get();
-    const run = await runKdive(['run', '--kernel', spec, '--console', '--guest', 'echo l > /proc/sysrq-trigger; echo t > /proc/sysrq-trigger']);
+    const run = await runKdive(['run', '--kernel', spec, ...qemuFlags, '--console', '--guest', 'echo l > /proc/sysrq-trigger; echo t > /proc/sysrq-trigger']);
     assert.equal(run.code, 0, run.stderr.slice(-2000));
     const dir = scratchDir('kdive-symbolize-');
     const saved = path.join(dir, 'console.log');

@@ -11,11 +11,11 @@ import { newQemuPids, qemuPids, runKdive } from '../support/cli-runner.js';
  * The issue's command lines with --no-debuginfo: the kernel package only, the session working from
  * the bzImage's BTF, kallsyms and ORC. The classic scenario, then the REPL commands BTF can answer.
  */
-for (const { name: version, spec, get } of DEBIAN_KERNELS) {
+for (const { name: version, spec, get, qemuFlags } of DEBIAN_KERNELS) {
   test(`kdive run --no-debuginfo, ${version}: the mkdir scenario from the kernel package alone, arguments typed by BTF`, async () => {
     await get();
     const before = qemuPids();
-    const r = await runKdive(['run', '--kernel', spec, '--no-debuginfo', '--kaslr', '--break', 'do_mkdirat', '--guest', 'mkdir /tmp/test']);
+    const r = await runKdive(['run', '--kernel', spec, ...qemuFlags, '--no-debuginfo', '--kaslr', '--break', 'do_mkdirat', '--guest', 'mkdir /tmp/test']);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /has no DWARF: debugging from BTF and kallsyms \(no line numbers, no locals, arguments only at a function's entry\)/);
     assert.equal(r.stderr.match(/has no DWARF/g)?.length, 1, 'said once');

@@ -7,12 +7,13 @@ import { DEBIAN_KERNELS } from '../support/kernel-fixture.js';
  * Kernel awareness against the guest's own view of itself, with KASLR on: the guest prints
  * uname -r, its ps and the start of its dmesg, then runs mkdir where kdive stops it.
  */
-for (const { name: version, get } of DEBIAN_KERNELS) {
+for (const { name: version, get, qemu } of DEBIAN_KERNELS) {
   test(`${version}: ps, dmesg, uname, lsmod and vtop agree with what the guest says of itself (KASLR on)`, async () => {
     const kernel = await get();
     let console = '';
     const session = await Session.boot({
       kernel,
+      qemu: await qemu(),
       kaslr: true,
       guestCommand: 'echo "UNAME $(uname -r)"; ps -o pid,comm | sed "s/^/PS /"; echo PS-END; mkdir /tmp/test',
       onConsole: (t) => (console += t),

@@ -10,11 +10,12 @@ import { DEBIAN_KERNELS } from '../support/kernel-fixture.js';
  * names read from the kernel's own module data), a breakpoint on a module function by name,
  * checked against the guest's /proc/kallsyms.
  */
-for (const { name: version, get } of DEBIAN_KERNELS) {
+for (const { name: version, get, qemu } of DEBIAN_KERNELS) {
   test(`${version}: modules: backtraces through module code with module names and ORC, and breakpoints on module functions`, async () => {
     const kernel = await get();
     const session = await Session.boot({
       kernel,
+      qemu: await qemu(),
       guestCommand: 'grep -E " (virtnet_open|virtnet_probe)\\b" /proc/kallsyms',
       devices: { forwards: [{ hostPort: await freeLoopbackPort(), guestPort: 80 }] },
     });
@@ -69,11 +70,11 @@ for (const { name: version, get } of DEBIAN_KERNELS) {
   });
 }
 
-for (const { name: version, spec, get } of DEBIAN_KERNELS) {
+for (const { name: version, spec, get, qemuFlags } of DEBIAN_KERNELS) {
   test(`${version}: kdive run --break MODULE:FUNCTION before the module loads: pending, set at its insmod, hit with the module named`, async () => {
     await get();
     const { runKdive } = await import('../support/cli-runner.js');
-    const r = await runKdive(['run', '--kernel', spec, '--json', '--forward', `${await freeLoopbackPort()}:80`, '--break', 'virtio_net:virtnet_probe', '--break', 'virtio_net:virtnet_open', '-g', 'true'], { timeoutMs: 400_000 });
+    const r = await runKdive(['run', '--kernel', spec, ...qemuFlags, '--json', '--forward', `${await freeLoopbackPort()}:80`, '--break', 'virtio_net:virtnet_probe', '--break', 'virtio_net:virtnet_open', '-g', 'true'], { timeoutMs: 400_000 });
     assert.equal(r.code, 0, r.stderr);
     const events = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { event: string; breakpoint?: string; frames?: { function: string | null; module?: string; offset: number | null }[]; guestStatus?: number });
     const stops = events.filter((e) => e.event === 'stop');

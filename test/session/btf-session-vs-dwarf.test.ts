@@ -10,10 +10,10 @@ import { DEBIAN_KERNELS } from '../support/kernel-fixture.js';
  * (symbol table and DWARF) at one stop of one guest, so both read the same memory: every answer
  * BTF can give must be the DWARF session's answer.
  */
-for (const { name: version, get } of DEBIAN_KERNELS) {
+for (const { name: version, get, qemu } of DEBIAN_KERNELS) {
   test(`${version}: a session from the bzImage alone answers as the DWARF session at the same do_mkdirat stop (KASLR on)`, async () => {
     const kernel = await get();
-    const session = await Session.boot({ kernel, kaslr: true, guestCommand: 'mkdir /tmp/test' });
+    const session = await Session.boot({ kernel, kaslr: true, guestCommand: 'mkdir /tmp/test', qemu: await qemu() });
     const imageOnly = await KernelSymbols.open(kernel.bzImage);
     try {
       assert.equal(imageOnly.dwarf, undefined);

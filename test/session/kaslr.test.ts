@@ -10,13 +10,14 @@ function kallsymsText(console: string): bigint | undefined {
   return m ? BigInt(`0x${m[1]}`) : undefined;
 }
 
-for (const { name: version, get } of DEBIAN_KERNELS) {
+for (const { name: version, get, qemu } of DEBIAN_KERNELS) {
   test(`${version}: with KASLR on, the slide found from the IDT equals the guest kallsyms one; a breakpoint by name hits and the backtrace is symbolized`, async () => {
     const kernel = await get();
     const linkText = BigInt(`0x${execFileSync('nm', [kernel.vmlinux!], { encoding: 'utf8', maxBuffer: 1 << 28 }).split('\n').find((l) => / T _text$/.test(l))!.split(' ')[0]}`);
     let console = '';
     const session = await Session.boot({
       kernel,
+      qemu: await qemu(),
       kaslr: true,
       guestCommand: 'grep -w _text /proc/kallsyms; mkdir /tmp/test',
       onConsole: (t) => (console += t),
